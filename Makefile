@@ -1,0 +1,81 @@
+# sshgate — GNU make. See README.md.
+VERSION  := 0.1.0
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+PYTHON   ?= /usr/bin/python3
+
+PKGS     := openssl
+EV_LIBS  := $(shell pkg-config --exists libev 2>/dev/null && pkg-config --libs libev || echo -lev)
+CPPFLAGS += -D_GNU_SOURCE -DSSHGATE_VERSION='"$(VERSION)"'
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) $(EV_LIBS) -lpthread
+
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+SRCS := addr.c banner.c config.c conn.c lex.c listener.c log.c main.c \
+        route.c runtime.c tls.c util.c worker.c
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+
+# unit tests: test name -> the modules it links (pure ones only)
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log
+test_util_SRCS   := util.c
+test_lex_SRCS    := lex.c
+test_addr_SRCS   := addr.c util.c
+test_route_SRCS  := route.c addr.c util.c
+test_banner_SRCS := banner.c
+test_config_SRCS := config.c lex.c route.c addr.c util.c
+test_log_SRCS    := log.c
+
+.PHONY: all test unit integration run clean deps bench install
+
+all: $(BUILD)/sshgate
+
+$(BUILD)/sshgate: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)/tests
+
+-include $(OBJS:.o=.d)
+
+define unit_rule
+$(BUILD)/tests/$(1): tests/unit/$(1).c $$(addprefix src/,$$($(1)_SRCS)) | $(BUILD)
+	$$(CC) $$(CPPFLAGS) -Isrc $$(CFLAGS) $$(shell pkg-config --cflags cmocka) \
+	    $$(LDFLAGS) -o $$@ $$^ $$(shell pkg-config --libs cmocka)
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+deps:
+	@scripts/deps.sh
+
+unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/sshgate
+	SSHGATE_BIN=$(abspath $(BUILD)/sshgate) $(PYTHON) -m pytest -q tests/integration
+
+test: deps
+	$(MAKE) WERROR=1 all unit
+	$(MAKE) WERROR=1 integration
+
+run: deps $(BUILD)/sshgate
+	@scripts/demo.sh $(abspath $(BUILD)/sshgate)
+
+bench: deps $(BUILD)/sshgate
+	@scripts/bench.sh $(abspath $(BUILD)/sshgate)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,57 @@
+/* addr: socket addresses, HOST:PORT splitting and CIDR ranges. Pure. */
+#ifndef SSHGATE_ADDR_H
+#define SSHGATE_ADDR_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Longest "[v6%scope]:port" text plus NUL. */
+#define ADDR_TEXT_MAX 64
+
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct cidr {
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char bytes[16];	/* network, host bits zeroed */
+	unsigned prefix;		/* 0..32 or 0..128 */
+};
+
+/*
+ * Parses a literal IPv4 or IPv6 address (no brackets, no port) with the
+ * given port. Returns 0, or -1 if s is not a literal address.
+ */
+int addr_parse_ip(const char *s, unsigned port, struct addr *out);
+
+/*
+ * Splits "HOST:PORT", "[V6]:PORT" or "V4:PORT" into host (copied into
+ * host[hostlen], brackets removed) and port (1..65535).
+ * Returns 0, or -1 with a reason in err.
+ */
+int addr_split(const char *s, char *host, size_t hostlen, unsigned *port,
+    char *err, size_t errlen);
+
+/* Formats "1.2.3.4:22" or "[::1]:22" into buf (ADDR_TEXT_MAX is enough). */
+void addr_format(const struct addr *a, char *buf, size_t len);
+
+/* Formats the address only, without port or brackets. */
+void addr_format_ip(const struct addr *a, char *buf, size_t len);
+
+/* Returns 1 if both hold the same family, address and port. */
+int addr_equal(const struct addr *a, const struct addr *b);
+
+/*
+ * Parses "ADDR" or "ADDR/PREFIX" (IPv4 or IPv6). A bare address is a
+ * host range (/32 or /128). Returns 0, or -1 if malformed.
+ */
+int cidr_parse(const char *s, struct cidr *out);
+
+/*
+ * Returns 1 if the address lies in the range. An IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) is matched as the IPv4 address it carries.
+ */
+int cidr_match(const struct cidr *c, const struct addr *a);
+
+#endif

@@ -1,0 +1,633 @@
+#include "config.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "lex.h"
+#include "util.h"
+
+#define INCLUDE_DEPTH_MAX 8
+#define LINE_MAX_LEN 4096
+
+struct parser {
+	struct conf *c;
+	struct conf_errors *errs;
+	int depth;
+	/* lines where single-valued keywords were set, to catch repeats */
+	int set_ssh_only, set_max_conns, set_workers, set_log, set_log_format;
+	int set_timeout[6];
+};
+
+struct keyword {
+	const char *name;
+	int min, max;		/* arguments after the keyword */
+	int (*fn)(struct parser *, const char *, int, char **, int);
+};
+
+void
+conf_error(struct conf_errors *e, const char *file, int line,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	char **v;
+	int n;
+	va_list ap;
+
+	n = line > 0 ? snprintf(msg, sizeof(msg), "%s:%d: ", file, line) :
+	    snprintf(msg, sizeof(msg), "%s: ", file);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	v = realloc(e->msgs, (e->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return;
+	e->msgs = v;
+	if ((v[e->n] = strdup(msg)) != NULL)
+		e->n++;
+}
+
+void
+conf_errors_free(struct conf_errors *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->msgs[i]);
+	free(e->msgs);
+	e->msgs = NULL;
+	e->n = 0;
+}
+
+/*
+ * Returns base (of n elements of size sz) grown by one zeroed element,
+ * or NULL with base untouched. The caller stores the new base.
+ */
+static void *
+grow(void *base, size_t n, size_t sz)
+{
+	char *p = realloc(base, (n + 1) * sz);
+
+	if (p != NULL)
+		memset(p + n * sz, 0, sz);
+	return p;
+}
+
+/* Resolves path against the directory of the file that names it. */
+static char *
+relative_to(const char *file, const char *path)
+{
+	const char *slash = strrchr(file, '/');
+	size_t dlen;
+	char *out;
+
+	if (path[0] == '/' || slash == NULL)
+		return strdup(path);
+	dlen = (size_t)(slash - file) + 1;
+	out = malloc(dlen + strlen(path) + 1);
+	if (out != NULL) {
+		memcpy(out, file, dlen);
+		strcpy(out + dlen, path);
+	}
+	return out;
+}
+
+static int
+oom(struct parser *p, const char *file, int line)
+{
+	conf_error(p->errs, file, line, "out of memory");
+	return -1;
+}
+
+static int
+once(struct parser *p, int *where, const char *file, int line,
+    const char *kw)
+{
+	if (*where != 0) {
+		conf_error(p->errs, file, line,
+		    "'%s' given twice (first on line %d)", kw, *where);
+		return -1;
+	}
+	*where = line;
+	return 0;
+}
+
+static int
+yes_no(struct parser *p, const char *file, int line, const char *kw,
+    const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0)
+		*out = 0;
+	else {
+		conf_error(p->errs, file, line,
+		    "%s: expected yes or no, got '%s'", kw, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_listen(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	char host[256], err[256];
+	struct conf_listen *l;
+	unsigned port;
+	size_t i;
+
+	if (ac > 2) {
+		if (strcmp(av[2], "proxy-protocol") == 0)
+			conf_error(p->errs, file, line, "listen: "
+			    "proxy-protocol is not supported by this version");
+		else
+			conf_error(p->errs, file, line,
+			    "listen: unknown option '%s'", av[2]);
+		return -1;
+	}
+	if (addr_split(av[1], host, sizeof(host), &port, err,
+	    sizeof(err)) == -1) {
+		conf_error(p->errs, file, line, "listen: %s", err);
+		return -1;
+	}
+	if ((l = grow(p->c->listens, p->c->nlistens, sizeof(*l))) == NULL)
+		return oom(p, file, line);
+	p->c->listens = l;
+	l += p->c->nlistens++;
+	l->file = file;
+	l->line = line;
+	if (addr_parse_ip(host, port, &l->addr) == -1) {
+		p->c->nlistens--;
+		conf_error(p->errs, file, line, "listen: '%s' is not an IPv4 "
+		    "or IPv6 address (write [::]:PORT for IPv6)", host);
+		return -1;
+	}
+	for (i = 0; i + 1 < p->c->nlistens; i++) {
+		if (addr_equal(&p->c->listens[i].addr, &l->addr)) {
+			conf_error(p->errs, file, line, "listen: %s already "
+			    "given on %s:%d", av[1], p->c->listens[i].file,
+			    p->c->listens[i].line);
+			p->c->nlistens--;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+kw_certificate(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	struct conf_cert *ct;
+
+	if (ac != 2 && (ac != 4 || strcmp(av[2], "key") != 0)) {
+		conf_error(p->errs, file, line,
+		    "usage: certificate FILE [key FILE]");
+		return -1;
+	}
+	if ((ct = grow(p->c->certs, p->c->ncerts, sizeof(*ct))) == NULL)
+		return oom(p, file, line);
+	p->c->certs = ct;
+	ct += p->c->ncerts++;
+	ct->file = file;
+	ct->line = line;
+	ct->cert = relative_to(file, av[1]);
+	if (ac == 4)
+		ct->key = relative_to(file, av[3]);
+	if (ct->cert == NULL || (ac == 4 && ct->key == NULL))
+		return oom(p, file, line);
+	return 0;
+}
+
+static int
+kw_ssh_only(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_ssh_only, file, line, av[0]) == -1)
+		return -1;
+	return yes_no(p, file, line, av[0], av[1], &p->c->ssh_only);
+}
+
+static int
+kw_timeout(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	static const char *const kinds[] =
+	    { "handshake", "inspect", "connect", "idle", "dns", "drain" };
+	double *slots[6];
+	double v;
+	size_t i;
+
+	(void)ac;
+	slots[0] = &p->c->t_handshake;
+	slots[1] = &p->c->t_inspect;
+	slots[2] = &p->c->t_connect;
+	slots[3] = &p->c->t_idle;
+	slots[4] = &p->c->t_dns;
+	slots[5] = &p->c->t_drain;
+	for (i = 0; i < 6; i++)
+		if (strcmp(av[1], kinds[i]) == 0)
+			break;
+	if (i == 6) {
+		conf_error(p->errs, file, line, "timeout: unknown kind '%s' "
+		    "(handshake, inspect, connect, idle, dns or drain)", av[1]);
+		return -1;
+	}
+	if (util_parse_duration(av[2], &v) == -1) {
+		conf_error(p->errs, file, line, "timeout %s: '%s' is not a "
+		    "duration (like 500ms, 5s, 2m, 1h or 0)", av[1], av[2]);
+		return -1;
+	}
+	if (v == 0 && i != 3 && i != 5) {
+		conf_error(p->errs, file, line, "timeout %s: 0 (never) is only "
+		    "allowed for idle and drain", av[1]);
+		return -1;
+	}
+	if (once(p, &p->set_timeout[i], file, line, "timeout") == -1)
+		return -1;
+	*slots[i] = v;
+	return 0;
+}
+
+static int
+kw_number(struct parser *p, const char *file, int line, const char *kw,
+    const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+	if (util_parse_uint(v, min, max, out) == -1) {
+		conf_error(p->errs, file, line,
+		    "%s: expected a number from %lu to %lu, got '%s'",
+		    kw, min, max, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_max_connections(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_max_conns, file, line, av[0]) == -1)
+		return -1;
+	return kw_number(p, file, line, av[0], av[1], 1, 1000000,
+	    &p->c->max_conns);
+}
+
+static int
+kw_workers(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_workers, file, line, av[0]) == -1)
+		return -1;
+	return kw_number(p, file, line, av[0], av[1], 1, 256,
+	    &p->c->workers);
+}
+
+static int
+kw_route(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	char err[256], host[256];
+	struct route *r;
+	int i;
+
+	if (strcmp(av[2], "direct") == 0 || strcmp(av[2], "resolve") == 0) {
+		conf_error(p->errs, file, line, "route %s: '%s' routes are not "
+		    "supported by this version", av[1], av[2]);
+		return -1;
+	}
+	if (strcmp(av[2], "to") != 0 || ac < 4) {
+		conf_error(p->errs, file, line,
+		    "usage: route PATTERN to HOST:PORT [HOST:PORT...]");
+		return -1;
+	}
+	if ((r = grow(p->c->routes.v, p->c->routes.n, sizeof(*r))) == NULL)
+		return oom(p, file, line);
+	p->c->routes.v = r;
+	r += p->c->routes.n++;
+	r->file = file;
+	r->line = line;
+	r->kind = ROUTE_STATIC;
+	if ((r->text = strdup(av[1])) == NULL)
+		return oom(p, file, line);
+	if (pattern_parse(av[1], &r->pat, err, sizeof(err)) == -1) {
+		conf_error(p->errs, file, line, "route: %s", err);
+		return -1;
+	}
+	r->servers = calloc((size_t)(ac - 3), sizeof(*r->servers));
+	if (r->servers == NULL)
+		return oom(p, file, line);
+	for (i = 3; i < ac; i++) {
+		struct route_server *s = &r->servers[r->nservers];
+
+		if (strcmp(av[i], "send-proxy") == 0) {
+			conf_error(p->errs, file, line, "route %s: send-proxy "
+			    "is not supported by this version", av[1]);
+			return -1;
+		}
+		if (addr_split(av[i], host, sizeof(host), &s->port, err,
+		    sizeof(err)) == -1) {
+			conf_error(p->errs, file, line, "route %s: %s",
+			    av[1], err);
+			return -1;
+		}
+		if ((s->host = strdup(host)) == NULL)
+			return oom(p, file, line);
+		r->nservers++;
+		/* literals now; names are resolved by the runtime */
+		(void)addr_parse_ip(host, s->port, &s->addr);
+	}
+	return 0;
+}
+
+static int
+kw_log(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	static const struct { const char *name; int value; } facilities[] = {
+		{ "daemon", LOG_DAEMON }, { "auth", LOG_AUTH },
+		{ "authpriv", LOG_AUTHPRIV }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	struct conf *c = p->c;
+	size_t i;
+
+	if (once(p, &p->set_log, file, line, av[0]) == -1)
+		return -1;
+	if (strcmp(av[1], "stderr") == 0 && ac == 2)
+		c->log_to = LOG_TO_STDERR;
+	else if (strcmp(av[1], "stdout") == 0 && ac == 2)
+		c->log_to = LOG_TO_STDOUT;
+	else if (strcmp(av[1], "file") == 0 && ac == 3) {
+		c->log_to = LOG_TO_FILE;
+		if ((c->log_path = relative_to(file, av[2])) == NULL)
+			return oom(p, file, line);
+	} else if (strcmp(av[1], "syslog") == 0 && ac <= 3) {
+		c->log_to = LOG_TO_SYSLOG;
+		c->log_facility = LOG_DAEMON;
+		if (ac == 3) {
+			for (i = 0; i < sizeof(facilities) /
+			    sizeof(facilities[0]); i++)
+				if (strcmp(av[2], facilities[i].name) == 0)
+					break;
+			if (i == sizeof(facilities) / sizeof(facilities[0])) {
+				conf_error(p->errs, file, line, "log syslog: "
+				    "unknown facility '%s'", av[2]);
+				return -1;
+			}
+			c->log_facility = facilities[i].value;
+		}
+	} else {
+		conf_error(p->errs, file, line, "usage: log stderr | stdout | "
+		    "syslog [FACILITY] | file PATH");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_log_format(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_log_format, file, line, av[0]) == -1)
+		return -1;
+	if (strcmp(av[1], "text") == 0)
+		p->c->log_json = 0;
+	else if (strcmp(av[1], "json") == 0)
+		p->c->log_json = 1;
+	else {
+		conf_error(p->errs, file, line,
+		    "log-format: expected text or json, got '%s'", av[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_file(struct parser *, const char *, const char *, int);
+
+static int
+kw_include(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	char *pattern;
+	glob_t g;
+	size_t i;
+	int rc, bad = 0;
+
+	(void)ac;
+	if (p->depth >= INCLUDE_DEPTH_MAX) {
+		conf_error(p->errs, file, line, "include: nested more than %d "
+		    "deep (an include loop?)", INCLUDE_DEPTH_MAX);
+		return -1;
+	}
+	if ((pattern = relative_to(file, av[1])) == NULL)
+		return oom(p, file, line);
+	rc = glob(pattern, GLOB_ERR, NULL, &g);
+	if (rc == GLOB_NOMATCH && strpbrk(av[1], "*?[") == NULL) {
+		/* a plain file name must exist; a glob may match nothing */
+		bad = read_file(p, pattern, file, line);
+	} else if (rc != 0 && rc != GLOB_NOMATCH) {
+		conf_error(p->errs, file, line, "include: cannot read '%s'",
+		    pattern);
+		bad = -1;
+	} else {
+		for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+			if (read_file(p, g.gl_pathv[i], file, line) == -1)
+				bad = -1;
+	}
+	if (rc == 0 || rc == GLOB_NOMATCH)
+		globfree(&g);
+	free(pattern);
+	return bad;
+}
+
+static int
+kw_not_yet(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	(void)ac;
+	conf_error(p->errs, file, line,
+	    "'%s' is not supported by this version", av[0]);
+	return -1;
+}
+
+static const struct keyword keywords[] = {
+	{ "listen", 1, 2, kw_listen },
+	{ "certificate", 1, 3, kw_certificate },
+	{ "ssh-only", 1, 1, kw_ssh_only },
+	{ "timeout", 2, 2, kw_timeout },
+	{ "max-connections", 1, 1, kw_max_connections },
+	{ "workers", 1, 1, kw_workers },
+	{ "route", 2, LEX_MAX_WORDS, kw_route },
+	{ "log", 1, 2, kw_log },
+	{ "log-format", 1, 1, kw_log_format },
+	{ "include", 1, 1, kw_include },
+	/* in the contract, built in later versions */
+	{ "client-ca", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "crl", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "max-connections-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "rate-limit-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "expire-sessions", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "resolver", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "resolve", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "allow-destination", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "deny-destination", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "access", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "access-pairs", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "metrics", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "control", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "user", 0, LEX_MAX_WORDS, kw_not_yet },
+};
+
+static void
+directive(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+		const struct keyword *k = &keywords[i];
+
+		if (strcmp(av[0], k->name) != 0)
+			continue;
+		if (ac - 1 < k->min || ac - 1 > k->max) {
+			conf_error(p->errs, file, line, "'%s' takes %s %d "
+			    "argument%s", k->name, ac - 1 < k->min ?
+			    "at least" : "at most", ac - 1 < k->min ? k->min :
+			    k->max, (ac - 1 < k->min ? k->min : k->max) == 1 ?
+			    "" : "s");
+			return;
+		}
+		(void)k->fn(p, file, line, av, ac);
+		return;
+	}
+	conf_error(p->errs, file, line, "unknown keyword '%s'", av[0]);
+}
+
+/*
+ * Reads one file. from/fline name the include that asked for it (NULL
+ * for the main file). Returns 0, or -1 if the file could not be read.
+ */
+static int
+read_file(struct parser *p, const char *path, const char *from, int fline)
+{
+	char *words[LEX_MAX_WORDS];
+	char *buf = NULL, *name, **files;
+	const char *err;
+	size_t cap = 0;
+	ssize_t len;
+	int line = 0, n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (from != NULL)
+			conf_error(p->errs, from, fline, "include: cannot "
+			    "open %s: %s", path, strerror(errno));
+		else
+			conf_error(p->errs, path, 0, "cannot open: %s",
+			    strerror(errno));
+		return -1;
+	}
+	/* file names outlive this read: the conf keeps them for errors */
+	files = realloc(p->c->files, (p->c->nfiles + 1) * sizeof(*files));
+	if (files == NULL || (name = strdup(path)) == NULL) {
+		if (files != NULL)
+			p->c->files = files;
+		fclose(f);
+		return oom(p, path, 0);
+	}
+	p->c->files = files;
+	files[p->c->nfiles++] = name;
+	p->depth++;
+	while ((len = getline(&buf, &cap, f)) != -1) {
+		line++;
+		if ((size_t)len > LINE_MAX_LEN) {
+			conf_error(p->errs, name, line, "line longer than %d "
+			    "characters", LINE_MAX_LEN);
+			continue;
+		}
+		if (memchr(buf, '\0', (size_t)len) != NULL) {
+			conf_error(p->errs, name, line, "NUL byte in line");
+			continue;
+		}
+		n = lex_line(buf, words, LEX_MAX_WORDS, &err);
+		if (n == -1)
+			conf_error(p->errs, name, line, "%s", err);
+		else if (n > 0)
+			directive(p, name, line, words, n);
+	}
+	if (ferror(f))
+		conf_error(p->errs, name, line, "read error: %s",
+		    strerror(errno));
+	p->depth--;
+	free(buf);
+	fclose(f);
+	return 0;
+}
+
+struct conf *
+conf_load(const char *path, struct conf_errors *errs)
+{
+	struct parser p;
+	struct conf *c;
+	size_t before = errs->n;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		free(c);
+		conf_error(errs, path, 0, "out of memory");
+		return NULL;
+	}
+	c->ssh_only = 1;
+	c->t_handshake = 10;
+	c->t_inspect = 5;
+	c->t_connect = 5;
+	c->t_idle = 0;
+	c->t_dns = 3;
+	c->t_drain = 30;
+	c->max_conns = 10000;
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.errs = errs;
+	if (read_file(&p, path, NULL, 0) == 0) {
+		if (c->nlistens == 0)
+			conf_error(errs, path, 0, "no 'listen' directive: "
+			    "nothing to accept connections on");
+		if (c->ncerts == 0)
+			conf_error(errs, path, 0, "no 'certificate' directive: "
+			    "TLS needs at least one");
+		if (c->routes.n == 0)
+			conf_error(errs, path, 0, "no 'route' directive: "
+			    "every connection would be refused");
+	}
+	if (errs->n != before) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->ncerts; i++) {
+		free(c->certs[i].cert);
+		free(c->certs[i].key);
+	}
+	free(c->certs);
+	free(c->listens);
+	route_table_free(&c->routes);
+	free(c->log_path);
+	for (i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c->path);
+	free(c);
+}

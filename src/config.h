@@ -1,0 +1,72 @@
+/*
+ * config: reads sshgate.conf (and its includes) into a struct conf.
+ * It opens only the config files themselves: certificates, listen
+ * sockets and host names are checked by whoever turns the conf into a
+ * running gateway (runtime.c), which reports errors the same way.
+ */
+#ifndef SSHGATE_CONFIG_H
+#define SSHGATE_CONFIG_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "route.h"
+
+enum log_target {
+	LOG_TO_STDERR = 0,
+	LOG_TO_STDOUT,
+	LOG_TO_SYSLOG,
+	LOG_TO_FILE,
+};
+
+struct conf_listen {
+	struct addr addr;
+	const char *file;
+	int line;
+};
+
+struct conf_cert {
+	char *cert;		/* path, made absolute or relative to cwd */
+	char *key;		/* NULL: the key is in the cert file */
+	const char *file;
+	int line;
+};
+
+struct conf {
+	char *path;			/* the main file */
+	char **files;			/* every file read; FILE of errors */
+	size_t nfiles;
+	struct conf_listen *listens;
+	size_t nlistens;
+	struct conf_cert *certs;
+	size_t ncerts;
+	int ssh_only;			/* default 1 */
+	double t_handshake, t_inspect, t_connect, t_idle, t_dns, t_drain;
+	unsigned long max_conns;	/* default 10000 */
+	unsigned long workers;		/* 0: online CPUs */
+	struct route_table routes;
+	enum log_target log_to;
+	char *log_path;			/* LOG_TO_FILE */
+	int log_facility;		/* LOG_TO_SYSLOG, syslog.h value */
+	int log_json;
+};
+
+/* Errors collected while loading, each "FILE:LINE: message". */
+struct conf_errors {
+	char **msgs;
+	size_t n;
+};
+
+/* Appends one formatted error. */
+void conf_error(struct conf_errors *e, const char *file, int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void conf_errors_free(struct conf_errors *e);
+
+/*
+ * Reads path and its includes. Returns the conf (caller frees with
+ * conf_free), or NULL with every problem found appended to errs.
+ */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+void conf_free(struct conf *c);
+
+#endif

@@ -1,0 +1,762 @@
+#include "conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "banner.h"
+#include "log.h"
+#include "route.h"
+#include "runtime.h"
+#include "util.h"
+#include "worker.h"
+
+enum conn_phase {
+	CONN_HANDSHAKE = 0,	/* TLS handshake; the SNI hook picks the route */
+	CONN_CONNECTING,	/* connect() to one server in progress */
+	CONN_RELAY,		/* server connected: bytes flow */
+};
+
+/* Direction and gate state, beside the phase. */
+#define F_INSPECTED	0x01	/* client bytes may flow (gate passed or off) */
+#define F_UP_EOF	0x02	/* client finished sending */
+#define F_UP_SHUT	0x04	/* ... and the server got SHUT_WR */
+#define F_DOWN_EOF	0x08	/* server finished sending */
+#define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
+#define F_TIMED_OUT	0x20	/* the last connect attempt timed out */
+
+/* Most reads per direction per event, so one session cannot starve. */
+#define ROUNDS_MAX 8
+
+struct conn {
+	struct conn *prev, *next;	/* the worker's list */
+	struct worker *w;
+	struct runtime *rt;		/* a reference */
+	uint64_t id;
+	enum conn_phase phase;
+	unsigned flags;
+	int cfd, bfd;
+	SSL *ssl;
+	ev_io cio, bio;			/* client, backend */
+	int cio_events, bio_events;	/* what each watcher waits for now */
+	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */
+	ev_timer timer;			/* handshake, connect, then idle */
+	ev_timer inspect;		/* the SSH-only gate's deadline */
+	struct buf *up, *down;		/* bytes in flight, or NULL */
+	struct route *route;
+	size_t srv_first, srv_tried;
+	struct addr peer, dst;
+	enum conn_reason deny;		/* set by the SNI hook */
+	enum conn_reason first_end;	/* the side that finished first */
+	ev_tstamp t_start, t_hs, t_conn, last_active;
+	long handshake_ms, connect_ms;
+	uint64_t bytes_up, bytes_down;
+	char sni[ROUTE_SNI_MAX + 1];
+	char detail[160];
+};
+
+static const struct {
+	const char *token;
+	const char *result;
+} reasons[] = {
+	[R_CLIENT_CLOSED] = { "client-closed", "ok" },
+	[R_SERVER_CLOSED] = { "server-closed", "ok" },
+	[R_IDLE_TIMEOUT] = { "idle-timeout", "ok" },
+	[R_KILLED] = { "killed", "ok" },
+	[R_SHUTDOWN] = { "shutdown", "ok" },
+	[R_NO_SNI] = { "no-sni", "denied" },
+	[R_NO_ROUTE] = { "no-route", "denied" },
+	[R_NOT_SSH] = { "not-ssh", "denied" },
+	[R_INSPECT_TIMEOUT] = { "inspect-timeout", "denied" },
+	[R_HANDSHAKE_FAILED] = { "handshake-failed", "error" },
+	[R_HANDSHAKE_TIMEOUT] = { "handshake-timeout", "error" },
+	[R_CONNECT_FAILED] = { "connect-failed", "error" },
+	[R_CONNECT_TIMEOUT] = { "connect-timeout", "error" },
+	[R_INTERNAL] = { "internal", "error" },
+	[R_NONE] = { "internal", "error" },
+};
+
+static void on_client_io(struct ev_loop *, ev_io *, int);
+static void on_backend_io(struct ev_loop *, ev_io *, int);
+static int on_sni(SSL *, const char *);
+
+const struct tls_hooks conn_tls_hooks = { on_sni };
+
+static void
+log_conn(struct conn *c, enum conn_reason r, const char *detail)
+{
+	char client[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX], tls[128];
+	char line[LOG_LINE_MAX];
+	struct log_record rec;
+	ev_tstamp now = ev_time();
+	size_t len;
+
+	if (c->rt->sink == NULL)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	addr_format(&c->peer, client, sizeof(client));
+	rec.time = now;
+	rec.event = "close";
+	rec.conn = c->id;
+	rec.client = client;
+	rec.sni = c->sni;
+	rec.result = reasons[r].result;
+	rec.reason = reasons[r].token;
+	rec.duration_ms = (long)((now - c->t_start) * 1000);
+	rec.bytes_up = c->bytes_up;
+	rec.bytes_down = c->bytes_down;
+	rec.route = c->route != NULL ? c->route->text : NULL;
+	if (c->dst.len != 0) {
+		addr_format(&c->dst, dst, sizeof(dst));
+		rec.dst = dst;
+	}
+	if (c->t_hs != 0) {
+		tls_describe(c->ssl, tls, sizeof(tls));
+		rec.tls = tls;
+	}
+	rec.handshake_ms = c->t_hs != 0 ? c->handshake_ms : -1;
+	rec.connect_ms = c->t_conn != 0 ? c->connect_ms : -1;
+	rec.detail = detail;
+	len = log_format(&rec, c->rt->conf->log_json, line, sizeof(line));
+	log_sink_write(c->rt->sink, line, len);
+}
+
+/*
+ * The one exit: stops every watcher, logs the record, frees all.
+ * Returns -1 so that callers can "return conn_close(...)".
+ */
+static int
+conn_close(struct conn *c, enum conn_reason reason, const char *detail)
+{
+	struct worker *w = c->w;
+
+	ev_io_stop(w->loop, &c->cio);
+	ev_io_stop(w->loop, &c->bio);
+	ev_timer_stop(w->loop, &c->timer);
+	ev_timer_stop(w->loop, &c->inspect);
+	log_conn(c, reason, detail != NULL && *detail != '\0' ? detail : NULL);
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	close(c->cfd);
+	if (c->bfd != -1)
+		close(c->bfd);
+	if (c->up != NULL)
+		worker_buf_put(w, c->up);
+	if (c->down != NULL)
+		worker_buf_put(w, c->down);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	runtime_unref(c->rt);
+	free(c);
+	worker_conn_gone(w);
+	return -1;
+}
+
+void
+conn_kill(struct conn *c, enum conn_reason reason)
+{
+	conn_close(c, reason, NULL);
+}
+
+struct conn *
+conn_next(struct conn *c)
+{
+	return c->next;
+}
+
+/* An I/O failure on one side: reported as the side that ended first. */
+static int
+io_fail(struct conn *c, enum conn_reason side, const char *why)
+{
+	if (c->first_end != R_NONE)
+		side = c->first_end;
+	util_strlcpy(c->detail, why, sizeof(c->detail));
+	return conn_close(c, side, c->detail);
+}
+
+static void
+ended(struct conn *c, enum conn_reason side)
+{
+	if (c->first_end == R_NONE)
+		c->first_end = side;
+}
+
+/* Interactive SSH must feel instant; dead peers must be noticed. */
+static void
+tune_socket(int fd)
+{
+	int on = 1, idle = 60, intvl = 10, cnt = 6;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* The one setter of the phase; it also arms the phase's timer. */
+static void
+set_phase(struct conn *c, enum conn_phase p)
+{
+	const struct conf *cf = c->rt->conf;
+	double t;
+
+	c->phase = p;
+	ev_timer_stop(c->w->loop, &c->timer);
+	t = p == CONN_HANDSHAKE ? cf->t_handshake :
+	    p == CONN_CONNECTING ? cf->t_connect : cf->t_idle;
+	if (t > 0) {
+		ev_timer_set(&c->timer, t, 0);
+		ev_timer_start(c->w->loop, &c->timer);
+	}
+}
+
+static void
+watch(struct conn *c, ev_io *io, int fd, int *cur, int want)
+{
+	if (want == *cur)
+		return;
+	ev_io_stop(c->w->loop, io);
+	*cur = want;
+	if (want != 0) {
+		ev_io_set(io, fd, want);
+		ev_io_start(c->w->loop, io);
+	}
+}
+
+static int
+client_reading(const struct conn *c)
+{
+	return c->phase != CONN_HANDSHAKE && !(c->flags & F_UP_EOF) &&
+	    (c->up == NULL || !(c->flags & F_INSPECTED));
+}
+
+static int
+client_writing(const struct conn *c)
+{
+	return c->down != NULL || ((c->flags & F_DOWN_EOF) &&
+	    !(c->flags & F_DOWN_SHUT));
+}
+
+/* Maps what each side waits for onto its watcher: the one place. */
+static void
+update_watchers(struct conn *c)
+{
+	int ce = 0, be = 0;
+
+	if (c->phase == CONN_HANDSHAKE)
+		ce = c->hs_need;
+	else {
+		if (client_reading(c))
+			ce |= c->rd_need;
+		if (client_writing(c))
+			ce |= c->wr_need;
+	}
+	if (c->phase == CONN_CONNECTING)
+		be = EV_WRITE;
+	else if (c->phase == CONN_RELAY) {
+		if (!(c->flags & F_DOWN_EOF) && c->down == NULL)
+			be |= EV_READ;
+		if (c->up != NULL && (c->flags & F_INSPECTED))
+			be |= EV_WRITE;
+	}
+	watch(c, &c->cio, c->cfd, &c->cio_events, ce);
+	if (c->bfd != -1)
+		watch(c, &c->bio, c->bfd, &c->bio_events, be);
+}
+
+/* Writes held client bytes to the server. Returns -1 if c was closed. */
+static int
+flush_up(struct conn *c)
+{
+	struct buf *b = c->up;
+	ssize_t n;
+
+	if (b == NULL || c->phase != CONN_RELAY || !(c->flags & F_INSPECTED))
+		return 0;
+	while (b->off < b->len) {
+		n = send(c->bfd, b->data + b->off, b->len - b->off,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return io_fail(c, R_SERVER_CLOSED, strerror(errno));
+		}
+		b->off += (size_t)n;
+		c->bytes_up += (uint64_t)n;
+	}
+	c->up = NULL;
+	worker_buf_put(c->w, b);
+	return 0;
+}
+
+/* Writes held server bytes to the client. Returns -1 if c was closed. */
+static int
+flush_down(struct conn *c)
+{
+	struct buf *b = c->down;
+	char why[128];
+	size_t n;
+
+	if (b == NULL)
+		return 0;
+	while (b->off < b->len) {
+		switch (tls_write(c->ssl, b->data + b->off, b->len - b->off,
+		    &n)) {
+		case TLS_OK:
+			b->off += n;
+			c->bytes_down += n;
+			break;
+		case TLS_WANT_READ:
+			c->wr_need = EV_READ;
+			return 0;
+		case TLS_WANT_WRITE:
+			c->wr_need = EV_WRITE;
+			return 0;
+		case TLS_EOF:
+		case TLS_FAIL:
+			return io_fail(c, R_CLIENT_CLOSED,
+			    tls_error(why, sizeof(why)));
+		}
+	}
+	c->down = NULL;
+	worker_buf_put(c->w, b);
+	return 0;
+}
+
+/* Passes the gate's verdict on the bytes held so far. */
+static int
+inspect(struct conn *c)
+{
+	switch (banner_check(c->up->data, c->up->len)) {
+	case BANNER_OK:
+		c->flags |= F_INSPECTED;
+		ev_timer_stop(c->w->loop, &c->inspect);
+		return 0;
+	case BANNER_NEED_MORE:
+		return 0;
+	case BANNER_BAD:
+		break;
+	}
+	return conn_close(c, R_NOT_SSH, "first bytes are not an SSH "
+	    "identification string");
+}
+
+/* Reads the client into c->up. Returns -1 if c was closed. */
+static int
+pump_up(struct conn *c)
+{
+	char why[128];
+	size_t n;
+	int rounds;
+
+	for (rounds = 0; client_reading(c); rounds++) {
+		if (rounds == ROUNDS_MAX) {	/* come back next iteration */
+			ev_feed_event(c->w->loop, &c->cio, c->rd_need);
+			break;
+		}
+		if (c->up == NULL && (c->up = worker_buf_get(c->w)) == NULL)
+			return conn_close(c, R_INTERNAL, "out of memory");
+		switch (tls_read(c->ssl, c->up->data + c->up->len,
+		    BUF_SIZE - c->up->len, &n)) {
+		case TLS_OK:
+			c->up->len += n;
+			c->last_active = ev_now(c->w->loop);
+			if (!(c->flags & F_INSPECTED) && inspect(c) == -1)
+				return -1;
+			if (flush_up(c) == -1)
+				return -1;
+			continue;
+		case TLS_WANT_READ:
+			c->rd_need = EV_READ;
+			break;
+		case TLS_WANT_WRITE:
+			c->rd_need = EV_WRITE;
+			break;
+		case TLS_EOF:
+			c->flags |= F_UP_EOF;
+			ended(c, R_CLIENT_CLOSED);
+			if (!(c->flags & F_INSPECTED)) {
+				if (c->up->len != 0)
+					return conn_close(c, R_NOT_SSH,
+					    "client closed inside the first "
+					    "bytes");
+				return conn_close(c, R_CLIENT_CLOSED,
+				    "client closed before sending anything");
+			}
+			break;
+		case TLS_FAIL:
+			return io_fail(c, R_CLIENT_CLOSED,
+			    tls_error(why, sizeof(why)));
+		}
+		break;
+	}
+	if (c->up != NULL && c->up->len == 0) {
+		worker_buf_put(c->w, c->up);
+		c->up = NULL;
+	}
+	return 0;
+}
+
+/* Reads the server and writes to the client. -1 if c was closed. */
+static int
+pump_down(struct conn *c)
+{
+	struct buf *b;
+	ssize_t n;
+	int rounds;
+
+	for (rounds = 0; rounds < ROUNDS_MAX && c->phase == CONN_RELAY &&
+	    !(c->flags & F_DOWN_EOF) && c->down == NULL; rounds++) {
+		if ((b = worker_buf_get(c->w)) == NULL)
+			return conn_close(c, R_INTERNAL, "out of memory");
+		n = read(c->bfd, b->data, BUF_SIZE);
+		if (n > 0) {
+			b->len = (size_t)n;
+			c->down = b;
+			c->last_active = ev_now(c->w->loop);
+			if (flush_down(c) == -1)
+				return -1;
+			if (n < BUF_SIZE)	/* drained: wait for more */
+				break;
+			continue;
+		}
+		worker_buf_put(c->w, b);
+		if (n == 0) {
+			c->flags |= F_DOWN_EOF;
+			ended(c, R_SERVER_CLOSED);
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		return io_fail(c, R_SERVER_CLOSED, strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * Turns a finished direction into a half-close on the other side, ends
+ * c when both are done, and updates the watchers. -1 if c was closed.
+ */
+static int
+settle(struct conn *c)
+{
+	char why[128];
+
+	if (c->phase == CONN_RELAY) {
+		if ((c->flags & (F_UP_EOF | F_UP_SHUT)) == F_UP_EOF &&
+		    c->up == NULL) {
+			(void)shutdown(c->bfd, SHUT_WR);
+			c->flags |= F_UP_SHUT;
+		}
+		if ((c->flags & (F_DOWN_EOF | F_DOWN_SHUT)) == F_DOWN_EOF &&
+		    c->down == NULL) {
+			switch (tls_close_notify(c->ssl)) {
+			case TLS_OK:
+				c->flags |= F_DOWN_SHUT;
+				break;
+			case TLS_WANT_READ:
+				c->wr_need = EV_READ;
+				break;
+			case TLS_WANT_WRITE:
+				c->wr_need = EV_WRITE;
+				break;
+			case TLS_EOF:
+			case TLS_FAIL:
+				return io_fail(c, R_SERVER_CLOSED,
+				    tls_error(why, sizeof(why)));
+			}
+		}
+		if ((c->flags & (F_UP_SHUT | F_DOWN_SHUT)) ==
+		    (F_UP_SHUT | F_DOWN_SHUT))
+			return conn_close(c, c->first_end, NULL);
+	}
+	update_watchers(c);
+	return 0;
+}
+
+/* Tries the next server of the route. -1 if none is left (c closed). */
+static int
+connect_next(struct conn *c)
+{
+	const struct route *r = c->route;
+	char dst[ADDR_TEXT_MAX];
+	int fd;
+
+	while (c->srv_tried < r->nservers) {
+		const struct route_server *s = &r->servers[(c->srv_first +
+		    c->srv_tried++) % r->nservers];
+
+		c->dst = s->addr;
+		addr_format(&s->addr, dst, sizeof(dst));
+		fd = socket(s->addr.ss.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			snprintf(c->detail, sizeof(c->detail), "%s: socket: %s",
+			    dst, strerror(errno));
+			c->flags &= ~F_TIMED_OUT;
+			continue;
+		}
+		tune_socket(fd);
+		if (connect(fd, (const struct sockaddr *)&s->addr.ss,
+		    s->addr.len) == 0 || errno == EINPROGRESS) {
+			c->bfd = fd;
+			c->bio_events = 0;
+			c->t_conn = ev_now(c->w->loop);
+			set_phase(c, CONN_CONNECTING);
+			update_watchers(c);
+			return 0;
+		}
+		snprintf(c->detail, sizeof(c->detail), "%s: %s", dst,
+		    strerror(errno));
+		c->flags &= ~F_TIMED_OUT;
+		close(fd);
+	}
+	return conn_close(c, c->flags & F_TIMED_OUT ? R_CONNECT_TIMEOUT :
+	    R_CONNECT_FAILED, c->detail);
+}
+
+/* Gives up on the server being connected; tries the next one. */
+static int
+connect_failed(struct conn *c)
+{
+	watch(c, &c->bio, c->bfd, &c->bio_events, 0);
+	close(c->bfd);
+	c->bfd = -1;
+	return connect_next(c);
+}
+
+static void
+connected(struct conn *c)
+{
+	ev_tstamp now = ev_now(c->w->loop);
+
+	c->connect_ms = (long)((now - c->t_conn) * 1000);
+	c->last_active = now;
+	set_phase(c, CONN_RELAY);
+	if (flush_up(c) == -1 || pump_up(c) == -1 || pump_down(c) == -1)
+		return;
+	(void)settle(c);
+}
+
+static void
+handshake_done(struct conn *c)
+{
+	c->t_hs = ev_now(c->w->loop);
+	c->handshake_ms = (long)((c->t_hs - c->t_start) * 1000);
+	if (c->route == NULL) {		/* the SNI hook always runs; be sure */
+		conn_close(c, c->deny != R_NONE ? c->deny : R_NO_SNI, NULL);
+		return;
+	}
+	if (c->rt->conf->ssh_only) {
+		ev_timer_set(&c->inspect, c->rt->conf->t_inspect, 0);
+		ev_timer_start(c->w->loop, &c->inspect);
+	} else
+		c->flags |= F_INSPECTED;
+	c->srv_first = route_first_server(c->route);
+	if (connect_next(c) == -1)
+		return;
+	/* the client's first bytes may have come with its last flight */
+	if (pump_up(c) == -1)
+		return;
+	(void)settle(c);
+}
+
+static void
+do_handshake(struct conn *c)
+{
+	char why[128];
+
+	switch (tls_handshake(c->ssl)) {
+	case TLS_OK:
+		handshake_done(c);
+		return;
+	case TLS_WANT_READ:
+		c->hs_need = EV_READ;
+		break;
+	case TLS_WANT_WRITE:
+		c->hs_need = EV_WRITE;
+		break;
+	case TLS_EOF:
+	case TLS_FAIL:
+		tls_error(why, sizeof(why));
+		if (c->deny != R_NONE)
+			conn_close(c, c->deny, c->detail);
+		else
+			conn_close(c, R_HANDSHAKE_FAILED, why);
+		return;
+	}
+	update_watchers(c);
+}
+
+static int
+on_sni(SSL *ssl, const char *name)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	if (name == NULL || *name == '\0') {
+		c->deny = R_NO_SNI;
+		return SSL_AD_UNRECOGNIZED_NAME;
+	}
+	if (route_normalize_sni(name, c->sni) == -1) {
+		util_strlcpy(c->sni, name, sizeof(c->sni));
+		util_strlcpy(c->detail, "server name is not a host name or "
+		    "address", sizeof(c->detail));
+		c->deny = R_NO_ROUTE;
+		return SSL_AD_UNRECOGNIZED_NAME;
+	}
+	c->route = route_match(&c->rt->conf->routes, c->sni);
+	if (c->route == NULL) {
+		c->deny = R_NO_ROUTE;
+		return SSL_AD_UNRECOGNIZED_NAME;
+	}
+	return 0;
+}
+
+static void
+on_client_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct conn *c = io->data;
+	int had_down = c->down != NULL;
+
+	(void)loop;
+	if (c->phase == CONN_HANDSHAKE) {
+		do_handshake(c);
+		return;
+	}
+	if ((revents & c->wr_need) && flush_down(c) == -1)
+		return;
+	if ((revents & c->rd_need) && pump_up(c) == -1)
+		return;
+	if (had_down && c->down == NULL && pump_down(c) == -1)
+		return;
+	(void)settle(c);
+}
+
+static void
+on_backend_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct conn *c = io->data;
+	int had_up = c->up != NULL, err = 0;
+	socklen_t len = sizeof(err);
+	char dst[ADDR_TEXT_MAX];
+
+	(void)loop;
+	if (c->phase == CONN_CONNECTING) {
+		if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err != 0) {
+			addr_format(&c->dst, dst, sizeof(dst));
+			snprintf(c->detail, sizeof(c->detail), "%s: %s", dst,
+			    strerror(err));
+			c->flags &= ~F_TIMED_OUT;
+			(void)connect_failed(c);
+			return;
+		}
+		connected(c);
+		return;
+	}
+	if ((revents & EV_WRITE) && flush_up(c) == -1)
+		return;
+	if (had_up && c->up == NULL && pump_up(c) == -1)
+		return;
+	if ((revents & EV_READ) && pump_down(c) == -1)
+		return;
+	(void)settle(c);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = t->data;
+	char dst[ADDR_TEXT_MAX];
+	ev_tstamp left;
+
+	(void)revents;
+	switch (c->phase) {
+	case CONN_HANDSHAKE:
+		conn_close(c, R_HANDSHAKE_TIMEOUT, NULL);
+		return;
+	case CONN_CONNECTING:
+		addr_format(&c->dst, dst, sizeof(dst));
+		snprintf(c->detail, sizeof(c->detail), "%s: no answer within "
+		    "%gs", dst, c->rt->conf->t_connect);
+		c->flags |= F_TIMED_OUT;
+		(void)connect_failed(c);
+		return;
+	case CONN_RELAY:
+		left = c->last_active + c->rt->conf->t_idle - ev_now(loop);
+		if (left > 0.001) {
+			ev_timer_set(t, left, 0);
+			ev_timer_start(loop, t);
+			return;
+		}
+		conn_close(c, R_IDLE_TIMEOUT, NULL);
+		return;
+	}
+}
+
+static void
+on_inspect_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	conn_close(t->data, R_INSPECT_TIMEOUT, NULL);
+}
+
+void
+conn_start(struct worker *w, int fd, const struct addr *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		log_err("out of memory: dropping a connection");
+		close(fd);
+		worker_conn_gone(w);
+		return;
+	}
+	c->w = w;
+	c->rt = runtime_ref(w->rt);
+	c->id = atomic_fetch_add_explicit(&w->gw->next_id, 1,
+	    memory_order_relaxed) + 1;
+	c->peer = *peer;
+	c->cfd = fd;
+	c->bfd = -1;
+	c->deny = R_NONE;
+	c->first_end = R_NONE;
+	c->hs_need = c->rd_need = EV_READ;
+	c->wr_need = EV_WRITE;
+	c->t_start = ev_time();
+	ev_init(&c->cio, on_client_io);
+	ev_init(&c->bio, on_backend_io);
+	ev_init(&c->timer, on_timer);
+	ev_init(&c->inspect, on_inspect_timeout);
+	c->cio.data = c->bio.data = c->timer.data = c->inspect.data = c;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	tune_socket(fd);
+	if ((c->ssl = tls_new(c->rt->ssl_ctx, fd, c)) == NULL) {
+		conn_close(c, R_INTERNAL, "cannot create a TLS session");
+		return;
+	}
+	set_phase(c, CONN_HANDSHAKE);
+	update_watchers(c);
+}

@@ -1,0 +1,75 @@
+/*
+ * conn: one client connection, from accept to its log record.
+ *
+ *            accept
+ *              |
+ *              v
+ *     +----------------+  no SNI / no route / TLS error / timeout
+ *     | CONN_HANDSHAKE |-------------------------------------------+
+ *     +----------------+                                           |
+ *              | handshake done, route known                       |
+ *              v            (inspect timer starts, ssh-only)       |
+ *     +----------------+  refused / timeout: next server;          |
+ *     | CONN_CONNECTING|  none left                   ------------>+
+ *     +----------------+                                           |
+ *              | connected                                         |
+ *              v                                                   v
+ *     +----------------+  both directions ended, idle,       +-----------+
+ *     |   CONN_RELAY   |  not-ssh, inspect-timeout, error -->| conn_close|
+ *     +----------------+                                     +-----------+
+ *
+ * Which side has finished sending is kept in flags, not phases: each
+ * direction ends on its own (EOF / close_notify becomes a half-close on
+ * the other side), and the connection ends when both have.
+ *
+ * The SSH-only gate runs beside CONNECTING and RELAY: client bytes are
+ * held until they start with "SSH-2.0-" / "SSH-1.99-", while server
+ * bytes flow to the client at once.
+ */
+#ifndef SSHGATE_CONN_H
+#define SSHGATE_CONN_H
+
+#include "addr.h"
+#include "tls.h"
+
+struct worker;
+struct conn;
+
+enum conn_reason {
+	/* ok */
+	R_CLIENT_CLOSED = 0,
+	R_SERVER_CLOSED,
+	R_IDLE_TIMEOUT,
+	R_KILLED,
+	R_SHUTDOWN,
+	/* denied */
+	R_NO_SNI,
+	R_NO_ROUTE,
+	R_NOT_SSH,
+	R_INSPECT_TIMEOUT,
+	/* error */
+	R_HANDSHAKE_FAILED,
+	R_HANDSHAKE_TIMEOUT,
+	R_CONNECT_FAILED,
+	R_CONNECT_TIMEOUT,
+	R_INTERNAL,
+	R_NONE,			/* not decided yet */
+};
+
+/* The hooks conn.c gives every TLS context (the SNI decision). */
+extern const struct tls_hooks conn_tls_hooks;
+
+/*
+ * Takes an accepted socket fd (non-blocking) from peer and starts its
+ * TLS handshake under w's current runtime. On failure fd is closed and
+ * a record is logged; the caller has nothing to undo.
+ */
+void conn_start(struct worker *w, int fd, const struct addr *peer);
+
+/* Ends c now with reason (used for drain's end). Frees c. */
+void conn_kill(struct conn *c, enum conn_reason reason);
+
+/* The next connection in w's list. */
+struct conn *conn_next(struct conn *c);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * sshgate: the lifecycle. Parse the command line, load the config,
+ * bind, start the workers, serve signals (reload, drain), tear down.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ev.h>
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "runtime.h"
+#include "worker.h"
+
+#ifndef SSHGATE_VERSION
+#define SSHGATE_VERSION "0.1.0"
+#endif
+
+/* Everything the main thread owns while serving. */
+struct server {
+	const char *path;
+	struct runtime *rt;		/* current config */
+	struct gateway gw;
+	struct listener *table;		/* [worker][address], fds owned by workers */
+	size_t naddrs;
+	ev_signal sig_hup, sig_term, sig_int;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: sshgate serve -c FILE     run the gateway in the foreground\n"
+	    "       sshgate check -c FILE     validate a config (errors as FILE:LINE: message)\n"
+	    "       sshgate version           print the version\n"
+	    "       sshgate --help            this text\n"
+	    "\n"
+	    "Signals to 'serve': SIGHUP reloads the config without dropping sessions;\n"
+	    "SIGTERM or SIGINT stops accepting and lets sessions finish (timeout drain).\n");
+}
+
+static void
+print_errors(struct conf_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+}
+
+static void
+close_table(struct listener *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].fd != -1)
+			close(t[i].fd);
+}
+
+/*
+ * Builds the [worker][address] listening table for conf: sockets of
+ * old (n_old addresses) that conf keeps are reused, others are opened.
+ * Returns the table, or NULL with the reason in err (nothing leaks).
+ */
+static struct listener *
+build_table(const struct conf *conf, size_t nworkers,
+    const struct listener *old, size_t n_old, char *err, size_t errlen)
+{
+	size_t na = conf->nlistens, w, i, j;
+	struct listener *t = calloc(nworkers * na, sizeof(*t));
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < nworkers * na; i++)
+		t[i].fd = -1;
+	for (w = 0; w < nworkers; w++) {
+		for (i = 0; i < na; i++) {
+			struct listener *l = &t[w * na + i];
+
+			l->addr = conf->listens[i].addr;
+			for (j = 0; j < n_old; j++)
+				if (addr_equal(&old[w * n_old + j].addr,
+				    &l->addr))
+					l->fd = old[w * n_old + j].fd;
+			if (l->fd != -1)
+				continue;
+			if ((l->fd = listener_open(&l->addr, err, errlen)) ==
+			    -1) {
+				/* close only what this call opened */
+				for (j = 0; j < nworkers * na; j++) {
+					size_t k, kept = 0;
+
+					for (k = 0; k < nworkers * n_old; k++)
+						if (old[k].fd == t[j].fd)
+							kept = 1;
+					if (!kept && t[j].fd != -1)
+						close(t[j].fd);
+				}
+				free(t);
+				return NULL;
+			}
+		}
+	}
+	return t;
+}
+
+static void
+reload(struct server *s)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct runtime *rt;
+	struct listener *t;
+	char err[512];
+	size_t i;
+
+	log_info("reloading %s", s->path);
+	if ((rt = runtime_load(s->path, &conn_tls_hooks, 1, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			log_err("%s", errs.msgs[i]);
+		log_err("reload failed: keeping the running configuration");
+		conf_errors_free(&errs);
+		return;
+	}
+	t = build_table(rt->conf, s->gw.nworkers, s->table, s->naddrs, err,
+	    sizeof(err));
+	if (t == NULL) {
+		log_err("%s", err);
+		log_err("reload failed: keeping the running configuration");
+		runtime_unref(rt);
+		return;
+	}
+	if (rt->conf->workers != 0 && rt->conf->workers != s->gw.nworkers)
+		log_warn("'workers %lu' takes effect at the next start; "
+		    "running with %zu", rt->conf->workers, s->gw.nworkers);
+	for (i = 0; i < s->gw.nworkers; i++)
+		worker_reload(&s->gw.workers[i], rt,
+		    &t[i * rt->conf->nlistens], rt->conf->nlistens);
+	free(s->table);
+	s->table = t;
+	s->naddrs = rt->conf->nlistens;
+	runtime_unref(s->rt);
+	s->rt = rt;
+	log_info("reloaded %s: %zu listeners, %zu routes", s->path,
+	    rt->conf->nlistens, rt->conf->routes.n);
+}
+
+static void
+on_hup(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+	(void)loop;
+	(void)revents;
+	reload(sig->data);
+}
+
+static void
+on_term(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+	struct server *s = sig->data;
+	size_t i;
+
+	(void)revents;
+	log_info("stopping: no new connections; sessions may run for up "
+	    "to %gs", s->rt->conf->t_drain);
+	for (i = 0; i < s->gw.nworkers; i++)
+		worker_stop(&s->gw.workers[i]);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int
+serve(const char *path)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct ev_loop *loop;
+	struct server s;
+	sigset_t all, old;
+	char err[512], text[ADDR_TEXT_MAX];
+	size_t i, started = 0;
+	long cpus;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.path = path;
+	signal(SIGPIPE, SIG_IGN);
+	if ((s.rt = runtime_load(path, &conn_tls_hooks, 1, &errs)) == NULL) {
+		print_errors(&errs);
+		conf_errors_free(&errs);
+		return 1;
+	}
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	s.gw.nworkers = s.rt->conf->workers != 0 ? s.rt->conf->workers :
+	    cpus > 0 ? (size_t)cpus : 1;
+	s.table = build_table(s.rt->conf, s.gw.nworkers, NULL, 0, err,
+	    sizeof(err));
+	s.gw.workers = calloc(s.gw.nworkers, sizeof(*s.gw.workers));
+	if (s.table == NULL || s.gw.workers == NULL) {
+		log_err("%s", s.table == NULL ? err : "out of memory");
+		if (s.table != NULL)
+			close_table(s.table, s.gw.nworkers *
+			    s.rt->conf->nlistens);
+		free(s.table);
+		free(s.gw.workers);
+		runtime_unref(s.rt);
+		return 1;
+	}
+	s.naddrs = s.rt->conf->nlistens;
+	atomic_init(&s.gw.active, 0);
+	atomic_init(&s.gw.next_id, 0);
+
+	/* workers never take signals: the main loop handles them all */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < s.gw.nworkers; i++) {
+		if (worker_start(&s.gw.workers[i], &s.gw, (unsigned)i, s.rt,
+		    &s.table[i * s.naddrs], s.naddrs) == -1) {
+			log_err("cannot start worker %zu: %s", i,
+			    strerror(errno));
+			rc = 1;
+			break;
+		}
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	loop = ev_default_loop(EVFLAG_AUTO);
+	ev_signal_init(&s.sig_hup, on_hup, SIGHUP);
+	ev_signal_init(&s.sig_term, on_term, SIGTERM);
+	ev_signal_init(&s.sig_int, on_term, SIGINT);
+	s.sig_hup.data = s.sig_term.data = s.sig_int.data = &s;
+	if (rc == 0) {
+		ev_signal_start(loop, &s.sig_hup);
+		ev_signal_start(loop, &s.sig_term);
+		ev_signal_start(loop, &s.sig_int);
+		for (i = 0; i < s.naddrs; i++) {
+			addr_format(&s.rt->conf->listens[i].addr, text,
+			    sizeof(text));
+			log_info("listening on %s", text);
+		}
+		log_info("serving with %zu workers, %zu routes (%s)",
+		    s.gw.nworkers, s.rt->conf->routes.n, path);
+		ev_run(loop, 0);
+		ev_signal_stop(loop, &s.sig_hup);
+		ev_signal_stop(loop, &s.sig_term);
+		ev_signal_stop(loop, &s.sig_int);
+		/* a second SIGTERM/SIGINT while draining ends at once */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+	} else {
+		for (i = 0; i < started; i++)
+			worker_stop(&s.gw.workers[i]);
+		/* sockets not yet handed to a worker are still ours */
+		close_table(&s.table[started * s.naddrs],
+		    (s.gw.nworkers - started) * s.naddrs);
+	}
+	for (i = 0; i < started; i++)
+		worker_join(&s.gw.workers[i]);
+	for (i = 0; i < started; i++)
+		worker_free(&s.gw.workers[i]);
+	ev_loop_destroy(loop);
+	free(s.gw.workers);
+	free(s.table);
+	runtime_unref(s.rt);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}
+
+static int
+check(const char *path)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct runtime *rt;
+
+	if ((rt = runtime_load(path, &conn_tls_hooks, 0, &errs)) == NULL) {
+		print_errors(&errs);
+		conf_errors_free(&errs);
+		return 1;
+	}
+	printf("%s: ok (%zu listeners, %zu certificates, %zu routes)\n", path,
+	    rt->conf->nlistens, rt->conf->ncerts, rt->conf->routes.n);
+	runtime_unref(rt);
+	return 0;
+}
+
+/* Finds "-c FILE" after the subcommand. Returns FILE, or NULL. */
+static const char *
+config_arg(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[2], "-c") == 0)
+		return argv[3];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	const char *path;
+
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("sshgate %s (%s, libev %d.%d)\n", SSHGATE_VERSION,
+		    OpenSSL_version(OPENSSL_VERSION), ev_version_major(),
+		    ev_version_minor());
+		return 0;
+	}
+	if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0) {
+		if ((path = config_arg(argc, argv)) == NULL) {
+			fprintf(stderr, "sshgate %s: usage: sshgate %s -c "
+			    "FILE\n", cmd, cmd);
+			return 2;
+		}
+		return strcmp(cmd, "serve") == 0 ? serve(path) : check(path);
+	}
+	if (*cmd == '\0')
+		usage(stderr);
+	else
+		fprintf(stderr, "sshgate: unknown command '%s' (see sshgate "
+		    "--help)\n", cmd);
+	return 2;
+}

@@ -1,0 +1,24 @@
+/* util: small pure parsers shared by the config and the command line. */
+#ifndef SSHGATE_UTIL_H
+#define SSHGATE_UTIL_H
+
+#include <stddef.h>
+
+/*
+ * Parses a duration: "0", or a whole number followed by ms, s, m or h
+ * ("500ms", "5s", "2m", "1h"). Stores seconds in *secs.
+ * Returns 0, or -1 if the text is not a duration or exceeds 30 days.
+ */
+int util_parse_duration(const char *s, double *secs);
+
+/*
+ * Parses a decimal whole number in [min, max] with nothing after it.
+ * Returns 0, or -1 if it is not one.
+ */
+int util_parse_uint(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out);
+
+/* Copies src into dst (size n > 0), always terminated; returns strlen(src). */
+size_t util_strlcpy(char *dst, const char *src, size_t n);
+
+#endif
