@@ -21,6 +21,7 @@ struct parser {
 	/* lines where single-valued keywords were set, to catch repeats */
 	int set_ssh_only, set_max_conns, set_workers, set_log, set_log_format;
 	int set_timeout[6];
+	int seen_listen, seen_cert, seen_route;
 };
 
 struct keyword {
@@ -140,6 +141,7 @@ kw_listen(struct parser *p, const char *file, int line, char **av, int ac)
 	unsigned port;
 	size_t i;
 
+	p->seen_listen++;
 	if (ac > 2) {
 		if (strcmp(av[2], "proxy-protocol") == 0)
 			conf_error(p->errs, file, line, "listen: "
@@ -184,6 +186,7 @@ kw_certificate(struct parser *p, const char *file, int line, char **av,
 {
 	struct conf_cert *ct;
 
+	p->seen_cert++;
 	if (ac != 2 && (ac != 4 || strcmp(av[2], "key") != 0)) {
 		conf_error(p->errs, file, line,
 		    "usage: certificate FILE [key FILE]");
@@ -294,6 +297,7 @@ kw_route(struct parser *p, const char *file, int line, char **av, int ac)
 	struct route *r;
 	int i;
 
+	p->seen_route++;
 	if (strcmp(av[2], "direct") == 0 || strcmp(av[2], "resolve") == 0) {
 		conf_error(p->errs, file, line, "route %s: '%s' routes are not "
 		    "supported by this version", av[1], av[2]);
@@ -571,9 +575,21 @@ read_file(struct parser *p, const char *path, const char *from, int fline)
 struct conf *
 conf_load(const char *path, struct conf_errors *errs)
 {
+	size_t before = errs->n;
+	struct conf *c = conf_parse(path, errs);
+
+	if (c != NULL && errs->n != before) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conf *
+conf_parse(const char *path, struct conf_errors *errs)
+{
 	struct parser p;
 	struct conf *c;
-	size_t before = errs->n;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {
@@ -592,20 +608,17 @@ conf_load(const char *path, struct conf_errors *errs)
 	memset(&p, 0, sizeof(p));
 	p.c = c;
 	p.errs = errs;
+	/* a missing directive, unless it was there but wrong */
 	if (read_file(&p, path, NULL, 0) == 0) {
-		if (c->nlistens == 0)
+		if (p.seen_listen == 0)
 			conf_error(errs, path, 0, "no 'listen' directive: "
 			    "nothing to accept connections on");
-		if (c->ncerts == 0)
+		if (p.seen_cert == 0)
 			conf_error(errs, path, 0, "no 'certificate' directive: "
 			    "TLS needs at least one");
-		if (c->routes.n == 0)
+		if (p.seen_route == 0)
 			conf_error(errs, path, 0, "no 'route' directive: "
 			    "every connection would be refused");
-	}
-	if (errs->n != before) {
-		conf_free(c);
-		return NULL;
 	}
 	return c;
 }

@@ -69,4 +69,11 @@ void conf_errors_free(struct conf_errors *e);
 struct conf *conf_load(const char *path, struct conf_errors *errs);
 void conf_free(struct conf *c);
 
+/*
+ * Like conf_load, but returns what could be parsed even when errors were
+ * appended (so that later checks can report theirs too); such a conf is
+ * for reporting only. Returns NULL only if out of memory.
+ */
+struct conf *conf_parse(const char *path, struct conf_errors *errs);
+
 #endif

@@ -58,7 +58,8 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 		return NULL;
 	}
 	atomic_init(&rt->refs, 1);
-	if ((rt->conf = conf_load(path, errs)) == NULL)
+	/* go on after parse errors: report certificate and name errors too */
+	if ((rt->conf = conf_parse(path, errs)) == NULL)
 		goto err;
 	resolve_servers(rt->conf, errs);
 	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, errs);

@@ -29,13 +29,13 @@ static void
 ssl_errors(struct conf_errors *errs, const char *file, int line,
     const char *what, const char *path)
 {
-	char reason[256];
 	unsigned long e = ERR_get_error();
+	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
-	else
-		util_strlcpy(reason, "unknown error", sizeof(reason));
+	if (e != 0 && ERR_SYSTEM_ERROR(e))
+		reason = strerror(ERR_GET_REASON(e));
+	if (reason == NULL)
+		reason = "unknown error";
 	conf_error(errs, file, line, "certificate: %s %s: %s", what, path,
 	    reason);
 	ERR_clear_error();
