@@ -79,3 +79,21 @@ bench: deps $(BUILD)/sshgate
 
 clean:
 	rm -rf build build-san
+
+# libFuzzer targets (clang): make fuzz FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
+fuzz_config_SRCS := config.c lex.c route.c addr.c util.c
+fuzz_input_SRCS  := addr.c banner.c log.c route.c util.c
+
+
+.SECONDEXPANSION:
+build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))
+	@mkdir -p build/fuzz/corpus-$*
+	clang $(FUZZ_CFLAGS) -o $@ $^
+
+fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_input
+	cp examples/*.conf build/fuzz/corpus-fuzz_config/ 2>/dev/null || true
+	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-fuzz_config
+	build/fuzz/fuzz_input -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz/corpus-fuzz_input
+.PHONY: fuzz

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "lex.h"
 #include "util.h"
 
 #define INCLUDE_DEPTH_MAX 8
 #define LINE_MAX_LEN 4096
+#define CONF_SIZE_MAX (16L << 20)	/* no config is this large: a mistake */
 
 struct parser {
 	struct conf *c;
@@ -524,15 +526,23 @@ read_file(struct parser *p, const char *path, const char *from, int fline)
 	size_t cap = 0;
 	ssize_t len;
 	int line = 0, n;
+	struct stat st;
 	FILE *f;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = fopen(path, "r")) == NULL ||
+	    fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_SIZE_MAX) {
+		const char *why = f == NULL ? strerror(errno) :
+		    !S_ISREG(st.st_mode) ? "not a regular file" :
+		    "larger than 16 MiB";
+
 		if (from != NULL)
 			conf_error(p->errs, from, fline, "include: cannot "
-			    "open %s: %s", path, strerror(errno));
+			    "read %s: %s", path, why);
 		else
-			conf_error(p->errs, path, 0, "cannot open: %s",
-			    strerror(errno));
+			conf_error(p->errs, path, 0, "cannot read: %s", why);
+		if (f != NULL)
+			fclose(f);
 		return -1;
 	}
 	/* file names outlive this read: the conf keeps them for errors */

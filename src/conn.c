@@ -118,6 +118,7 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
 	if (c->t_hs != 0) {
 		tls_describe(c->ssl, tls, sizeof(tls));
 		rec.tls = tls;
+		rec.tls_resumed = tls_resumed(c->ssl);
 	}
 	rec.handshake_ms = c->t_hs != 0 ? c->handshake_ms : -1;
 	rec.connect_ms = c->t_conn != 0 ? c->connect_ms : -1;

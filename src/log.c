@@ -202,6 +202,10 @@ log_format(const struct log_record *r, int json, char *buf, size_t len)
 	field_str(&o, "route", r->route, json);
 	field_str(&o, "dst", r->dst, json);
 	field_str(&o, "tls", r->tls, json);
+	if (r->tls_resumed) {
+		key(&o, "tls_resumed", json);
+		puts_(&o, json ? "true" : "yes");
+	}
 	field_num(&o, "handshake_ms", r->handshake_ms, json);
 	field_num(&o, "connect_ms", r->connect_ms, json);
 	field_num(&o, "duration_ms", r->duration_ms, json);

@@ -250,9 +250,13 @@ serve(const char *path)
 		ev_signal_stop(loop, &s.sig_hup);
 		ev_signal_stop(loop, &s.sig_term);
 		ev_signal_stop(loop, &s.sig_int);
-		/* a second SIGTERM/SIGINT while draining ends at once */
+		/*
+		 * While draining: a second SIGTERM/SIGINT ends at once; a
+		 * SIGHUP must not kill (libev restored its default action).
+		 */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);
 	} else {
 		for (i = 0; i < started; i++)
 			worker_stop(&s.gw.workers[i]);

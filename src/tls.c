@@ -187,6 +187,12 @@ tls_describe(SSL *ssl, char *buf, size_t len)
 	    SSL_get_cipher_name(ssl));
 }
 
+int
+tls_resumed(SSL *ssl)
+{
+	return SSL_session_reused(ssl) == 1;
+}
+
 const char *
 tls_error(char *buf, size_t len)
 {

@@ -47,6 +47,8 @@ enum tls_io tls_close_notify(SSL *ssl);
 
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384" for the log. */
 void tls_describe(SSL *ssl, char *buf, size_t len);
+/* 1 if the handshake resumed an earlier session (a ticket). */
+int tls_resumed(SSL *ssl);
 
 /*
  * Says why the last operation on this thread failed (OpenSSL reason or
