@@ -16,13 +16,18 @@
 #define LINE_MAX_LEN 4096
 #define CONF_SIZE_MAX (16L << 20)	/* no config is this large: a mistake */
 
+struct where {
+	const char *file;
+	int line;
+};
+
 struct parser {
 	struct conf *c;
 	struct conf_errors *errs;
 	int depth;
-	/* lines where single-valued keywords were set, to catch repeats */
-	int set_ssh_only, set_max_conns, set_workers, set_log, set_log_format;
-	int set_timeout[6];
+	/* where single-valued keywords were set, to catch repeats */
+	struct where set_ssh_only, set_max_conns, set_workers, set_log,
+	    set_log_format, set_timeout[6];
 	int seen_listen, seen_cert, seen_route;
 };
 
@@ -43,6 +48,8 @@ conf_error(struct conf_errors *e, const char *file, int line,
 
 	n = line > 0 ? snprintf(msg, sizeof(msg), "%s:%d: ", file, line) :
 	    snprintf(msg, sizeof(msg), "%s: ", file);
+	if (n < 0 || (size_t)n >= sizeof(msg))	/* a huge name: cut it */
+		n = (int)sizeof(msg) - 1;
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -99,6 +106,31 @@ relative_to(const char *file, const char *path)
 	return out;
 }
 
+/*
+ * Like relative_to, for a glob: the including file's directory is
+ * escaped, so that a '*' or '[' in it is not taken as a pattern.
+ */
+static char *
+glob_relative_to(const char *file, const char *pattern)
+{
+	const char *slash = strrchr(file, '/');
+	size_t i, k = 0, dlen;
+	char *out;
+
+	if (pattern[0] == '/' || slash == NULL)
+		return strdup(pattern);
+	dlen = (size_t)(slash - file) + 1;
+	if ((out = malloc(2 * dlen + strlen(pattern) + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < dlen; i++) {
+		if (strchr("*?[\\", file[i]) != NULL)
+			out[k++] = '\\';
+		out[k++] = file[i];
+	}
+	strcpy(out + k, pattern);
+	return out;
+}
+
 static int
 oom(struct parser *p, const char *file, int line)
 {
@@ -107,15 +139,16 @@ oom(struct parser *p, const char *file, int line)
 }
 
 static int
-once(struct parser *p, int *where, const char *file, int line,
+once(struct parser *p, struct where *first, const char *file, int line,
     const char *kw)
 {
-	if (*where != 0) {
-		conf_error(p->errs, file, line,
-		    "'%s' given twice (first on line %d)", kw, *where);
+	if (first->file != NULL) {
+		conf_error(p->errs, file, line, "'%s' given twice (first at "
+		    "%s:%d)", kw, first->file, first->line);
 		return -1;
 	}
-	*where = line;
+	first->file = file;
+	first->line = line;
 	return 0;
 }
 
@@ -143,7 +176,6 @@ kw_listen(struct parser *p, const char *file, int line, char **av, int ac)
 	unsigned port;
 	size_t i;
 
-	p->seen_listen++;
 	if (ac > 2) {
 		if (strcmp(av[2], "proxy-protocol") == 0)
 			conf_error(p->errs, file, line, "listen: "
@@ -188,7 +220,6 @@ kw_certificate(struct parser *p, const char *file, int line, char **av,
 {
 	struct conf_cert *ct;
 
-	p->seen_cert++;
 	if (ac != 2 && (ac != 4 || strcmp(av[2], "key") != 0)) {
 		conf_error(p->errs, file, line,
 		    "usage: certificate FILE [key FILE]");
@@ -224,6 +255,7 @@ kw_timeout(struct parser *p, const char *file, int line, char **av, int ac)
 	static const char *const kinds[] =
 	    { "handshake", "inspect", "connect", "idle", "dns", "drain" };
 	double *slots[6];
+	char kw[32];
 	double v;
 	size_t i;
 
@@ -252,7 +284,8 @@ kw_timeout(struct parser *p, const char *file, int line, char **av, int ac)
 		    "allowed for idle and drain", av[1]);
 		return -1;
 	}
-	if (once(p, &p->set_timeout[i], file, line, "timeout") == -1)
+	snprintf(kw, sizeof(kw), "timeout %s", kinds[i]);
+	if (once(p, &p->set_timeout[i], file, line, kw) == -1)
 		return -1;
 	*slots[i] = v;
 	return 0;
@@ -299,7 +332,6 @@ kw_route(struct parser *p, const char *file, int line, char **av, int ac)
 	struct route *r;
 	int i;
 
-	p->seen_route++;
 	if (strcmp(av[2], "direct") == 0 || strcmp(av[2], "resolve") == 0) {
 		conf_error(p->errs, file, line, "route %s: '%s' routes are not "
 		    "supported by this version", av[1], av[2]);
@@ -431,12 +463,16 @@ kw_include(struct parser *p, const char *file, int line, char **av, int ac)
 		    "deep (an include loop?)", INCLUDE_DEPTH_MAX);
 		return -1;
 	}
-	if ((pattern = relative_to(file, av[1])) == NULL)
+	if ((pattern = glob_relative_to(file, av[1])) == NULL)
 		return oom(p, file, line);
 	rc = glob(pattern, GLOB_ERR, NULL, &g);
 	if (rc == GLOB_NOMATCH && strpbrk(av[1], "*?[") == NULL) {
 		/* a plain file name must exist; a glob may match nothing */
-		bad = read_file(p, pattern, file, line);
+		char *plain = relative_to(file, av[1]);
+
+		bad = plain != NULL ? read_file(p, plain, file, line) :
+		    oom(p, file, line);
+		free(plain);
 	} else if (rc != 0 && rc != GLOB_NOMATCH) {
 		conf_error(p->errs, file, line, "include: cannot read '%s'",
 		    pattern);
@@ -499,6 +535,13 @@ directive(struct parser *p, const char *file, int line, char **av, int ac)
 
 		if (strcmp(av[0], k->name) != 0)
 			continue;
+		/* present, even if wrong: not also "missing" */
+		if (k->fn == kw_listen)
+			p->seen_listen++;
+		else if (k->fn == kw_certificate)
+			p->seen_cert++;
+		else if (k->fn == kw_route)
+			p->seen_route++;
 		if (ac - 1 < k->min || ac - 1 > k->max) {
 			conf_error(p->errs, file, line, "'%s' takes %s %d "
 			    "argument%s", k->name, ac - 1 < k->min ?
@@ -558,6 +601,8 @@ read_file(struct parser *p, const char *path, const char *from, int fline)
 	p->depth++;
 	while ((len = getline(&buf, &cap, f)) != -1) {
 		line++;
+		if (len > 0 && buf[len - 1] == '\n')
+			len--;
 		if ((size_t)len > LINE_MAX_LEN) {
 			conf_error(p->errs, name, line, "line longer than %d "
 			    "characters", LINE_MAX_LEN);

@@ -742,7 +742,7 @@ conn_start(struct worker *w, int fd, const struct addr *peer)
 	c->first_end = R_NONE;
 	c->hs_need = c->rd_need = EV_READ;
 	c->wr_need = EV_WRITE;
-	c->t_start = ev_time();
+	c->t_start = ev_now(w->loop);
 	ev_init(&c->cio, on_client_io);
 	ev_init(&c->bio, on_backend_io);
 	ev_init(&c->timer, on_timer);

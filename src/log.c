@@ -161,15 +161,21 @@ field_str(struct out *o, const char *k, const char *v, int json)
 }
 
 static void
-field_num(struct out *o, const char *k, long long v, int json)
+field_u64(struct out *o, const char *k, uint64_t v, int json)
 {
 	char num[32];
 
-	if (v < 0)
-		return;
 	key(o, k, json);
-	snprintf(num, sizeof(num), "%lld", v);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
 	puts_(o, num);
+}
+
+/* A count that may be unknown (negative: left out). */
+static void
+field_num(struct out *o, const char *k, long v, int json)
+{
+	if (v >= 0)
+		field_u64(o, k, (uint64_t)v, json);
 }
 
 size_t
@@ -191,7 +197,7 @@ log_format(const struct log_record *r, int json, char *buf, size_t len)
 	} else
 		puts_(&o, ts);
 	field_str(&o, "event", r->event, json);
-	field_num(&o, "conn", (long long)r->conn, json);
+	field_u64(&o, "conn", r->conn, json);
 	field_str(&o, "client", r->client, json);
 	field_str(&o, "sni", r->sni != NULL ? r->sni : "", json);
 	field_str(&o, "result", r->result, json);
@@ -209,8 +215,8 @@ log_format(const struct log_record *r, int json, char *buf, size_t len)
 	field_num(&o, "handshake_ms", r->handshake_ms, json);
 	field_num(&o, "connect_ms", r->connect_ms, json);
 	field_num(&o, "duration_ms", r->duration_ms, json);
-	field_num(&o, "bytes_up", (long long)r->bytes_up, json);
-	field_num(&o, "bytes_down", (long long)r->bytes_down, json);
+	field_u64(&o, "bytes_up", r->bytes_up, json);
+	field_u64(&o, "bytes_down", r->bytes_down, json);
 	field_str(&o, "detail", r->detail, json);
 	if (json)
 		put(&o, "}", 1);

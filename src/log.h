@@ -15,7 +15,7 @@
  * a record, escaped, always fits in LOG_LINE_MAX.
  */
 #define LOG_VALUE_MAX 512
-#define LOG_LINE_MAX 32768
+#define LOG_LINE_MAX 65536	/* 12 values * 512 * 6 (\u0001) < this */
 
 /* One record; NULL strings and negative numbers are "not known". */
 struct log_record {

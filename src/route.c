@@ -26,10 +26,29 @@ is_literal(const char *s, struct addr *a)
 	return addr_parse_ip(s, 0, a) == 0;
 }
 
+/*
+ * A host name as sshgate accepts it: labels of letters, digits, '-' and
+ * '_' (already lower case), separated by single dots, none empty.
+ */
+static int
+host_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!name_char_ok((unsigned char)s[i]) ||
+		    (s[i] == '.' && s[i + 1] == '.'))
+			return 0;
+	return 1;
+}
+
 int
 pattern_parse(const char *s, struct pattern *p, char *err, size_t errlen)
 {
-	size_t i, n = strlen(s);
+	const char *name = s;
+	size_t n = strlen(s);
 
 	memset(p, 0, sizeof(*p));
 	if (strcmp(s, "*") == 0) {
@@ -51,27 +70,23 @@ pattern_parse(const char *s, struct pattern *p, char *err, size_t errlen)
 			return -1;
 		}
 		p->kind = PATTERN_SUFFIX;
-		s++;		/* keep the dot: ".example.local" */
+		name++;		/* keep the dot: ".example.local" */
 		n--;
 	} else
 		p->kind = PATTERN_EXACT;
-	p->name = strdup(s);
-	if (p->name == NULL) {
+	if ((p->name = strdup(name)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	lower(p->name);
-	if (n > 1 && p->name[n - 1] == '.')
+	if (n > 1 && p->name[n - 1] == '.')	/* the root's dot */
 		p->name[--n] = '\0';
-	for (i = 0; i < n; i++) {
-		if (!name_char_ok((unsigned char)p->name[i]) ||
-		    (p->name[i] == '.' && p->name[i + 1] == '.')) {
-			snprintf(err, errlen,
-			    "pattern '%s': not a host name, wildcard, address "
-			    "or CIDR", s);
-			pattern_free(p);
-			return -1;
-		}
+	if (p->kind == PATTERN_SUFFIX ? !host_name_ok(p->name + 1, n - 1) :
+	    !host_name_ok(p->name, n)) {
+		snprintf(err, errlen, "pattern '%s': not a host name, "
+		    "wildcard, address or CIDR", s);
+		pattern_free(p);
+		return -1;
 	}
 	p->namelen = n;
 	return 0;
@@ -132,10 +147,9 @@ route_normalize_sni(const char *in, char *out)
 	if (colon) {		/* ':' only ever in an IPv6 literal */
 		struct addr a;
 
-		if (addr_parse_ip(out, 0, &a) == -1)
-			return -1;
+		return addr_parse_ip(out, 0, &a) == 0 ? 0 : -1;
 	}
-	return 0;
+	return host_name_ok(out, n) ? 0 : -1;
 }
 
 struct route *

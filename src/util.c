@@ -28,14 +28,14 @@ util_parse_uint(const char *s, unsigned long min, unsigned long max,
 int
 util_parse_duration(const char *s, double *secs)
 {
-	unsigned long v = 0;
+	unsigned long long v = 0;
 	const char *p = s;
 	double unit;
 
 	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
 	while (*p >= '0' && *p <= '9') {
-		if (v > 100000000UL)
+		if (v > 100000000000ULL)	/* far past 30 days in ms */
 			return -1;
 		v = v * 10 + (unsigned long)(*p - '0');
 		p++;

@@ -1,0 +1,1061 @@
+/*
+ * Unit tests for src/log.c: the audit record in text and JSON, the file
+ * sink and the daemon's own messages. JSON lines are checked by a real
+ * parser (python3's json module) as well as byte for byte.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* 2023-11-14T22:13:20Z, plus half a second (exact in binary). */
+#define T0 1700000000.5
+#define T0_TEXT "2023-11-14T22:13:20.500Z"
+
+/* Every string field of struct log_record, in the order they appear. */
+#define NSTRINGS 12
+
+/* --- helpers: records and lines ----------------------------------------- */
+
+/* A plain successful session, like the first README example. */
+static struct log_record
+typical_record(void)
+{
+	struct log_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.time = T0;
+	r.event = "close";
+	r.conn = 1;
+	r.client = "203.0.113.7:51700";
+	r.sni = "server1.example.local";
+	r.result = "ok";
+	r.reason = "client-closed";
+	r.route = "server1.example.local";
+	r.dst = "192.168.0.10:22";
+	r.tls = "TLSv1.3/TLS_AES_256_GCM_SHA384";
+	r.handshake_ms = 1;
+	r.connect_ms = 1;
+	r.duration_ms = 254;
+	r.bytes_up = 3757;
+	r.bytes_down = 3673;
+	return r;
+}
+
+/* A record with every string field set to v and every number known. */
+static struct log_record
+every_field(const char *v)
+{
+	struct log_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.time = T0;
+	r.event = r.client = r.sni = r.result = r.reason = v;
+	r.user = r.groups = r.cert_serial = r.route = r.dst = r.tls = v;
+	r.detail = v;
+	r.conn = 7;
+	r.tls_resumed = 1;
+	r.handshake_ms = 2;
+	r.connect_ms = 3;
+	r.duration_ms = 4;
+	r.bytes_up = 5;
+	r.bytes_down = 6;
+	return r;
+}
+
+/*
+ * Checks what every record line must be: the returned length fits the
+ * buffer, the line ends in exactly one '\n' and holds no other newline
+ * (nor any NUL: sinks write it as bytes).
+ */
+static void
+assert_one_line(const char *buf, size_t n, size_t len)
+{
+	assert_true(n >= 2);
+	assert_true(n <= len);
+	assert_int_equal(buf[n - 1], '\n');
+	assert_null(memchr(buf, '\n', n - 1));
+	assert_null(memchr(buf, '\r', n));
+	assert_null(memchr(buf, '\0', n));
+}
+
+/*
+ * Formats r into a LOG_LINE_MAX buffer (the size conn.c uses), checks
+ * it is one line, and returns it NUL-terminated (caller frees).
+ */
+static char *
+format(const struct log_record *r, int json)
+{
+	char *buf = malloc(LOG_LINE_MAX + 1);
+	size_t n;
+
+	assert_non_null(buf);
+	/* poison: nothing may rely on bytes log_format did not write */
+	memset(buf, 'Z', LOG_LINE_MAX + 1);
+	n = log_format(r, json, buf, LOG_LINE_MAX);
+	assert_one_line(buf, n, LOG_LINE_MAX);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void
+assert_line(const struct log_record *r, int json, const char *want)
+{
+	char *line = format(r, json);
+
+	if (strcmp(line, want) != 0) {
+		/* print before freeing: fail_msg does not return */
+		print_error("got  %s", line);
+		print_error("want %s", want);
+		free(line);
+		fail_msg("log line differs");
+	}
+	free(line);
+}
+
+/* A string of n copies of byte ch (caller frees). */
+static char *
+repeat(int ch, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* Does a text line hold the key (" key=")? */
+static int
+has_text_key(const char *line, const char *key)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	return strstr(line, pat) != NULL;
+}
+
+/* --- helpers: a real JSON parser ---------------------------------------- */
+
+/*
+ * Parses stdin as one JSON object with no duplicate keys, then prints
+ * either the keys ("-keys"), or one value: strings as the hex of their
+ * UTF-8 bytes, anything else as JSON. Single quotes cannot appear: the
+ * script goes inside a single-quoted shell argument.
+ */
+static const char json_script[] =
+    "import json, sys\n"
+    "def pairs(p):\n"
+    "    keys = [k for k, v in p]\n"
+    "    assert len(keys) == len(set(keys)), \"duplicate key\"\n"
+    "    return dict(p)\n"
+    "text = sys.stdin.buffer.read().decode(\"utf-8\")\n"
+    "assert text.endswith(\"\\n\") and text.count(\"\\n\") == 1\n"
+    "d = json.loads(text, object_pairs_hook=pairs)\n"
+    "assert isinstance(d, dict)\n"
+    "if sys.argv[1] == \"-keys\":\n"
+    "    print(\",\".join(d))\n"
+    "elif sys.argv[1] in d:\n"
+    "    v = d[sys.argv[1]]\n"
+    "    print(v.encode(\"utf-8\").hex() if isinstance(v, str)"
+    " else json.dumps(v))\n"
+    "else:\n"
+    "    print(\"-absent-\")\n";
+
+static int
+have_python(void)
+{
+	static int known = -1;
+
+	if (known == -1)
+		known = system("python3 -c pass >/dev/null 2>&1") == 0;
+	return known;
+}
+
+/*
+ * Runs the parser on line (which ends in '\n') with argument arg.
+ * Returns 0 and the parser's output in out, or -1 if the line is not
+ * valid JSON (or not one object on one line).
+ */
+static int
+json_query(const char *line, const char *arg, char *out, size_t outlen)
+{
+	char path[] = "/tmp/sshgate-log-XXXXXX";
+	char cmd[4096];
+	FILE *p;
+	size_t n;
+	int fd, status;
+
+	if (!have_python())
+		skip();
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	assert_int_equal(close(fd), 0);
+	snprintf(cmd, sizeof(cmd), "python3 -c '%s' '%s' < %s 2>/dev/null",
+	    json_script, arg, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	if (n > 0 && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+	status = pclose(p);
+	unlink(path);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void
+assert_valid_json(const char *line)
+{
+	char out[1024];
+
+	if (json_query(line, "-keys", out, sizeof(out)) != 0)
+		fail_msg("not one valid JSON object on one line: %.300s", line);
+}
+
+/* The hex of the UTF-8 bytes of want, as json_query prints strings. */
+static void
+to_hex(const char *want, char *hex, size_t hexlen)
+{
+	size_t i;
+
+	for (i = 0; want[i] != '\0' && 2 * i + 2 < hexlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)want[i]);
+	hex[2 * i] = '\0';
+}
+
+/* The parsed JSON value of key must be the string want (UTF-8). */
+static void
+assert_json_string(const char *line, const char *key, const char *want)
+{
+	static char got[16384], hex[16384];
+
+	if (json_query(line, key, got, sizeof(got)) != 0)
+		fail_msg("not valid JSON: %.300s", line);
+	to_hex(want, hex, sizeof(hex));
+	if (strcmp(got, hex) != 0)
+		fail_msg("\"%s\" decodes to hex %.200s, want %.200s", key, got,
+		    hex);
+}
+
+/* --- the checker itself ------------------------------------------------ */
+
+static void
+json_checker_rejects_broken_lines(void **state)
+{
+	char out[256];
+
+	(void)state;
+	/* the JSON tests below are only as good as this parser check */
+	assert_int_equal(json_query("{\"a\":\"x\"}\n", "a", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "78");
+	assert_int_equal(json_query("{\"a\":\"x\"}\n", "b", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "-absent-");
+	/* a raw control character inside a string */
+	assert_int_equal(json_query("{\"a\":\"x\ty\"}\n", "a", out,
+	    sizeof(out)), -1);
+	/* cut short, two lines, duplicate key, invalid UTF-8, no newline */
+	assert_int_equal(json_query("{\"a\":\"x\n", "a", out, sizeof(out)),
+	    -1);
+	assert_int_equal(json_query("{\"a\":1}\n{}\n", "a", out,
+	    sizeof(out)), -1);
+	assert_int_equal(json_query("{\"a\":1,\"a\":2}\n", "a", out,
+	    sizeof(out)), -1);
+	assert_int_equal(json_query("{\"a\":\"\xff\"}\n", "a", out,
+	    sizeof(out)), -1);
+	assert_int_equal(json_query("{\"a\":1}", "a", out, sizeof(out)), -1);
+}
+
+/* --- text format -------------------------------------------------------- */
+
+static void
+text_typical_record(void **state)
+{
+	struct log_record r = typical_record();
+
+	(void)state;
+	/* the README's first example, byte for byte */
+	assert_line(&r, 0, T0_TEXT " event=close conn=1 "
+	    "client=203.0.113.7:51700 sni=server1.example.local result=ok "
+	    "reason=client-closed route=server1.example.local "
+	    "dst=192.168.0.10:22 tls=TLSv1.3/TLS_AES_256_GCM_SHA384 "
+	    "handshake_ms=1 connect_ms=1 duration_ms=254 bytes_up=3757 "
+	    "bytes_down=3673\n");
+}
+
+static void
+text_key_order(void **state)
+{
+	struct log_record r = every_field("v");
+
+	(void)state;
+	/* fixed order, so that lines can be compared and grepped */
+	assert_line(&r, 0, T0_TEXT " event=v conn=7 client=v sni=v result=v "
+	    "reason=v user=v groups=v cert_serial=v route=v dst=v tls=v "
+	    "tls_resumed=yes handshake_ms=2 connect_ms=3 duration_ms=4 "
+	    "bytes_up=5 bytes_down=6 detail=v\n");
+}
+
+static void
+text_sni_empty_when_none(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	/* "sni" is always present: a record without it is unambiguous */
+	r.sni = NULL;
+	line = format(&r, 0);
+	assert_non_null(strstr(line, " sni=\"\" result=ok"));
+	free(line);
+	r.sni = "";
+	line = format(&r, 0);
+	assert_non_null(strstr(line, " sni=\"\" result=ok"));
+	free(line);
+}
+
+static void
+text_unknown_strings_omitted(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	r.route = NULL;
+	r.dst = NULL;
+	r.tls = NULL;
+	r.event = NULL;
+	line = format(&r, 0);
+	assert_false(has_text_key(line, "route"));
+	assert_false(has_text_key(line, "dst"));
+	assert_false(has_text_key(line, "tls"));
+	assert_false(has_text_key(line, "event"));
+	assert_false(has_text_key(line, "user"));
+	assert_false(has_text_key(line, "detail"));
+	assert_true(has_text_key(line, "client"));
+	free(line);
+}
+
+static void
+text_negative_numbers_omitted(void **state)
+{
+	struct log_record r = typical_record();
+
+	(void)state;
+	/* -1: never measured (no handshake, no connect) */
+	r.handshake_ms = -1;
+	r.connect_ms = -5;
+	r.duration_ms = 0;
+	r.bytes_up = 0;
+	r.bytes_down = 0;
+	r.conn = 0;
+	r.route = r.dst = r.tls = NULL;
+	/* ... while 0 is a real value and stays */
+	assert_line(&r, 0, T0_TEXT " event=close conn=0 "
+	    "client=203.0.113.7:51700 sni=server1.example.local result=ok "
+	    "reason=client-closed duration_ms=0 bytes_up=0 bytes_down=0\n");
+}
+
+static void
+text_tls_resumed_only_when_set(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	line = format(&r, 0);
+	assert_false(has_text_key(line, "tls_resumed"));
+	free(line);
+	r.tls_resumed = 1;
+	line = format(&r, 0);
+	assert_non_null(strstr(line, " tls=TLSv1.3/TLS_AES_256_GCM_SHA384 "
+	    "tls_resumed=yes handshake_ms=1 "));
+	free(line);
+}
+
+static void
+text_large_numbers(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	r.bytes_up = 9007199254740993ULL;	/* 2^53 + 1: no double here */
+	r.duration_ms = 2147483647L;
+	line = format(&r, 0);
+	assert_non_null(strstr(line, " bytes_up=9007199254740993 "));
+	assert_non_null(strstr(line, " duration_ms=2147483647 "));
+	free(line);
+}
+
+/* Formats a record whose detail is v; the text after "detail=" must be want. */
+static void
+assert_text_detail(const char *v, const char *want)
+{
+	struct log_record r = typical_record();
+	char *line, *d;
+
+	r.detail = v;
+	line = format(&r, 0);
+	d = strstr(line, " detail=");
+	assert_non_null(d);
+	d += strlen(" detail=");
+	/* detail is the last key: the value runs to the newline */
+	d[strlen(d) - 1] = '\0';
+	if (strcmp(d, want) != 0) {
+		print_error("got  detail=%s\n", d);
+		free(line);
+		fail_msg("want detail=%s", want);
+	}
+	free(line);
+}
+
+static void
+text_harmless_values_stay_bare(void **state)
+{
+	(void)state;
+	assert_text_detail("ECONNREFUSED", "ECONNREFUSED");
+	assert_text_detail("a/b:c,d;e@f-g_h.i[j]k'l", "a/b:c,d;e@f-g_h.i[j]k'l");
+}
+
+static void
+text_quotes_values_that_would_break_the_line(void **state)
+{
+	(void)state;
+	/* a blank would start what looks like the next key */
+	assert_text_detail("first bytes are not SSH",
+	    "\"first bytes are not SSH\"");
+	/* '=' could be read as a key of its own */
+	assert_text_detail("user=root", "\"user=root\"");
+	assert_text_detail("a\"b", "\"a\\\"b\"");
+	assert_text_detail("a\\b", "\"a\\\\b\"");
+	assert_text_detail("", "\"\"");
+}
+
+static void
+text_escapes_control_characters(void **state)
+{
+	(void)state;
+	assert_text_detail("a\nb", "\"a\\nb\"");
+	assert_text_detail("a\tb", "\"a\\tb\"");
+	assert_text_detail("a\rb", "\"a\\x0db\"");
+	assert_text_detail("\x1b[31mred", "\"\\x1b[31mred\"");
+	assert_text_detail("a\x01", "\"a\\x01\"");
+	assert_text_detail("del\x7f", "\"del\\x7f\"");
+}
+
+static void
+text_non_ascii_as_hex(void **state)
+{
+	(void)state;
+	/* text logs stay ASCII: UTF-8 and stray bytes alike become \xHH */
+	assert_text_detail("caf\xc3\xa9", "\"caf\\xc3\\xa9\"");
+	assert_text_detail("\xff\xfe", "\"\\xff\\xfe\"");
+}
+
+static void
+text_value_at_limit_is_whole(void **state)
+{
+	char *v = repeat('a', LOG_VALUE_MAX);
+
+	(void)state;
+	/* exactly LOG_VALUE_MAX bytes: not cut, still bare */
+	assert_text_detail(v, v);
+	free(v);
+}
+
+static void
+text_long_value_is_cut(void **state)
+{
+	char *v = repeat('a', LOG_VALUE_MAX + 100);
+	char *want = malloc(LOG_VALUE_MAX + 8);
+
+	(void)state;
+	assert_non_null(want);
+	/* cut after LOG_VALUE_MAX bytes, quoted, ending in "..." */
+	snprintf(want, LOG_VALUE_MAX + 8, "\"%.*s...\"", LOG_VALUE_MAX, v);
+	assert_text_detail(v, want);
+	v[LOG_VALUE_MAX + 1] = '\0';
+	assert_text_detail(v, want);
+	free(v);
+	free(want);
+}
+
+static void
+text_cut_counts_input_bytes(void **state)
+{
+	char *v = repeat('\x01', 2 * LOG_VALUE_MAX);
+	char *want = malloc(4 * LOG_VALUE_MAX + 8);
+	size_t i, pos = 0;
+
+	(void)state;
+	assert_non_null(want);
+	/* the limit is on the value's bytes, not on their escaped form */
+	want[pos++] = '"';
+	for (i = 0; i < LOG_VALUE_MAX; i++) {
+		memcpy(want + pos, "\\x01", 4);
+		pos += 4;
+	}
+	strcpy(want + pos, "...\"");
+	assert_text_detail(v, want);
+	free(v);
+	free(want);
+}
+
+static void
+text_newline_in_every_field_stays_one_line(void **state)
+{
+	struct log_record r = every_field("evil\nkey=forged\r\n");
+	char *line;
+
+	(void)state;
+	/* a client-chosen value must not forge a second record */
+	line = format(&r, 0);
+	assert_null(strstr(line, " key=forged"));
+	free(line);
+}
+
+static void
+text_timestamps(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	r.time = 0;
+	line = format(&r, 0);
+	assert_int_equal(strncmp(line, "1970-01-01T00:00:00.000Z event=", 31),
+	    0);
+	free(line);
+	/* milliseconds are truncated, never rounded up to 1000 */
+	r.time = 1700000000.9999;
+	line = format(&r, 0);
+	assert_int_equal(strncmp(line, "2023-11-14T22:13:20.999Z ", 25), 0);
+	free(line);
+	r.time = 1700000000.25;
+	line = format(&r, 0);
+	assert_int_equal(strncmp(line, "2023-11-14T22:13:20.250Z ", 25), 0);
+	free(line);
+}
+
+static void
+text_small_buffer_still_one_line(void **state)
+{
+	struct log_record r = typical_record();
+	char buf[64];
+	size_t n;
+
+	(void)state;
+	/* the documented minimum: cut, but still a line */
+	memset(buf, 'Z', sizeof(buf));
+	n = log_format(&r, 0, buf, sizeof(buf));
+	assert_one_line(buf, n, sizeof(buf));
+	assert_int_equal(n, sizeof(buf));
+	assert_memory_equal(buf, T0_TEXT " event=close", 36);
+}
+
+static void
+text_worst_case_fits_line_max(void **state)
+{
+	char *v = repeat('\x01', 2 * LOG_VALUE_MAX);
+	struct log_record r = every_field(v);
+	char *line;
+	size_t n;
+
+	(void)state;
+	/* every field at its escaped maximum (4 bytes each): nothing lost */
+	line = format(&r, 0);
+	n = strlen(line);
+	assert_non_null(strstr(line, " detail=\"\\x01\\x01"));
+	assert_true(n > 5);
+	assert_memory_equal(line + n - 5, "...\"\n", 5);
+	free(line);
+	free(v);
+}
+
+/* --- JSON format -------------------------------------------------------- */
+
+static void
+json_typical_record(void **state)
+{
+	struct log_record r = typical_record();
+
+	(void)state;
+	assert_line(&r, 1, "{\"time\":\"" T0_TEXT "\",\"event\":\"close\","
+	    "\"conn\":1,\"client\":\"203.0.113.7:51700\","
+	    "\"sni\":\"server1.example.local\",\"result\":\"ok\","
+	    "\"reason\":\"client-closed\",\"route\":\"server1.example.local\","
+	    "\"dst\":\"192.168.0.10:22\","
+	    "\"tls\":\"TLSv1.3/TLS_AES_256_GCM_SHA384\",\"handshake_ms\":1,"
+	    "\"connect_ms\":1,\"duration_ms\":254,\"bytes_up\":3757,"
+	    "\"bytes_down\":3673}\n");
+}
+
+static void
+json_parses_with_keys_in_order(void **state)
+{
+	struct log_record r = every_field("v");
+	char *line = format(&r, 1);
+	char keys[1024];
+
+	(void)state;
+	if (json_query(line, "-keys", keys, sizeof(keys)) != 0) {
+		free(line);
+		fail_msg("not valid JSON");
+	}
+	free(line);
+	/* the same keys as text, "time" first */
+	assert_string_equal(keys, "time,event,conn,client,sni,result,reason,"
+	    "user,groups,cert_serial,route,dst,tls,tls_resumed,handshake_ms,"
+	    "connect_ms,duration_ms,bytes_up,bytes_down,detail");
+}
+
+static void
+json_numbers_and_booleans_are_typed(void **state)
+{
+	struct log_record r = every_field("v");
+	char *line = format(&r, 1);
+	char out[64];
+
+	(void)state;
+	/* numbers are JSON numbers, not strings; resumed is a boolean */
+	assert_int_equal(json_query(line, "conn", out, sizeof(out)), 0);
+	assert_string_equal(out, "7");
+	assert_int_equal(json_query(line, "bytes_down", out, sizeof(out)), 0);
+	assert_string_equal(out, "6");
+	assert_int_equal(json_query(line, "tls_resumed", out, sizeof(out)), 0);
+	assert_string_equal(out, "true");
+	free(line);
+}
+
+static void
+json_sni_empty_when_none(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	r.sni = NULL;
+	line = format(&r, 1);
+	assert_non_null(strstr(line, ",\"sni\":\"\","));
+	assert_json_string(line, "sni", "");
+	free(line);
+}
+
+static void
+json_unknown_values_omitted(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	r.route = r.dst = r.tls = NULL;
+	r.handshake_ms = r.connect_ms = -1;
+	line = format(&r, 1);
+	/* omitted, not null: consumers test for presence */
+	assert_string_equal(line, "{\"time\":\"" T0_TEXT "\","
+	    "\"event\":\"close\",\"conn\":1,\"client\":\"203.0.113.7:51700\","
+	    "\"sni\":\"server1.example.local\",\"result\":\"ok\","
+	    "\"reason\":\"client-closed\",\"duration_ms\":254,"
+	    "\"bytes_up\":3757,\"bytes_down\":3673}\n");
+	assert_valid_json(line);
+	free(line);
+}
+
+static void
+json_no_fields_but_sni(void **state)
+{
+	struct log_record r;
+	char *line;
+
+	(void)state;
+	/* everything unknown: still an object, no stray comma */
+	memset(&r, 0, sizeof(r));
+	r.time = T0;
+	r.duration_ms = r.handshake_ms = r.connect_ms = -1;
+	line = format(&r, 1);
+	assert_string_equal(line, "{\"time\":\"" T0_TEXT "\",\"conn\":0,"
+	    "\"sni\":\"\",\"bytes_up\":0,\"bytes_down\":0}\n");
+	assert_valid_json(line);
+	free(line);
+}
+
+/* Formats detail = v as JSON; the parsed value must be want. */
+static void
+assert_json_detail(const char *v, const char *want)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	r.detail = v;
+	line = format(&r, 1);
+	assert_json_string(line, "detail", want);
+	free(line);
+}
+
+static void
+json_escapes_quotes_and_backslashes(void **state)
+{
+	(void)state;
+	assert_json_detail("say \"hi\"", "say \"hi\"");
+	assert_json_detail("c:\\dir\\", "c:\\dir\\");
+	assert_json_detail("\"}, \"result\": \"ok", "\"}, \"result\": \"ok");
+}
+
+static void
+json_escapes_control_characters(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	/* raw control characters are invalid inside JSON strings */
+	assert_json_detail("a\nb\tc\rd", "a\nb\tc\rd");
+	assert_json_detail("\x01\x1b\x1f\x7f", "\x01\x1b\x1f\x7f");
+	r.detail = "a\rb\x01";
+	line = format(&r, 1);
+	assert_non_null(strstr(line, "\"detail\":\"a\\u000db\\u0001\"}"));
+	free(line);
+}
+
+static void
+json_keeps_valid_utf8(void **state)
+{
+	struct log_record r = typical_record();
+	char *line;
+
+	(void)state;
+	/* 2, 3 and 4 byte sequences, and the highest code point */
+	assert_json_detail("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");
+	assert_json_detail("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");
+	/* kept as the bytes themselves, not \u escapes */
+	r.detail = "caf\xc3\xa9";
+	line = format(&r, 1);
+	assert_non_null(strstr(line, "\"detail\":\"caf\xc3\xa9\"}"));
+	free(line);
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void
+json_replaces_invalid_utf8(void **state)
+{
+	(void)state;
+	/* each byte that does not start a valid sequence becomes U+FFFD */
+	assert_json_detail("a\xff" "b", "a" FFFD "b");
+	assert_json_detail("\x80", FFFD);
+	/* a lead byte without its continuation */
+	assert_json_detail("\xc3" "a", FFFD "a");
+	assert_json_detail("\xe2\x82", FFFD FFFD);
+	/* overlong forms of '/' */
+	assert_json_detail("\xc0\xaf", FFFD FFFD);
+	assert_json_detail("\xe0\x80\xaf", FFFD FFFD FFFD);
+	/* a UTF-16 surrogate, and past U+10FFFF */
+	assert_json_detail("\xed\xa0\x80", FFFD FFFD FFFD);
+	assert_json_detail("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD);
+}
+
+static void
+json_long_value_is_cut(void **state)
+{
+	char *v = repeat('a', LOG_VALUE_MAX + 100);
+	char *want = malloc(LOG_VALUE_MAX + 8);
+
+	(void)state;
+	assert_non_null(want);
+	snprintf(want, LOG_VALUE_MAX + 8, "%.*s...", LOG_VALUE_MAX, v);
+	assert_json_detail(v, want);
+	/* LOG_VALUE_MAX exactly: whole */
+	v[LOG_VALUE_MAX] = '\0';
+	assert_json_detail(v, v);
+	free(v);
+	free(want);
+}
+
+static void
+json_cut_keeps_utf8_sequences_whole(void **state)
+{
+	char v[LOG_VALUE_MAX + 32], want[LOG_VALUE_MAX + 32];
+
+	(void)state;
+	/* a 3-byte character straddling the limit is kept, not split */
+	memset(v, 'a', LOG_VALUE_MAX - 2);
+	strcpy(v + LOG_VALUE_MAX - 2, "\xe2\x82\xac" "bbbbbbbb");
+	memset(want, 'a', LOG_VALUE_MAX - 2);
+	strcpy(want + LOG_VALUE_MAX - 2, "\xe2\x82\xac...");
+	assert_json_detail(v, want);
+}
+
+static void
+json_newline_in_every_field_stays_one_line(void **state)
+{
+	struct log_record r = every_field("evil\n{\"event\":\"forged\"}\r\n");
+	char *line = format(&r, 1);
+
+	(void)state;
+	/* the helper also checks the object has no duplicate keys */
+	assert_json_string(line, "client", "evil\n{\"event\":\"forged\"}\r\n");
+	free(line);
+}
+
+static void
+json_worst_case_fits_line_max(void **state)
+{
+	char *v = repeat('\x01', 2 * LOG_VALUE_MAX);
+	struct log_record r = every_field(v);
+	char *line = format(&r, 1);
+	char *want = malloc(8 * LOG_VALUE_MAX);
+	size_t i, pos = 0;
+
+	(void)state;
+	/*
+	 * log.h promises that, values cut at LOG_VALUE_MAX, a record
+	 * "escaped, always fits in LOG_LINE_MAX". In JSON one byte can take
+	 * six ("\u0001"), and there are 12 string fields: the line must
+	 * still be whole, valid JSON with every value kept to the cut.
+	 */
+	assert_non_null(want);
+	for (i = 0; i < LOG_VALUE_MAX; i++)
+		want[pos++] = '\x01';
+	strcpy(want + pos, "...");
+	free(v);
+	if (strlen(line) < 2 || strcmp(line + strlen(line) - 2, "}\n") != 0) {
+		print_error("line of %zu bytes ends in: %s", strlen(line),
+		    line + strlen(line) - (strlen(line) > 40 ? 40 : 0));
+		free(want);
+		free(line);
+		fail_msg("JSON record cut short: not a whole object");
+	}
+	assert_json_string(line, "detail", want);
+	free(want);
+	free(line);
+}
+
+static void
+json_small_buffer_still_one_line(void **state)
+{
+	struct log_record r = typical_record();
+	char buf[64];
+	size_t n;
+
+	(void)state;
+	memset(buf, 'Z', sizeof(buf));
+	n = log_format(&r, 1, buf, sizeof(buf));
+	assert_one_line(buf, n, sizeof(buf));
+	assert_memory_equal(buf, "{\"time\":\"" T0_TEXT "\"", 34);
+}
+
+/* --- sinks and daemon messages ------------------------------------------ */
+
+static void
+sink_file_appends_lines(void **state)
+{
+	char path[] = "/tmp/sshgate-log-XXXXXX";
+	char err[256] = "", got[256];
+	struct log_sink *s;
+	ssize_t n;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	/* an existing log is appended to, never truncated */
+	assert_int_equal(write(fd, "old\n", 4), 4);
+	assert_int_equal(close(fd), 0);
+	s = log_sink_open(LOG_TO_FILE, path, 0, err, sizeof(err));
+	assert_non_null(s);
+	log_sink_write(s, "one\n", 4);
+	log_sink_write(s, "two\n", 4);
+	log_sink_close(s);
+	fd = open(path, O_RDONLY);
+	assert_true(fd != -1);
+	n = read(fd, got, sizeof(got) - 1);
+	assert_int_equal(close(fd), 0);
+	unlink(path);
+	assert_int_equal(n, 12);
+	got[n] = '\0';
+	assert_string_equal(got, "old\none\ntwo\n");
+}
+
+static void
+sink_file_created_not_world_readable(void **state)
+{
+	char dir[] = "/tmp/sshgate-log-XXXXXX";
+	char path[64], err[256] = "";
+	struct log_sink *s;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	s = log_sink_open(LOG_TO_FILE, path, 0, err, sizeof(err));
+	assert_non_null(s);
+	log_sink_close(s);
+	assert_int_equal(stat(path, &st), 0);
+	unlink(path);
+	rmdir(dir);
+	/* the audit log names clients and servers: no access for others */
+	assert_int_equal(st.st_mode & 0007, 0);
+}
+
+static void
+sink_file_open_error(void **state)
+{
+	char err[256] = "";
+	struct log_sink *s;
+
+	(void)state;
+	s = log_sink_open(LOG_TO_FILE, "/nonexistent-sshgate-dir/a.log", 0, err,
+	    sizeof(err));
+	assert_null(s);
+	assert_string_equal(err, "cannot open log file "
+	    "/nonexistent-sshgate-dir/a.log: No such file or directory");
+}
+
+static void
+sink_close_null_is_safe(void **state)
+{
+	(void)state;
+	log_sink_close(NULL);
+}
+
+/*
+ * Runs fn with stderr sent to a temporary file; returns what it wrote
+ * (NUL-terminated, in out).
+ */
+static size_t
+capture_stderr(void (*fn)(void), char *out, size_t outlen)
+{
+	char path[] = "/tmp/sshgate-log-XXXXXX";
+	int fd, saved;
+	ssize_t n;
+
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	unlink(path);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved != -1);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	fn();
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	n = read(fd, out, outlen - 1);
+	close(fd);
+	assert_true(n >= 0);
+	out[n] = '\0';
+	return (size_t)n;
+}
+
+static void
+say_levels(void)
+{
+	log_info("listening on %s", "127.0.0.1:2222");
+	log_warn("route %d shadows route %d", 2, 1);
+	log_err("cannot bind: %s", "Address in use");
+}
+
+static void
+say_long(void)
+{
+	char big[3000];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_err("%s", big);
+}
+
+static void
+daemon_messages_have_prefix_and_level(void **state)
+{
+	char out[512];
+
+	(void)state;
+	capture_stderr(say_levels, out, sizeof(out));
+	assert_string_equal(out,
+	    "sshgate: listening on 127.0.0.1:2222\n"
+	    "sshgate: warning: route 2 shadows route 1\n"
+	    "sshgate: error: cannot bind: Address in use\n");
+}
+
+static void
+daemon_long_message_cut_to_one_line(void **state)
+{
+	char out[4096];
+	size_t n;
+
+	(void)state;
+	n = capture_stderr(say_long, out, sizeof(out));
+	/* cut, but one whole line with its prefix and newline */
+	assert_true(n > 100 && n < 2100);
+	assert_int_equal(strncmp(out, "sshgate: error: xxx", 19), 0);
+	assert_int_equal(out[n - 1], '\n');
+	assert_null(memchr(out, '\n', n - 1));
+	assert_null(memchr(out, '\0', n));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(json_checker_rejects_broken_lines),
+		cmocka_unit_test(text_typical_record),
+		cmocka_unit_test(text_key_order),
+		cmocka_unit_test(text_sni_empty_when_none),
+		cmocka_unit_test(text_unknown_strings_omitted),
+		cmocka_unit_test(text_negative_numbers_omitted),
+		cmocka_unit_test(text_tls_resumed_only_when_set),
+		cmocka_unit_test(text_large_numbers),
+		cmocka_unit_test(text_harmless_values_stay_bare),
+		cmocka_unit_test(text_quotes_values_that_would_break_the_line),
+		cmocka_unit_test(text_escapes_control_characters),
+		cmocka_unit_test(text_non_ascii_as_hex),
+		cmocka_unit_test(text_value_at_limit_is_whole),
+		cmocka_unit_test(text_long_value_is_cut),
+		cmocka_unit_test(text_cut_counts_input_bytes),
+		cmocka_unit_test(text_newline_in_every_field_stays_one_line),
+		cmocka_unit_test(text_timestamps),
+		cmocka_unit_test(text_small_buffer_still_one_line),
+		cmocka_unit_test(text_worst_case_fits_line_max),
+		cmocka_unit_test(json_typical_record),
+		cmocka_unit_test(json_parses_with_keys_in_order),
+		cmocka_unit_test(json_numbers_and_booleans_are_typed),
+		cmocka_unit_test(json_sni_empty_when_none),
+		cmocka_unit_test(json_unknown_values_omitted),
+		cmocka_unit_test(json_no_fields_but_sni),
+		cmocka_unit_test(json_escapes_quotes_and_backslashes),
+		cmocka_unit_test(json_escapes_control_characters),
+		cmocka_unit_test(json_keeps_valid_utf8),
+		cmocka_unit_test(json_replaces_invalid_utf8),
+		cmocka_unit_test(json_long_value_is_cut),
+		cmocka_unit_test(json_cut_keeps_utf8_sequences_whole),
+		cmocka_unit_test(json_newline_in_every_field_stays_one_line),
+		cmocka_unit_test(json_worst_case_fits_line_max),
+		cmocka_unit_test(json_small_buffer_still_one_line),
+		cmocka_unit_test(sink_file_appends_lines),
+		cmocka_unit_test(sink_file_created_not_world_readable),
+		cmocka_unit_test(sink_file_open_error),
+		cmocka_unit_test(sink_close_null_is_safe),
+		cmocka_unit_test(daemon_messages_have_prefix_and_level),
+		cmocka_unit_test(daemon_long_message_cut_to_one_line),
+	};
+
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
