@@ -1,0 +1,1216 @@
+#!/usr/bin/python3
+"""sshgate vs HAProxy, side by side, in one run (`make bench`).
+
+Started by scripts/bench.sh, which makes the work directory (with a PKI
+from scripts/pki.sh in WORK/pki), raises the open-file limit and cleans up
+every process whatever happens. Stdlib only; loopback addresses only.
+
+Both proxies get the same job, configured equivalently: TLS termination
+with the same ECDSA certificate (TLS 1.2+, both negotiate TLS 1.3), SNI
+routing of two names to two backends, the SSH-only check (the first bytes
+must be "SSH-2.0-"), 2 threads, one log record per connection written to a
+file, nothing else. Each round starts both proxies fresh and runs every
+phase on both, alternating which goes first; the summary is the median
+over the rounds, and the ratio the median of the per-round ratios
+sshgate/HAProxy (paired, so that the machine's drift cancels out).
+
+Phases (each bounded by a wall-clock deadline):
+  mem     S idle sessions (TLS handshake + SSH banner exchange) held open:
+          proxy RSS delta per session
+  conn    C connections, PAR at a time: TLS 1.3 full handshake with SNI,
+          "SSH-2.0-x", read the backend's banner, close: rate, proxy CPU
+  up      P clients each upload X MiB to the sink: MiB/s, proxy CPU s/GiB
+  down    P clients each download X MiB from the sink: same
+  rtt     one echo session through each proxy, N sequential 64-byte
+          round trips on each, alternating between the two proxies
+          (A, B, A, B...): p50, p99
+"""
+
+import argparse
+import collections
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import shlex
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+BANNER = b"SSH-2.0-bench\r\n"
+HELLO = b"SSH-2.0-x\r\n"
+SINK_SNI = "sink.bench"
+ECHO_SNI = "echo.bench"
+ADDR = {"sshgate": "127.0.0.10", "haproxy": "127.0.0.11",
+        "sink": "127.0.0.20", "echo": "127.0.0.21"}
+PROXIES = ("sshgate", "haproxy")
+CLK = os.sysconf("SC_CLK_TCK")
+MiB = 1 << 20
+GiB = 1 << 30
+IO_TIMEOUT = 10.0
+MAIN_PID = os.getpid()
+
+# key, label, unit, better, format
+METRICS = [
+    ("conn_rate", "Connection rate (TLS 1.3 full hs)", "conn/s", "higher",
+     "%.0f"),
+    ("conn_cpu_ms", "Proxy CPU per connection", "ms", "lower", "%.3f"),
+    ("up_rate", "Upload throughput (P clients)", "MiB/s", "higher", "%.0f"),
+    ("up_cpu", "Proxy CPU per GiB uploaded", "s/GiB", "lower", "%.3f"),
+    ("down_rate", "Download throughput (P clients)", "MiB/s", "higher",
+     "%.0f"),
+    ("down_cpu", "Proxy CPU per GiB downloaded", "s/GiB", "lower", "%.3f"),
+    ("mem_kib", "RSS per idle session", "KiB", "lower", "%.1f"),
+    ("rtt_p50", "64 B echo round trip, median", "us", "lower", "%.0f"),
+    ("rtt_p99", "64 B echo round trip, p99", "us", "lower", "%.0f"),
+    ("rss_idle", "RSS after start + warm-up", "MiB", "lower", "%.1f"),
+]
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- /proc
+
+class Cpu:
+    """CPU time used by a whole process (all its threads), two ways:
+    utime+stime from /proc/PID/stat (clock ticks, 10 ms here), and the sum
+    of the threads' on-CPU nanoseconds from /proc/PID/task/*/schedstat
+    (the same quantity, exact; a thread that exits takes its time with it,
+    so it is used only when the set of threads did not change)."""
+
+    def __init__(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        self.stat = (int(fields[11]) + int(fields[12])) / CLK
+        self.tids, self.sched = set(), 0
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    self.sched += int(f.read().split()[0])
+                self.tids.add(tid)
+        except (OSError, ValueError, IndexError):
+            self.tids = None
+
+    def __sub__(self, before):
+        """Seconds used since before; the stat figure if schedstat is
+        unusable or disagrees beyond the ticks' resolution."""
+        st = self.stat - before.stat
+        if self.tids is None or self.tids != before.tids:
+            return st
+        ns = (self.sched - before.sched) / 1e9
+        if abs(ns - st) > 2.0 / CLK + 0.05 * st:
+            return st
+        return ns
+
+
+def proc_cpu(pid):
+    return Cpu(pid)
+
+
+def proc_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise BenchError("no VmRSS for pid %d" % pid)
+
+
+# ------------------------------------------------------------ processes
+
+class Children:
+    """Every process this benchmark starts; their pids go to WORK/pids so
+    that scripts/bench.sh can kill them even if we die."""
+
+    def __init__(self, work):
+        self.work = work
+        self.procs = []
+
+    def start(self, name, argv, out_path):
+        out = open(out_path, "ab")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, close_fds=True)
+        out.close()
+        p.name = name
+        p.out_path = out_path
+        self.procs.append(p)
+        with open(os.path.join(self.work, "pids"), "a") as f:
+            f.write("%d\n" % p.pid)
+        return p
+
+    def stop(self, p, grace=5.0):
+        if p.poll() is None:
+            # HAProxy: SIGUSR1 is its graceful stop (SIGTERM kills at once)
+            p.send_signal(signal.SIGUSR1 if p.name == "haproxy" else
+                          signal.SIGTERM)
+            try:
+                p.wait(grace)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        if p in self.procs:
+            self.procs.remove(p)
+        return p.returncode
+
+    def stop_all(self):
+        for p in list(self.procs):
+            try:
+                self.stop(p, grace=2.0)
+            except Exception:
+                pass
+
+
+def tail(path, n=25):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return "(cannot read %s: %s)" % (path, e)
+    return "\n".join(lines[-n:])
+
+
+def free_port(ip):
+    s = socket.socket()
+    s.bind((ip, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(p, ip, port, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if p.poll() is not None:
+            break
+        try:
+            socket.create_connection((ip, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    status = p.poll()
+    raise BenchError("%s did not come up on %s:%d within %gs (%s); its "
+                     "output:\n%s" % (p.name, ip, port, timeout,
+                                      "running" if status is None else
+                                      "exit status %d" % status,
+                                      tail(p.out_path)))
+
+
+# ------------------------------------------------------------- clients
+
+def client_ctx(ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = False      # the SNI names a backend, not the cert
+    if ca is None:
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        ctx.load_verify_locations(ca)
+    return ctx
+
+
+def tls_open(addr, sni, ctx, timeout=IO_TIMEOUT):
+    s = socket.create_connection(addr, timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        return ctx.wrap_socket(s, server_hostname=sni)
+    except BaseException:
+        s.close()
+        raise
+
+
+def tls_close(ts):
+    """close_notify, then close, without waiting for the peer's."""
+    try:
+        ts.setblocking(False)
+        ts.unwrap()
+    except (ssl.SSLError, OSError, ValueError):
+        pass
+    finally:
+        ts.close()
+
+
+class Reader:
+    def __init__(self, s):
+        self.s = s
+        self.buf = b""
+
+    def line(self, limit=512):
+        while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise BenchError("no line in %r" % self.buf[:80])
+            d = self.s.recv(65536)
+            if not d:
+                raise BenchError("EOF before a line (got %r)" %
+                                 self.buf[:80])
+            self.buf += d
+        i = self.buf.index(b"\n") + 1
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise BenchError("EOF after %d of %d bytes" %
+                                 (len(self.buf), n))
+            self.buf += d
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+def ssh_hello(ts, hello=HELLO):
+    ts.sendall(hello)
+    rd = Reader(ts)
+    b = rd.line()
+    if b != BANNER:
+        raise BenchError("bad banner %r" % b[:80])
+    return rd
+
+
+def describe(e):
+    s = "%s: %s" % (type(e).__name__, e)
+    return s[:160]
+
+
+def run_threads(n, fn):
+    out = [None] * n
+    def body(i):
+        out[i] = fn(i)
+    ts = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
+def split(total, parts):
+    return [total // parts + (1 if i < total % parts else 0)
+            for i in range(parts)]
+
+
+def _worker_signals():
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def conn_worker(idx, q, go, release, addr, count, nthreads, deadline):
+    """Connection-rate worker: count connections on nthreads threads."""
+    _worker_signals()
+    ctx = client_ctx()
+    q.put(("ready", idx))
+    if not go.wait(60):
+        return
+
+    def one_thread(t):
+        ok, errs = 0, collections.Counter()
+        for _ in range(split(count, nthreads)[t]):
+            if time.monotonic() > deadline:
+                errs["not run: phase deadline"] += 1
+                continue
+            try:
+                ts = tls_open(addr, SINK_SNI, ctx)
+                try:
+                    ssh_hello(ts)
+                finally:
+                    tls_close(ts)
+                ok += 1
+            except Exception as e:
+                errs[describe(e)] += 1
+        return ok, errs
+
+    res = run_threads(nthreads, one_thread)
+    errs = collections.Counter()
+    for _, e in res:
+        errs.update(e)
+    q.put(("done", idx, sum(r[0] for r in res), dict(errs)))
+
+
+def mem_worker(idx, q, go, release, addr, count, nthreads, deadline):
+    """Memory worker: opens count sessions, holds them until released."""
+    _worker_signals()
+    ctx = client_ctx()
+    held = []
+    lock = threading.Lock()
+
+    def one_thread(t):
+        ok, errs = 0, collections.Counter()
+        for _ in range(split(count, nthreads)[t]):
+            if time.monotonic() > deadline:
+                errs["not run: phase deadline"] += 1
+                continue
+            try:
+                ts = tls_open(addr, SINK_SNI, ctx)
+                try:
+                    ssh_hello(ts)
+                except BaseException:
+                    tls_close(ts)
+                    raise
+                with lock:
+                    held.append(ts)
+                ok += 1
+            except Exception as e:
+                errs[describe(e)] += 1
+        return ok, errs
+
+    res = run_threads(nthreads, one_thread)
+    errs = collections.Counter()
+    for _, e in res:
+        errs.update(e)
+    q.put(("opened", idx, sum(r[0] for r in res), dict(errs)))
+    release.wait(max(1.0, deadline - time.monotonic()))
+    for ts in held:
+        tls_close(ts)
+    q.put(("closed", idx))
+
+
+def bulk_worker(idx, q, go, release, addr, direction, nbytes, deadline):
+    """One bulk client: handshake first, then on go the transfer."""
+    _worker_signals()
+    try:
+        ts = tls_open(addr, SINK_SNI, client_ctx())
+    except Exception as e:
+        q.put(("ready", idx))
+        q.put(("done", idx, 0, {describe(e): 1}))
+        return
+    q.put(("ready", idx))
+    if not go.wait(60):
+        ts.close()
+        return
+    try:
+        ts.settimeout(max(1.0, deadline - time.monotonic()))
+        if direction == "up":
+            rd = ssh_hello(ts, b"SSH-2.0-up-%d\r\n" % nbytes)
+            chunk = memoryview(bytes(range(256)) * 1024)
+            left = nbytes
+            while left:
+                k = min(left, len(chunk))
+                ts.sendall(chunk[:k])
+                left -= k
+            d = rd.line()
+            if d != b"DONE\r\n":
+                raise BenchError("expected DONE, got %r" % d[:80])
+        else:
+            rd = ssh_hello(ts, b"SSH-2.0-down-%d\r\n" % nbytes)
+            got = len(rd.buf)
+            buf = bytearray(256 * 1024)
+            while got < nbytes:
+                n = ts.recv_into(buf)
+                if n == 0:
+                    raise BenchError("EOF after %d of %d bytes" %
+                                     (got, nbytes))
+                got += n
+        tls_close(ts)
+        q.put(("done", idx, nbytes, {}))
+    except Exception as e:
+        ts.close()
+        q.put(("done", idx, 0, {describe(e): 1}))
+
+
+class Workers:
+    """A set of forked client processes with a start gun and a release."""
+
+    def __init__(self, target, argss):
+        ctx = mp.get_context("fork")
+        self.q = ctx.Queue()
+        self.go = ctx.Event()
+        self.release = ctx.Event()
+        self.procs = [ctx.Process(target=target, daemon=True,
+                                  args=(i, self.q, self.go, self.release) +
+                                  tuple(a))
+                      for i, a in enumerate(argss)]
+        for p in self.procs:
+            p.start()
+
+    def collect(self, kind, deadline):
+        """One message of this kind from every worker, or BenchError."""
+        got = {}
+        while len(got) < len(self.procs):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BenchError("phase deadline: %d of %d client "
+                                 "processes reported '%s'" %
+                                 (len(got), len(self.procs), kind))
+            try:
+                m = self.q.get(timeout=min(left, 1.0))
+            except Exception:
+                if not any(p.is_alive() for p in self.procs):
+                    raise BenchError("client processes died before "
+                                     "reporting '%s'" % kind)
+                continue
+            if m[0] == kind:
+                got[m[1]] = m
+        return [got[i] for i in sorted(got)]
+
+    def finish(self):
+        self.go.set()
+        self.release.set()
+        for p in self.procs:
+            p.join(5)
+            if p.is_alive():
+                p.terminate()
+                p.join(5)
+            if p.is_alive():
+                p.kill()
+                p.join()
+
+
+# ---------------------------------------------------------------- phases
+
+def merge_errs(msgs, pos):
+    c = collections.Counter()
+    for m in msgs:
+        c.update(m[pos])
+    return dict(c)
+
+
+def phase_conn(pid, addr, a, deadline):
+    nproc = 2 if a.conn_par >= 2 else 1
+    w = Workers(conn_worker, [(addr, n, t, deadline) for n, t in
+                              zip(split(a.conns, nproc),
+                                  split(a.conn_par, nproc))])
+    try:
+        w.collect("ready", deadline)
+        c0, t0 = proc_cpu(pid), time.monotonic()
+        w.go.set()
+        done = w.collect("done", deadline)
+        t1, c1 = time.monotonic(), proc_cpu(pid)
+    finally:
+        w.finish()
+    ok = sum(m[2] for m in done)
+    errs = merge_errs(done, 3)
+    if ok == 0:
+        raise BenchError("no connection succeeded: %s" % errs)
+    return {"conn_rate": ok / (t1 - t0), "conn_cpu_ms": (c1 - c0) * 1e3 / ok,
+            "conn_ok": ok, "conn_failed": a.conns - ok,
+            "conn_wall_s": t1 - t0, "conn_cpu_s": c1 - c0,
+            "conn_cpu_stat_s": c1.stat - c0.stat, "errors": errs}
+
+
+def phase_mem(pid, addr, a, deadline):
+    nproc = 2 if a.conn_par >= 2 else 1
+    time.sleep(0.3)
+    r0 = proc_rss_kib(pid)
+    w = Workers(mem_worker, [(addr, n, t, deadline) for n, t in
+                             zip(split(a.sessions, nproc),
+                                 split(a.conn_par, nproc))])
+    try:
+        opened = w.collect("opened", deadline)
+        time.sleep(1.0)           # let the proxy settle
+        r1 = proc_rss_kib(pid)
+        w.release.set()
+        w.collect("closed", deadline)
+    finally:
+        w.finish()
+    ok = sum(m[2] for m in opened)
+    errs = merge_errs(opened, 3)
+    if ok == 0:
+        raise BenchError("no session opened: %s" % errs)
+    time.sleep(1.0)
+    r2 = proc_rss_kib(pid)
+    return {"mem_kib": (r1 - r0) / ok, "mem_sessions": ok,
+            "mem_failed": a.sessions - ok, "rss_before_kib": r0,
+            "rss_open_kib": r1, "rss_after_close_kib": r2, "errors": errs}
+
+
+def phase_bulk(pid, addr, a, deadline, direction):
+    nbytes = a.mbytes * MiB
+    w = Workers(bulk_worker, [(addr, direction, nbytes, deadline)
+                              for _ in range(a.parallel)])
+    try:
+        w.collect("ready", deadline)
+        c0, t0 = proc_cpu(pid), time.monotonic()
+        w.go.set()
+        done = w.collect("done", deadline)
+        t1, c1 = time.monotonic(), proc_cpu(pid)
+    finally:
+        w.finish()
+    moved = sum(m[2] for m in done)
+    errs = merge_errs(done, 3)
+    if moved == 0:
+        raise BenchError("no transfer completed: %s" % errs)
+    return {direction + "_rate": moved / MiB / (t1 - t0),
+            direction + "_cpu": (c1 - c0) / (moved / GiB),
+            direction + "_bytes": moved, direction + "_wall_s": t1 - t0,
+            direction + "_cpu_s": c1 - c0,
+            direction + "_cpu_stat_s": c1.stat - c0.stat,
+            direction + "_failed": a.parallel - sum(1 for m in done
+                                                    if m[2]),
+            "errors": errs}
+
+
+def phase_rtt(pids, addrs, order, a, deadline):
+    """One echo session through each proxy; the round trips alternate
+    between them (A, B, A, B...) so that both see the same moments of a
+    noisy machine."""
+    sess = {}
+    try:
+        for n in order:
+            ts = tls_open(addrs[n], ECHO_SNI, client_ctx())
+            sess[n] = (ts, ssh_hello(ts))
+        msg = bytes(range(64))
+        samples = {n: [] for n in order}
+        warm = 50
+        c0 = {}
+        for i in range(warm + a.rtts):
+            if time.monotonic() > deadline:
+                raise BenchError("phase deadline after %d round trips" % i)
+            if i == warm:
+                c0 = {n: proc_cpu(pids[n]) for n in order}
+            for n in order:
+                ts, rd = sess[n]
+                t = time.perf_counter_ns()
+                ts.sendall(msg)
+                got = rd.exact(64)
+                dt = time.perf_counter_ns() - t
+                if got != msg:
+                    raise BenchError("%s: echo mismatch at round trip %d" %
+                                     (n, i))
+                if i >= warm:
+                    samples[n].append(dt / 1e3)
+        c1 = {n: proc_cpu(pids[n]) for n in order}
+    finally:
+        for ts, _ in sess.values():
+            tls_close(ts)
+    out = {}
+    for n in order:
+        v = sorted(samples[n])
+        out[n] = {"rtt_p50": statistics.median(v),
+                  "rtt_p99": v[min(len(v) - 1,
+                                   int(round(0.99 * len(v))) - 1)],
+                  "rtt_max": v[-1], "rtt_n": len(v),
+                  "rtt_cpu_us": (c1[n] - c0[n]) * 1e6 / len(v)}
+    return out
+
+
+def warm_up(addr):
+    ctx = client_ctx()
+    for _ in range(16):
+        ts = tls_open(addr, SINK_SNI, ctx)
+        ssh_hello(ts)
+        tls_close(ts)
+    for hello in (b"SSH-2.0-up-1048576\r\n", b"SSH-2.0-down-1048576\r\n"):
+        ts = tls_open(addr, SINK_SNI, ctx)
+        rd = ssh_hello(ts, hello)
+        if b"up" in hello:
+            ts.sendall(bytes(MiB))
+            if rd.line() != b"DONE\r\n":
+                raise BenchError("warm-up upload: no DONE")
+        else:
+            rd.exact(MiB)
+        tls_close(ts)
+
+
+# -------------------------------------------------------- sanity checks
+
+def backend_stats(port):
+    s = socket.create_connection((ADDR["sink"], port), timeout=IO_TIMEOUT)
+    try:
+        s.sendall(b"SSH-2.0-stats\r\n")
+        rd = Reader(s)
+        rd.line()
+        d = dict(kv.split("=") for kv in rd.line().decode().split())
+        return {k: int(v) for k, v in d.items()}
+    finally:
+        s.close()
+
+
+def read_to_eof(ts, limit=4096):
+    got = b""
+    try:
+        while len(got) < limit:
+            d = ts.recv(4096)
+            if not d:
+                return got, "closed"
+            got += d
+    except (ssl.SSLError, OSError) as e:
+        return got, describe(e)
+    return got, "still open"
+
+
+def sanity(addr, ca, sink_port):
+    """What a client observes: certificate, TLS, refusals (reported, and
+    a failure only if the proxy routes what it must refuse)."""
+    out = {}
+    ts = tls_open(addr, SINK_SNI, client_ctx(ca))
+    try:
+        ssh_hello(ts)
+        der = ts.getpeercert(binary_form=True)
+        out["tls_version"] = ts.version()
+        out["cipher"] = ts.cipher()[0]
+        out["cert_sha256"] = hashlib.sha256(der).hexdigest()[:32]
+        out["resumed"] = ts.session_reused
+    finally:
+        tls_close(ts)
+
+    before = backend_stats(sink_port)
+    t = time.monotonic()
+    ts = tls_open(addr, SINK_SNI, client_ctx())
+    ts.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    got, how = read_to_eof(ts)
+    closed_ms = round((time.monotonic() - t) * 1e3, 1)
+    ts.close()
+    time.sleep(0.2)
+    after = backend_stats(sink_port)
+    out["not_ssh"] = {
+        "client_got": got.decode("latin-1")[:60], "end": how,
+        "closed_after_ms": closed_ms,
+        # minus the stats connection itself
+        "backend_connections": after["accepted"] - before["accepted"] - 1,
+        "backend_bytes_from_client": (after["bytes"] - before["bytes"] -
+                                      len(b"SSH-2.0-stats\r\n")),
+    }
+    if out["not_ssh"]["backend_bytes_from_client"] > 0:
+        raise BenchError("a non-SSH client's bytes reached the backend")
+
+    # a client that has completed TLS but sent nothing yet: does the
+    # backend's banner reach it before the SSH check has passed?
+    ts = tls_open(addr, SINK_SNI, client_ctx())
+    ts.settimeout(0.5)
+    try:
+        early = ts.recv(4096)
+    except (socket.timeout, ssl.SSLError, OSError):
+        early = b""
+    ts.settimeout(IO_TIMEOUT)
+    tls_close(ts)
+    out["before_client_hello"] = early.decode("latin-1")[:60]
+
+    try:
+        ts = tls_open(addr, "nope.bench", client_ctx())
+        ts.sendall(HELLO)
+        got, how = read_to_eof(ts)
+        ts.close()
+        out["unknown_sni"] = "handshake ok, then %s (got %r)" % (how,
+                                                                got[:40])
+        if got:
+            raise BenchError("an unknown SNI was routed somewhere")
+    except (ssl.SSLError, OSError) as e:
+        out["unknown_sni"] = "refused in handshake: " + describe(e)
+    return out
+
+
+# --------------------------------------------------------------- configs
+
+def sshgate_conf(work, port, ports, rnd):
+    return """\
+# sshgate under benchmark (generated by bench/bench.py)
+listen {ip}:{port}
+certificate {pki}/gateway-ecdsa.pem
+ssh-only yes
+timeout handshake 10s
+timeout inspect 5s
+timeout connect 5s
+timeout idle 10m
+timeout drain 1s
+max-connections 5000
+workers 2
+route {sink_sni} to {sink}:{sink_port}
+route {echo_sni} to {echo}:{echo_port}
+log file {work}/sshgate-r{rnd}.log
+log-format json
+""".format(ip=ADDR["sshgate"], port=port, pki=os.path.join(work, "pki"),
+           sink_sni=SINK_SNI, echo_sni=ECHO_SNI, sink=ADDR["sink"],
+           echo=ADDR["echo"], sink_port=ports["sink"],
+           echo_port=ports["echo"], work=work, rnd=rnd)
+
+
+def haproxy_conf(work, port, ports):
+    return """\
+# HAProxy under benchmark (generated by bench/bench.py): the recipe's
+# frontend, minus client certificates; same job as sshgate's config.
+global
+    nbthread 2
+    maxconn 5000
+    # with -db, stderr is the file bench.py gave it: one line a connection
+    log stderr format raw local0 info
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+
+frontend ssh_gateway
+    bind {ip}:{port} ssl crt {pki}/gateway-ecdsa.pem
+    tcp-request inspect-delay 5s
+    tcp-request content accept if {{ req.payload(0,8) -m str SSH-2.0- }}
+    tcp-request content reject
+    use_backend sink if {{ ssl_fc_sni -i {sink_sni} }}
+    use_backend echo if {{ ssl_fc_sni -i {echo_sni} }}
+
+backend sink
+    server sink {sink}:{sink_port}
+
+backend echo
+    server echo {echo}:{echo_port}
+""".format(ip=ADDR["haproxy"], port=port, pki=os.path.join(work, "pki"),
+           sink_sni=SINK_SNI, echo_sni=ECHO_SNI, sink=ADDR["sink"],
+           echo=ADDR["echo"], sink_port=ports["sink"],
+           echo_port=ports["echo"])
+
+
+def check_configs(a, work, ports):
+    sg = os.path.join(work, "check-sshgate.conf")
+    hp = os.path.join(work, "check-haproxy.cfg")
+    with open(sg, "w") as f:
+        f.write(sshgate_conf(work, 1, ports, 0))
+    with open(hp, "w") as f:
+        f.write(haproxy_conf(work, 1, ports))
+    for argv in ([a.sshgate, "check", "-c", sg],
+                 [a.haproxy, "-c", "-f", hp]):
+        r = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        if r.returncode != 0:
+            raise BenchError("config check failed: %s\n%s" %
+                             (" ".join(argv), r.stdout.decode()))
+        text = r.stdout.decode().strip()
+        if "WARNING" in text or "ALERT" in text:
+            log("bench: %s says:\n%s" % (argv[0], text))
+
+
+# ------------------------------------------------------------------ logs
+
+def summarize_sshgate_log(path):
+    results, details, n, bad = (collections.Counter(),
+                                collections.Counter(), 0, [])
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except OSError:
+        return {"records": 0}
+    with f:
+        for line in f:
+            n += 1
+            try:
+                r = json.loads(line)
+            except ValueError:
+                bad.append(line[:200])
+                continue
+            results["%s/%s" % (r.get("result"), r.get("reason"))] += 1
+            if r.get("detail"):
+                details["%s/%s: %s" % (r.get("result"), r.get("reason"),
+                                       r["detail"])] += 1
+    return {"records": n, "result/reason": dict(results),
+            "details": dict(details.most_common(12)),
+            "unparsable": bad[:5]}
+
+
+def summarize_haproxy_log(path):
+    states, other, n, fe = collections.Counter(), [], 0, None
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except OSError:
+        return {"records": 0}
+    with f:
+        for line in f:
+            w = line.split()
+            # tcplog: client [date] frontend backend/server Tw/Tc/Tt bytes
+            #         termination_state ...
+            if len(w) >= 3 and w[1].startswith("[") and w[2].endswith(":"):
+                n += 1          # "frontend/bind: SSL handshake failure"
+                states["(tls) " + " ".join(w[3:])] += 1
+            elif len(w) >= 7 and w[1].startswith("["):
+                n += 1
+                states["%s %s" % (w[3], w[6])] += 1
+            elif "stopped (cumulated conns" in line:
+                # the soft stop's summary, printed and logged
+                if "Proxy ssh_gateway stopped" in line and "FE: " in line:
+                    fe = int(line.split("FE: ")[1].split(",")[0])
+            elif line.strip():
+                other.append(line.strip()[:200])
+    return {"records": n, "frontend_connections": fe,
+            "backend/server termination_state": dict(states),
+            "other_output": other[:10]}
+
+
+def summarize_stderr(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [l.rstrip() for l in f if l.strip()]
+    except OSError:
+        return []
+    return lines[:20]
+
+
+# ----------------------------------------------------------------- main
+
+def versions(a):
+    def first(argv):
+        try:
+            r = subprocess.run(argv, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=10)
+            return r.stdout.decode().strip().splitlines()[0]
+        except Exception as e:
+            return "? (%s)" % e
+    return {"sshgate": first([a.sshgate, "version"]),
+            "haproxy": first([a.haproxy, "-v"]),
+            "openssl": first(["openssl", "version"]),
+            "python": "Python %s, %s" % (platform.python_version(),
+                                         ssl.OPENSSL_VERSION),
+            "kernel": platform.release(),
+            "cpus": os.cpu_count()}
+
+
+def start_proxy(kids, name, a, work, ports, rnd):
+    port = free_port(ADDR[name])
+    if name == "sshgate":
+        conf = os.path.join(work, "sshgate-r%d.conf" % rnd)
+        with open(conf, "w") as f:
+            f.write(sshgate_conf(work, port, ports, rnd))
+        argv = [a.sshgate, "serve", "-c", conf]
+    else:
+        conf = os.path.join(work, "haproxy-r%d.cfg" % rnd)
+        with open(conf, "w") as f:
+            f.write(haproxy_conf(work, port, ports))
+        argv = [a.haproxy, "-db", "-f", conf]
+    p = kids.start(name, argv, os.path.join(work, "%s-r%d.out" %
+                                            (name, rnd)))
+    wait_port(p, ADDR[name], port)
+    return p, (ADDR[name], port)
+
+
+PHASES = ("mem", "conn", "up", "down")
+PHASE_CAP = {"mem": 90, "conn": 90, "up": 60, "down": 60, "rtt": 30}
+
+
+def run_phase(name, pid, addr, a, deadline):
+    if name == "mem":
+        return phase_mem(pid, addr, a, deadline)
+    if name == "conn":
+        return phase_conn(pid, addr, a, deadline)
+    return phase_bulk(pid, addr, a, deadline, name)
+
+
+def summarize(rounds):
+    summary = {}
+    for key, label, unit, better, fmt in METRICS:
+        vals = {n: [r[n][key] for r in rounds
+                    if r[n].get(key) is not None] for n in PROXIES}
+        paired = [r["sshgate"][key] / r["haproxy"][key] for r in rounds
+                  if r["sshgate"].get(key) is not None and
+                  r["haproxy"].get(key)]
+        s = {"label": label, "unit": unit, "better": better}
+        for n in PROXIES:
+            v = vals[n]
+            s[n] = {"median": statistics.median(v) if v else None,
+                    "min": min(v) if v else None,
+                    "max": max(v) if v else None, "rounds": v}
+        s["ratio"] = statistics.median(paired) if paired else None
+        s["ratio_of_medians"] = (s["sshgate"]["median"] /
+                                 s["haproxy"]["median"]
+                                 if s["sshgate"]["median"] and
+                                 s["haproxy"]["median"] else None)
+        r = s["ratio"]
+        s["paired_ratios"] = paired
+        if r is None:
+            s["verdict"] = "n/a"
+        else:
+            def side(x):
+                g = x if better == "higher" else 1 / x
+                return 0 if abs(g - 1) < 0.05 else 1 if g > 1 else -1
+            sides = {side(x) for x in paired}
+            v = side(r)
+            s["verdict"] = ("about equal" if v == 0 else
+                            "sshgate better" if v > 0 else "HAProxy better")
+            if len(paired) > 1 and 1 in sides and -1 in sides:
+                s["verdict"] += " (rounds disagree)"
+        summary[key] = s
+    return summary
+
+
+def table(summary, a):
+    def cell(s, fmt):
+        if s["median"] is None:
+            return "FAILED"
+        return "%s [%s-%s]" % (fmt % s["median"], fmt % s["min"],
+                               fmt % s["max"])
+    rows = [("metric", "unit", "better", "sshgate med [min-max]",
+             "HAProxy med [min-max]", "ratio s/H", "verdict")]
+    for key, label, unit, better, fmt in METRICS:
+        s = summary[key]
+        rows.append((label, unit, better, cell(s["sshgate"], fmt),
+                     cell(s["haproxy"], fmt),
+                     "-" if s["ratio"] is None else "%.2f" % s["ratio"],
+                     s["verdict"]))
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for i, r in enumerate(rows):
+        out.append("  ".join(c.ljust(w[j]) for j, c in enumerate(r)).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * x for x in w))
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sshgate", required=True)
+    ap.add_argument("--haproxy", default="/usr/sbin/haproxy")
+    ap.add_argument("--work", required=True, help="temp dir (has pki/)")
+    ap.add_argument("--out", required=True, help="results.json path")
+    ap.add_argument("--invoked-as", default="")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--parallel", type=int, default=4, help="P bulk clients")
+    ap.add_argument("--mbytes", type=int, default=64, help="X MiB/client")
+    ap.add_argument("--conns", type=int, default=2000, help="C")
+    ap.add_argument("--conn-par", type=int, default=8)
+    ap.add_argument("--sessions", type=int, default=2000, help="S")
+    ap.add_argument("--rtts", type=int, default=2000)
+    ap.add_argument("--time-limit", type=float, default=420,
+                    help="seconds for the whole run")
+    a = ap.parse_args()
+    t_start = time.monotonic()
+    run_deadline = t_start + a.time_limit
+    work = os.path.abspath(a.work)
+
+    def on_signal(sig, _frame):
+        raise SystemExit(128 + sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = a.sessions * 2 + 512
+    if soft < need:
+        raise BenchError("open-file limit %d is below the %d needed for %d "
+                         "sessions (scripts/bench.sh raises it with ulimit "
+                         "-n; hard limit %d)" % (soft, need, a.sessions,
+                                                  hard))
+
+    ver = versions(a)
+    log("bench: %s | %s | %s" % (ver["sshgate"], ver["haproxy"],
+                                 ver["openssl"]))
+    kids = Children(work)
+    result = {"versions": ver, "params": {
+        "rounds": a.rounds, "bulk_clients_P": a.parallel,
+        "bulk_MiB_per_client_X": a.mbytes, "connections_C": a.conns,
+        "connection_parallelism": a.conn_par, "idle_sessions_S": a.sessions,
+        "echo_round_trips": a.rtts, "threads_per_proxy": 2,
+        "logging": "on for both: one line per connection to a file "
+                   "(sshgate: log file, json; HAProxy: option tcplog to "
+                   "stderr, which is a file)",
+        "units": "MiB = 2^20 bytes, GiB = 2^30 bytes",
+        "cpu": "CPU of the whole proxy process, all threads: the sum of "
+               "/proc/PID/task/*/schedstat on-CPU ns (exact), checked "
+               "against utime+stime of /proc/PID/stat (1/%d s ticks; "
+               "*_cpu_stat_s in the rounds), which is used instead if "
+               "threads came or went or the two disagree" % CLK}}
+    failures, rounds, logs, sanity_out = [], [], {}, {}
+    try:
+        ports = {}
+        for b in ("sink", "echo"):
+            pf = os.path.join(work, "%s.port" % b)
+            p = kids.start(b, [sys.executable, os.path.join(
+                os.path.dirname(os.path.abspath(__file__)), "backend.py"),
+                "--listen", ADDR[b], "--mode", b, "--port-file", pf],
+                os.path.join(work, "backend-%s.out" % b))
+            end = time.monotonic() + 10
+            while not os.path.exists(pf):
+                if p.poll() is not None or time.monotonic() > end:
+                    raise BenchError("backend %s did not start:\n%s" %
+                                     (b, tail(p.out_path)))
+                time.sleep(0.05)
+            with open(pf) as f:
+                ports[b] = int(f.read())
+            wait_port(p, ADDR[b], ports[b])
+        check_configs(a, work, ports)
+        result["config"] = {"sshgate": sshgate_conf(work, 0, ports, 0),
+                            "haproxy": haproxy_conf(work, 0, ports)}
+        backends = [p for p in kids.procs]
+
+        for rnd in range(a.rounds):
+            order = PROXIES if rnd % 2 == 0 else PROXIES[::-1]
+            log("bench: round %d/%d, order %s" % (rnd + 1, a.rounds,
+                                                  " then ".join(order)))
+            procs, addrs, res = {}, {}, {n: {"errors": {}} for n in PROXIES}
+            for n in order:
+                procs[n], addrs[n] = start_proxy(kids, n, a, work, ports, rnd)
+            if rnd == 0:
+                for n in order:
+                    sanity_out[n] = sanity(addrs[n],
+                                           os.path.join(work, "pki",
+                                                        "ca.pem"),
+                                           ports["sink"])
+                    log("bench: %s: %s" % (n, json.dumps(sanity_out[n])))
+            for n in order:
+                warm_up(addrs[n])
+                time.sleep(0.3)
+                res[n]["rss_idle"] = proc_rss_kib(procs[n].pid) / 1024
+            for ph in PHASES:
+                for n in order:
+                    left = run_deadline - time.monotonic()
+                    if left < 5:
+                        raise BenchError("run time limit (%gs) reached in "
+                                         "round %d" % (a.time_limit,
+                                                       rnd + 1))
+                    deadline = time.monotonic() + min(PHASE_CAP[ph], left)
+                    t = time.monotonic()
+                    try:
+                        r = run_phase(ph, procs[n].pid, addrs[n], a,
+                                      deadline)
+                    except BenchError as e:
+                        failures.append("round %d %s %s: %s" %
+                                        (rnd + 1, n, ph, e))
+                        log("bench: FAILED: " + failures[-1])
+                        r = {"errors": {}}
+                    errs = r.pop("errors")
+                    if errs:
+                        res[n]["errors"][ph] = errs
+                    res[n].update(r)
+                    log("bench:   %-7s %-5s %5.1fs %s%s" % (
+                        n, ph, time.monotonic() - t,
+                        " ".join("%s=%.4g" % (k, v) for k, v in r.items()
+                                 if isinstance(v, float)),
+                        (" errors=%s" % errs) if errs else ""))
+                    if procs[n].poll() is not None:
+                        raise BenchError("%s died (exit status %s) in "
+                                         "phase %s:\n%s" %
+                                         (n, procs[n].returncode, ph,
+                                          tail(procs[n].out_path)))
+            t = time.monotonic()
+            try:
+                left = run_deadline - time.monotonic()
+                if left < 5:
+                    raise BenchError("run time limit (%gs) reached in "
+                                     "round %d" % (a.time_limit, rnd + 1))
+                r = phase_rtt({n: procs[n].pid for n in order}, addrs, order,
+                              a, time.monotonic() + min(PHASE_CAP["rtt"],
+                                                        left))
+                for n in order:
+                    res[n].update(r[n])
+                    log("bench:   %-7s %-5s %5.1fs %s" % (
+                        n, "rtt", time.monotonic() - t,
+                        " ".join("%s=%.4g" % (k, v) for k, v in r[n].items()
+                                 if isinstance(v, float))))
+            except BenchError as e:
+                failures.append("round %d rtt: %s" % (rnd + 1, e))
+                log("bench: FAILED: " + failures[-1])
+            except (OSError, ssl.SSLError) as e:
+                failures.append("round %d rtt: %s" % (rnd + 1, describe(e)))
+                log("bench: FAILED: " + failures[-1])
+            for n in PROXIES:
+                if procs[n].poll() is not None:
+                    raise BenchError("%s died (exit status %s):\n%s" %
+                                     (n, procs[n].returncode,
+                                      tail(procs[n].out_path)))
+            for n in PROXIES:
+                res[n]["exit_status"] = kids.stop(procs[n])
+            rounds.append({"round": rnd + 1, "order": list(order), **res})
+            logs["round%d" % (rnd + 1)] = {
+                "sshgate_log": summarize_sshgate_log(
+                    os.path.join(work, "sshgate-r%d.log" % rnd)),
+                "sshgate_stderr": summarize_stderr(
+                    os.path.join(work, "sshgate-r%d.out" % rnd)),
+                "haproxy_log": summarize_haproxy_log(
+                    os.path.join(work, "haproxy-r%d.out" % rnd)),
+            }
+        for p in backends:
+            if p.poll() is not None:
+                failures.append("backend %s died: %s" % (p.name,
+                                                         tail(p.out_path)))
+    except BenchError as e:
+        failures.append(str(e))
+        log("bench: FAILED: %s" % e)
+    finally:
+        if os.getpid() == MAIN_PID:
+            kids.stop_all()
+
+    summary = summarize(rounds) if rounds else {}
+    py_cmd = " ".join(shlex.quote(x) for x in [sys.executable] + sys.argv)
+    result.update({"command": a.invoked_as or py_cmd,
+                   "python_command": py_cmd,
+                   "elapsed_s": round(time.monotonic() - t_start, 1),
+                   "sanity": sanity_out, "summary": summary,
+                   "rounds": rounds, "logs": logs, "failures": failures})
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(result, f, indent=1, sort_keys=False)
+        f.write("\n")
+
+    p = print
+    p("")
+    p("sshgate vs HAProxy benchmark")
+    p("command: %s" % result["command"])
+    if a.invoked_as:
+        p("  which ran: %s" % py_cmd)
+    p("versions: %s | %s | %s" % (ver["sshgate"], ver["haproxy"],
+                                  ver["openssl"]))
+    p("machine: %s CPUs, Linux %s, %s" % (ver["cpus"], ver["kernel"],
+                                          ver["python"]))
+    p("CPU: whole proxy process, all threads (/proc/PID/task/*/schedstat, "
+      "cross-checked with /proc/PID/stat utime+stime); RSS: VmRSS")
+    p("setup: both proxies terminate TLS (same ECDSA P-256 cert, TLS 1.2+), "
+      "route 2 SNI names, SSH-only check, 2 threads, log one line per "
+      "connection to a file; clients and backends on the same machine")
+    p("load: %d rounds (order alternates), P=%d clients x %d MiB, C=%d "
+      "connections (%d parallel), S=%d idle sessions, %d echo round trips"
+      % (a.rounds, a.parallel, a.mbytes, a.conns, a.conn_par, a.sessions,
+         a.rtts))
+    for n in PROXIES:
+        if n in sanity_out:
+            s = sanity_out[n]
+            p("%s: %s %s cert %s.. | non-SSH client: %s after %sms, got "
+              "%r, backend saw %d connection(s) | silent client got %r "
+              "before sending its SSH line | unknown SNI: %s" %
+              (n, s["tls_version"], s["cipher"], s["cert_sha256"][:16],
+               s["not_ssh"]["end"], s["not_ssh"]["closed_after_ms"],
+               s["not_ssh"]["client_got"],
+               s["not_ssh"]["backend_connections"],
+               s["before_client_hello"], s["unknown_sni"]))
+    p("")
+    if summary:
+        p("median over %d rounds [min-max]; ratio = sshgate/HAProxy, median "
+          "of the per-round ratios; verdict: within 5%% = about equal"
+          % len(rounds))
+        p(table(summary, a))
+        p("note: clients, backends and both proxies share the machine's "
+          "CPUs, so the rates measure the whole setup; the proxy CPU per "
+          "connection / per GiB and the RSS are the proxies' own costs")
+    p("")
+    for r in rounds:
+        for n in PROXIES:
+            if r[n]["errors"]:
+                p("round %d %s client-side errors: %s" %
+                  (r["round"], n, json.dumps(r[n]["errors"])))
+    for rk, lg in logs.items():
+        sg, hp = lg["sshgate_log"], lg["haproxy_log"]
+        p("%s sshgate log: %d records %s%s" % (
+            rk, sg.get("records", 0), json.dumps(sg.get("result/reason", {}),
+                                                 sort_keys=True),
+            (" details: " + json.dumps(sg["details"])) if sg.get("details")
+            else ""))
+        if lg["sshgate_stderr"]:
+            p("%s sshgate stderr: %s" % (rk, " | ".join(
+                lg["sshgate_stderr"][:5])))
+        p("%s HAProxy log: %d records (its frontend counted %s) %s" % (
+            rk, hp.get("records", 0), hp.get("frontend_connections"),
+            json.dumps(hp.get("backend/server termination_state", {}),
+                       sort_keys=True)))
+        if hp.get("other_output"):
+            p("%s HAProxy other output: %s" % (rk, " | ".join(
+                hp["other_output"][:5])))
+    for f in failures:
+        p("FAILURE: " + f)
+    p("results: %s (elapsed %.0fs)" % (os.path.abspath(a.out),
+                                       result["elapsed_s"]))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        log("bench: FAILED: %s" % e)
+        sys.exit(1)
