@@ -27,7 +27,7 @@ SRCS := addr.c banner.c config.c conn.c lex.c listener.c log.c main.c \
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
-UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -35,6 +35,7 @@ test_route_SRCS  := route.c addr.c util.c
 test_banner_SRCS := banner.c
 test_config_SRCS := config.c lex.c route.c addr.c util.c
 test_log_SRCS    := log.c
+test_dest_SRCS   := dest.c addr.c util.c
 
 .PHONY: all test unit integration run clean deps bench install
 
