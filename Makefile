@@ -5,7 +5,7 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 PYTHON   ?= /usr/bin/python3
 
-PKGS     := openssl
+PKGS     := openssl libcares
 EV_LIBS  := $(shell pkg-config --exists libev 2>/dev/null && pkg-config --libs libev || echo -lev)
 CPPFLAGS += -D_GNU_SOURCE -DSSHGATE_VERSION='"$(VERSION)"'
 CFLAGS   ?= -O2 -g
@@ -22,8 +22,8 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c config.c conn.c lex.c listener.c log.c main.c \
-        route.c runtime.c tls.c util.c worker.c
+SRCS := addr.c banner.c config.c conn.c dest.c lex.c listener.c log.c main.c \
+        resolver.c route.c runtime.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
@@ -33,7 +33,7 @@ test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
 test_route_SRCS  := route.c addr.c util.c
 test_banner_SRCS := banner.c
-test_config_SRCS := config.c lex.c route.c addr.c util.c
+test_config_SRCS := config.c dest.c lex.c route.c addr.c util.c
 test_log_SRCS    := log.c
 test_dest_SRCS   := dest.c addr.c util.c
 
@@ -84,7 +84,7 @@ clean:
 # libFuzzer targets (clang): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz_config_SRCS := config.c lex.c route.c addr.c util.c
+fuzz_config_SRCS := config.c dest.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c log.c route.c util.c
 
 

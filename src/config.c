@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "lex.h"
@@ -27,7 +28,8 @@ struct parser {
 	int depth;
 	/* where single-valued keywords were set, to catch repeats */
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
-	    set_log_format, set_timeout[6];
+	    set_log_format, set_resolve, set_timeout[6];
+	int resolver_system;
 	int seen_listen, seen_cert, seen_route;
 };
 
@@ -332,14 +334,24 @@ kw_route(struct parser *p, const char *file, int line, char **av, int ac)
 	struct route *r;
 	int i;
 
-	if (strcmp(av[2], "direct") == 0 || strcmp(av[2], "resolve") == 0) {
-		conf_error(p->errs, file, line, "route %s: '%s' routes are not "
-		    "supported by this version", av[1], av[2]);
-		return -1;
-	}
-	if (strcmp(av[2], "to") != 0 || ac < 4) {
-		conf_error(p->errs, file, line,
-		    "usage: route PATTERN to HOST:PORT [HOST:PORT...]");
+	enum route_kind kind;
+	unsigned long port = 22;
+
+	if (strcmp(av[2], "to") == 0 && ac >= 4)
+		kind = ROUTE_STATIC;
+	else if ((strcmp(av[2], "direct") == 0 ||
+	    strcmp(av[2], "resolve") == 0) && (ac == 3 ||
+	    (ac == 5 && strcmp(av[3], "port") == 0))) {
+		kind = av[2][0] == 'd' ? ROUTE_DIRECT : ROUTE_RESOLVE;
+		if (ac == 5 && util_parse_uint(av[4], 1, 65535, &port) == -1) {
+			conf_error(p->errs, file, line, "route %s %s: port "
+			    "must be 1-65535, got '%s'", av[1], av[2], av[4]);
+			return -1;
+		}
+	} else {
+		conf_error(p->errs, file, line, "usage: route PATTERN to "
+		    "HOST:PORT... | route PATTERN resolve [port N] | "
+		    "route PATTERN direct [port N]");
 		return -1;
 	}
 	if ((r = grow(p->c->routes.v, p->c->routes.n, sizeof(*r))) == NULL)
@@ -348,13 +360,22 @@ kw_route(struct parser *p, const char *file, int line, char **av, int ac)
 	r += p->c->routes.n++;
 	r->file = file;
 	r->line = line;
-	r->kind = ROUTE_STATIC;
+	r->kind = kind;
+	r->port = (unsigned)port;
 	if ((r->text = strdup(av[1])) == NULL)
 		return oom(p, file, line);
 	if (pattern_parse(av[1], &r->pat, err, sizeof(err)) == -1) {
 		conf_error(p->errs, file, line, "route: %s", err);
 		return -1;
 	}
+	if (kind == ROUTE_DIRECT && (r->pat.kind == PATTERN_EXACT ||
+	    r->pat.kind == PATTERN_SUFFIX)) {
+		conf_error(p->errs, file, line, "route %s direct: a direct "
+		    "route takes an address, a CIDR or *, not a name", av[1]);
+		return -1;
+	}
+	if (kind != ROUTE_STATIC)
+		return 0;
 	r->servers = calloc((size_t)(ac - 3), sizeof(*r->servers));
 	if (r->servers == NULL)
 		return oom(p, file, line);
@@ -375,7 +396,7 @@ kw_route(struct parser *p, const char *file, int line, char **av, int ac)
 		if ((s->host = strdup(host)) == NULL)
 			return oom(p, file, line);
 		r->nservers++;
-		/* literals now; names are resolved by the runtime */
+		/* literals now; names are resolved when connecting */
 		(void)addr_parse_ip(host, s->port, &s->addr);
 	}
 	return 0;
@@ -447,6 +468,103 @@ kw_log_format(struct parser *p, const char *file, int line, char **av,
 	return 0;
 }
 
+static int
+kw_resolver(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	char host[256], err[256], entry[300], *csv;
+	struct addr a;
+	unsigned port = 53;
+	size_t have;
+
+	(void)ac;
+	if (strcmp(av[1], "system") == 0) {
+		if (p->c->resolvers != NULL) {
+			conf_error(p->errs, file, line, "resolver system: "
+			    "cannot be mixed with resolver addresses");
+			return -1;
+		}
+		p->resolver_system = 1;
+		return 0;
+	}
+	if (p->resolver_system) {
+		conf_error(p->errs, file, line, "resolver %s: cannot be mixed "
+		    "with 'resolver system'", av[1]);
+		return -1;
+	}
+	/* "ADDR", "V4:PORT", "[V6]:PORT", or a bare IPv6 address */
+	if (addr_parse_ip(av[1], 53, &a) == 0)
+		util_strlcpy(host, av[1], sizeof(host));
+	else if (addr_split(av[1], host, sizeof(host), &port, err,
+	    sizeof(err)) == -1 || addr_parse_ip(host, port, &a) == -1) {
+		conf_error(p->errs, file, line, "resolver: '%s' is not an "
+		    "address (ADDR, ADDR:PORT, [IPV6]:PORT) or 'system'", av[1]);
+		return -1;
+	}
+	snprintf(entry, sizeof(entry), a.ss.ss_family == AF_INET6 ?
+	    "[%s]:%u" : "%s:%u", host, port);
+	have = p->c->resolvers != NULL ? strlen(p->c->resolvers) : 0;
+	if ((csv = realloc(p->c->resolvers, have + strlen(entry) + 2)) == NULL)
+		return oom(p, file, line);
+	if (have > 0)
+		csv[have++] = ',';
+	strcpy(csv + have, entry);
+	p->c->resolvers = csv;
+	return 0;
+}
+
+static int
+kw_resolve(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_resolve, file, line, av[0]) == -1)
+		return -1;
+	if (strcmp(av[1], "ipv4") == 0)
+		p->c->resolve_family = AF_INET;
+	else if (strcmp(av[1], "ipv6") == 0)
+		p->c->resolve_family = AF_INET6;
+	else if (strcmp(av[1], "any") == 0)
+		p->c->resolve_family = AF_UNSPEC;
+	else {
+		conf_error(p->errs, file, line,
+		    "resolve: expected ipv4, ipv6 or any, got '%s'", av[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* allow-destination / deny-destination CIDR... */
+static int
+kw_destination(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	struct dest_policy *d = &p->c->dest;
+	int allow = av[0][0] == 'a', i, bad = 0;
+	struct cidr *v;
+
+	for (i = 1; i < ac; i++) {
+		struct cidr c;
+
+		if (cidr_parse(av[i], &c) == -1) {
+			conf_error(p->errs, file, line, "%s: '%s' is not an "
+			    "address or CIDR", av[0], av[i]);
+			bad = -1;
+			continue;
+		}
+		v = grow(allow ? d->allow : d->deny, allow ? d->nallow :
+		    d->ndeny, sizeof(*v));
+		if (v == NULL)
+			return oom(p, file, line);
+		if (allow) {
+			d->allow = v;
+			d->allow[d->nallow++] = c;
+		} else {
+			d->deny = v;
+			d->deny[d->ndeny++] = c;
+		}
+	}
+	return bad;
+}
+
 static int read_file(struct parser *, const char *, const char *, int);
 
 static int
@@ -508,16 +626,16 @@ static const struct keyword keywords[] = {
 	{ "log", 1, 2, kw_log },
 	{ "log-format", 1, 1, kw_log_format },
 	{ "include", 1, 1, kw_include },
+	{ "resolver", 1, 1, kw_resolver },
+	{ "resolve", 1, 1, kw_resolve },
+	{ "allow-destination", 1, LEX_MAX_WORDS, kw_destination },
+	{ "deny-destination", 1, LEX_MAX_WORDS, kw_destination },
 	/* in the contract, built in later versions */
 	{ "client-ca", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "crl", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "max-connections-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "rate-limit-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "expire-sessions", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "resolver", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "resolve", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "allow-destination", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "deny-destination", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "access", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "access-pairs", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "metrics", 0, LEX_MAX_WORDS, kw_not_yet },
@@ -627,6 +745,29 @@ read_file(struct parser *p, const char *path, const char *from, int fline)
 	return 0;
 }
 
+/*
+ * A route whose destination the client picks (resolve, direct) with
+ * no allow-destination would relay anywhere the gateway can reach.
+ */
+static void
+open_relays(const struct conf *c, struct conf_errors *errs)
+{
+	size_t i;
+
+	if (c->dest.nallow > 0)
+		return;
+	for (i = 0; i < c->routes.n; i++) {
+		const struct route *r = &c->routes.v[i];
+
+		if (r->kind != ROUTE_STATIC)
+			conf_error(errs, r->file, r->line, "route %s %s: no "
+			    "allow-destination is given, so this route would "
+			    "be an open relay; list the networks it may reach",
+			    r->text, r->kind == ROUTE_DIRECT ? "direct" :
+			    "resolve");
+	}
+}
+
 struct conf *
 conf_load(const char *path, struct conf_errors *errs)
 {
@@ -660,6 +801,7 @@ conf_parse(const char *path, struct conf_errors *errs)
 	c->t_dns = 3;
 	c->t_drain = 30;
 	c->max_conns = 10000;
+	c->resolve_family = AF_INET;
 	memset(&p, 0, sizeof(p));
 	p.c = c;
 	p.errs = errs;
@@ -674,6 +816,7 @@ conf_parse(const char *path, struct conf_errors *errs)
 		if (p.seen_route == 0)
 			conf_error(errs, path, 0, "no 'route' directive: "
 			    "every connection would be refused");
+		open_relays(c, errs);
 	}
 	return c;
 }
@@ -693,6 +836,10 @@ conf_free(struct conf *c)
 	free(c->listens);
 	route_table_free(&c->routes);
 	free(c->log_path);
+	free(c->resolvers);
+	free(c->dest.allow);
+	free(c->dest.deny);
+	free(c->dest.own);
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "dest.h"
 #include "route.h"
 
 enum log_target {
@@ -45,6 +46,9 @@ struct conf {
 	unsigned long max_conns;	/* default 10000 */
 	unsigned long workers;		/* 0: online CPUs */
 	struct route_table routes;
+	char *resolvers;		/* "ADDR:PORT,..."; NULL: system */
+	int resolve_family;		/* AF_INET (default), AF_INET6, AF_UNSPEC */
+	struct dest_policy dest;	/* own[] is filled by the runtime */
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */
 	int log_facility;		/* LOG_TO_SYSLOG, syslog.h value */

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "banner.h"
+#include "dest.h"
 #include "log.h"
+#include "resolver.h"
 #include "route.h"
 #include "runtime.h"
 #include "util.h"
@@ -18,7 +20,8 @@
 
 enum conn_phase {
 	CONN_HANDSHAKE = 0,	/* TLS handshake; the SNI hook picks the route */
-	CONN_CONNECTING,	/* connect() to one server in progress */
+	CONN_RESOLVING,		/* waiting for DNS (a name to connect to) */
+	CONN_CONNECTING,	/* connect() to one address in progress */
 	CONN_RELAY,		/* server connected: bytes flow */
 };
 
@@ -28,7 +31,6 @@ enum conn_phase {
 #define F_UP_SHUT	0x04	/* ... and the server got SHUT_WR */
 #define F_DOWN_EOF	0x08	/* server finished sending */
 #define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
-#define F_TIMED_OUT	0x20	/* the last connect attempt timed out */
 
 /* Most reads per direction per event, so one session cannot starve. */
 #define ROUNDS_MAX 8
@@ -49,7 +51,13 @@ struct conn {
 	ev_timer inspect;		/* the SSH-only gate's deadline */
 	struct buf *up, *down;		/* bytes in flight, or NULL */
 	struct route *route;
-	size_t srv_first, srv_tried;
+	size_t srv_first, srv_tried;	/* static routes: servers tried */
+	struct addr cands[DNS_ADDR_MAX];	/* addresses left to try */
+	size_t ncands, cand_i;
+	unsigned lookup_port;		/* port for the answer's addresses */
+	struct resolver *res;		/* while resolving: a reference */
+	struct dns_wait wait;
+	enum conn_reason fail;		/* why the last attempt failed */
 	struct addr peer, dst;
 	enum conn_reason deny;		/* set by the SNI hook */
 	enum conn_reason first_end;	/* the side that finished first */
@@ -73,10 +81,12 @@ static const struct {
 	[R_NO_ROUTE] = { "no-route", "denied" },
 	[R_NOT_SSH] = { "not-ssh", "denied" },
 	[R_INSPECT_TIMEOUT] = { "inspect-timeout", "denied" },
+	[R_DESTINATION_DENIED] = { "destination-denied", "denied" },
 	[R_HANDSHAKE_FAILED] = { "handshake-failed", "error" },
 	[R_HANDSHAKE_TIMEOUT] = { "handshake-timeout", "error" },
 	[R_CONNECT_FAILED] = { "connect-failed", "error" },
 	[R_CONNECT_TIMEOUT] = { "connect-timeout", "error" },
+	[R_DNS_FAILED] = { "dns-failed", "error" },
 	[R_INTERNAL] = { "internal", "error" },
 	[R_NONE] = { "internal", "error" },
 };
@@ -140,6 +150,8 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	ev_io_stop(w->loop, &c->bio);
 	ev_timer_stop(w->loop, &c->timer);
 	ev_timer_stop(w->loop, &c->inspect);
+	resolver_cancel(&c->wait);
+	resolver_unref(c->res);
 	log_conn(c, reason, detail != NULL && *detail != '\0' ? detail : NULL);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
@@ -216,6 +228,7 @@ set_phase(struct conn *c, enum conn_phase p)
 	c->phase = p;
 	ev_timer_stop(c->w->loop, &c->timer);
 	t = p == CONN_HANDSHAKE ? cf->t_handshake :
+	    p == CONN_RESOLVING ? cf->t_dns :
 	    p == CONN_CONNECTING ? cf->t_connect : cf->t_idle;
 	if (t > 0) {
 		ev_timer_set(&c->timer, t, 0);
@@ -491,45 +504,175 @@ settle(struct conn *c)
 	return 0;
 }
 
-/* Tries the next server of the route. -1 if none is left (c closed). */
+static int next_target(struct conn *);
+
+/* Starts connecting to one address. Returns 0, or -1 if it failed now. */
 static int
-connect_next(struct conn *c)
+connect_start(struct conn *c, const struct addr *a)
 {
-	const struct route *r = c->route;
 	char dst[ADDR_TEXT_MAX];
 	int fd;
 
-	while (c->srv_tried < r->nservers) {
-		const struct route_server *s = &r->servers[(c->srv_first +
-		    c->srv_tried++) % r->nservers];
-
-		c->dst = s->addr;
-		addr_format(&s->addr, dst, sizeof(dst));
-		fd = socket(s->addr.ss.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			snprintf(c->detail, sizeof(c->detail), "%s: socket: %s",
-			    dst, strerror(errno));
-			c->flags &= ~F_TIMED_OUT;
-			continue;
-		}
-		tune_socket(fd);
-		if (connect(fd, (const struct sockaddr *)&s->addr.ss,
-		    s->addr.len) == 0 || errno == EINPROGRESS) {
-			c->bfd = fd;
-			c->bio_events = 0;
-			c->t_conn = ev_now(c->w->loop);
-			set_phase(c, CONN_CONNECTING);
-			update_watchers(c);
-			return 0;
-		}
+	c->dst = *a;
+	addr_format(a, dst, sizeof(dst));
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(c->detail, sizeof(c->detail), "%s: socket: %s", dst,
+		    strerror(errno));
+		c->fail = R_CONNECT_FAILED;
+		return -1;
+	}
+	tune_socket(fd);
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == -1 &&
+	    errno != EINPROGRESS) {
 		snprintf(c->detail, sizeof(c->detail), "%s: %s", dst,
 		    strerror(errno));
-		c->flags &= ~F_TIMED_OUT;
+		c->fail = R_CONNECT_FAILED;
 		close(fd);
+		return -1;
 	}
-	return conn_close(c, c->flags & F_TIMED_OUT ? R_CONNECT_TIMEOUT :
-	    R_CONNECT_FAILED, c->detail);
+	c->bfd = fd;
+	c->bio_events = 0;
+	c->t_conn = ev_now(c->w->loop);
+	set_phase(c, CONN_CONNECTING);
+	update_watchers(c);
+	return 0;
+}
+
+/*
+ * Takes a DNS answer (or a literal) as the addresses to try, with port.
+ * For routes whose destination the client chose, drops every address
+ * the destination policy refuses.
+ */
+static void
+set_candidates(struct conn *c, const struct addr *addrs, size_t n,
+    unsigned port)
+{
+	char why[160];
+	size_t i;
+
+	c->ncands = c->cand_i = 0;
+	for (i = 0; i < n && c->ncands < DNS_ADDR_MAX; i++) {
+		struct addr a = addrs[i];
+
+		if (a.ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&a.ss)->sin_port =
+			    htons((unsigned short)port);
+		else
+			((struct sockaddr_in6 *)&a.ss)->sin6_port =
+			    htons((unsigned short)port);
+		if (c->route->kind != ROUTE_STATIC &&
+		    dest_check(&c->rt->conf->dest, &a, why,
+		    sizeof(why)) != DEST_OK) {
+			c->dst = a;
+			c->fail = R_DESTINATION_DENIED;
+			util_strlcpy(c->detail, why, sizeof(c->detail));
+			continue;
+		}
+		c->cands[c->ncands++] = a;
+	}
+}
+
+static void
+on_dns(struct dns_wait *wt, const struct dns_answer *ans)
+{
+	struct conn *c = (struct conn *)((char *)wt -
+	    offsetof(struct conn, wait));
+
+	resolver_unref(c->res);
+	c->res = NULL;
+	if (!ans->ok) {
+		snprintf(c->detail, sizeof(c->detail), "%s", ans->error);
+		c->fail = R_DNS_FAILED;
+	} else
+		set_candidates(c, ans->addrs, ans->n, c->lookup_port);
+	(void)next_target(c);
+}
+
+/*
+ * Looks name up for port. Returns 0 if answered at once (from the cache:
+ * candidates set, or c->fail says why not), or 1 if now waiting in
+ * CONN_RESOLVING for on_dns().
+ */
+static int
+lookup(struct conn *c, const char *name, unsigned port)
+{
+	struct dns_answer ans;
+
+	c->lookup_port = port;
+	c->wait.done = on_dns;
+	if (resolver_lookup(c->w->res, name, c->rt->conf->resolve_family,
+	    &c->wait, &ans)) {
+		if (!ans.ok) {
+			snprintf(c->detail, sizeof(c->detail), "%s",
+			    ans.error);
+			c->fail = R_DNS_FAILED;
+		} else
+			set_candidates(c, ans.addrs, ans.n, port);
+		return 0;
+	}
+	c->res = c->w->res;
+	resolver_ref(c->res);
+	set_phase(c, CONN_RESOLVING);
+	update_watchers(c);
+	return 1;
+}
+
+/*
+ * Tries the next address: of the current answer, else of the route's
+ * next server. Returns 0 while something is under way, or -1 when
+ * nothing is left (c closed with the last failure's reason).
+ */
+static int
+next_target(struct conn *c)
+{
+	const struct route *r = c->route;
+
+	const struct route_server *s;
+
+	for (;;) {
+		while (c->cand_i < c->ncands)
+			if (connect_start(c, &c->cands[c->cand_i++]) == 0)
+				return 0;
+		if (r->kind != ROUTE_STATIC || c->srv_tried == r->nservers)
+			break;
+		s = &r->servers[(c->srv_first + c->srv_tried++) %
+		    r->nservers];
+		if (s->addr.len != 0) {		/* a literal */
+			c->cands[0] = s->addr;
+			c->ncands = 1;
+			c->cand_i = 0;
+			continue;
+		}
+		c->ncands = c->cand_i = 0;
+		if (lookup(c, s->host, s->port))
+			return 0;
+	}
+	return conn_close(c, c->fail, c->detail);
+}
+
+/* The first destination of a route, once the handshake named it. */
+static int
+route_start(struct conn *c)
+{
+	struct addr a;
+
+	c->fail = R_CONNECT_FAILED;
+	switch (c->route->kind) {
+	case ROUTE_STATIC:
+		c->srv_first = route_first_server(c->route);
+		break;
+	case ROUTE_DIRECT:		/* route_match saw a literal */
+		if (addr_parse_ip(c->sni, 0, &a) == 0)
+			set_candidates(c, &a, 1, c->route->port);
+		break;
+	case ROUTE_RESOLVE:
+		if (lookup(c, c->sni, c->route->port))
+			return 0;
+		break;
+	}
+	return next_target(c);
 }
 
 /* Gives up on the server being connected; tries the next one. */
@@ -539,7 +682,7 @@ connect_failed(struct conn *c)
 	watch(c, &c->bio, c->bfd, &c->bio_events, 0);
 	close(c->bfd);
 	c->bfd = -1;
-	return connect_next(c);
+	return next_target(c);
 }
 
 static void
@@ -569,8 +712,7 @@ handshake_done(struct conn *c)
 		ev_timer_start(c->w->loop, &c->inspect);
 	} else
 		c->flags |= F_INSPECTED;
-	c->srv_first = route_first_server(c->route);
-	if (connect_next(c) == -1)
+	if (route_start(c) == -1)
 		return;
 	/* the client's first bytes may have come with its last flight */
 	if (pump_up(c) == -1)
@@ -665,7 +807,7 @@ on_backend_io(struct ev_loop *loop, ev_io *io, int revents)
 			addr_format(&c->dst, dst, sizeof(dst));
 			snprintf(c->detail, sizeof(c->detail), "%s: %s", dst,
 			    strerror(err));
-			c->flags &= ~F_TIMED_OUT;
+			c->fail = R_CONNECT_FAILED;
 			(void)connect_failed(c);
 			return;
 		}
@@ -693,11 +835,20 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	case CONN_HANDSHAKE:
 		conn_close(c, R_HANDSHAKE_TIMEOUT, NULL);
 		return;
+	case CONN_RESOLVING:
+		resolver_cancel(&c->wait);
+		resolver_unref(c->res);
+		c->res = NULL;
+		snprintf(c->detail, sizeof(c->detail), "no DNS answer within "
+		    "%gs", c->rt->conf->t_dns);
+		c->fail = R_DNS_FAILED;
+		(void)next_target(c);
+		return;
 	case CONN_CONNECTING:
 		addr_format(&c->dst, dst, sizeof(dst));
 		snprintf(c->detail, sizeof(c->detail), "%s: no answer within "
 		    "%gs", dst, c->rt->conf->t_connect);
-		c->flags |= F_TIMED_OUT;
+		c->fail = R_CONNECT_TIMEOUT;
 		(void)connect_failed(c);
 		return;
 	case CONN_RELAY:

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
+#include "resolver.h"
 #include "log.h"
 #include "runtime.h"
 #include "worker.h"
@@ -64,6 +65,22 @@ close_table(struct listener *t, size_t n)
 			close(t[i].fd);
 }
 
+/* Closes the sockets of t[n] that are not also in old[n_old]. */
+static void
+close_new(const struct listener *t, size_t n, const struct listener *old,
+    size_t n_old)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < n_old; k++)
+			if (old[k].fd == t[i].fd)
+				break;
+		if (k == n_old && t[i].fd != -1)
+			close(t[i].fd);
+	}
+}
+
 /*
  * Builds the [worker][address] listening table for conf: sockets of
  * old (n_old addresses) that conf keeps are reused, others are opened.
@@ -96,15 +113,8 @@ build_table(const struct conf *conf, size_t nworkers,
 			if ((l->fd = listener_open(&l->addr, err, errlen)) ==
 			    -1) {
 				/* close only what this call opened */
-				for (j = 0; j < nworkers * na; j++) {
-					size_t k, kept = 0;
-
-					for (k = 0; k < nworkers * n_old; k++)
-						if (old[k].fd == t[j].fd)
-							kept = 1;
-					if (!kept && t[j].fd != -1)
-						close(t[j].fd);
-				}
+				close_new(t, nworkers * na, old,
+				    nworkers * n_old);
 				free(t);
 				return NULL;
 			}
@@ -118,6 +128,7 @@ reload(struct server *s)
 {
 	struct conf_errors errs = { NULL, 0 };
 	struct runtime *rt;
+	struct resolver **res;
 	struct listener *t;
 	char err[512];
 	size_t i;
@@ -132,18 +143,42 @@ reload(struct server *s)
 	}
 	t = build_table(rt->conf, s->gw.nworkers, s->table, s->naddrs, err,
 	    sizeof(err));
-	if (t == NULL) {
-		log_err("%s", err);
+	res = calloc(s->gw.nworkers, sizeof(*res));
+	if (t == NULL || res == NULL) {
+		log_err("%s", t == NULL ? err : "out of memory");
 		log_err("reload failed: keeping the running configuration");
+		if (t != NULL)
+			close_new(t, s->gw.nworkers * rt->conf->nlistens,
+			    s->table, s->gw.nworkers * s->naddrs);
+		free(t);
+		free(res);
 		runtime_unref(rt);
 		return;
+	}
+	for (i = 0; i < s->gw.nworkers; i++) {
+		res[i] = worker_resolver(&s->gw.workers[i], rt, err,
+		    sizeof(err));
+		if (res[i] == NULL) {
+			log_err("%s", err);
+			log_err("reload failed: keeping the running "
+			    "configuration");
+			while (i-- > 0)
+				resolver_unref(res[i]);
+			free(res);
+			close_new(t, s->gw.nworkers * rt->conf->nlistens,
+			    s->table, s->gw.nworkers * s->naddrs);
+			free(t);
+			runtime_unref(rt);
+			return;
+		}
 	}
 	if (rt->conf->workers != 0 && rt->conf->workers != s->gw.nworkers)
 		log_warn("'workers %lu' takes effect at the next start; "
 		    "running with %zu", rt->conf->workers, s->gw.nworkers);
 	for (i = 0; i < s->gw.nworkers; i++)
-		worker_reload(&s->gw.workers[i], rt,
+		worker_reload(&s->gw.workers[i], rt, res[i],
 		    &t[i * rt->conf->nlistens], rt->conf->nlistens);
+	free(res);
 	free(s->table);
 	s->table = t;
 	s->naddrs = rt->conf->nlistens;
@@ -190,6 +225,10 @@ serve(const char *path)
 	memset(&s, 0, sizeof(s));
 	s.path = path;
 	signal(SIGPIPE, SIG_IGN);
+	if (resolver_global_init() == -1) {
+		log_err("cannot initialise the DNS library");
+		return 1;
+	}
 	if ((s.rt = runtime_load(path, &conn_tls_hooks, 1, &errs)) == NULL) {
 		print_errors(&errs);
 		conf_errors_free(&errs);
@@ -220,9 +259,8 @@ serve(const char *path)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < s.gw.nworkers; i++) {
 		if (worker_start(&s.gw.workers[i], &s.gw, (unsigned)i, s.rt,
-		    &s.table[i * s.naddrs], s.naddrs) == -1) {
-			log_err("cannot start worker %zu: %s", i,
-			    strerror(errno));
+		    &s.table[i * s.naddrs], s.naddrs, err, sizeof(err)) == -1) {
+			log_err("cannot start worker %zu: %s", i, err);
 			rc = 1;
 			break;
 		}
@@ -272,6 +310,7 @@ serve(const char *path)
 	free(s.gw.workers);
 	free(s.table);
 	runtime_unref(s.rt);
+	resolver_global_cleanup();
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

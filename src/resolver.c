@@ -309,6 +309,10 @@ fill_answer(struct dns_entry *e, int status, struct ares_addrinfo *res)
 		a->error = "server failure (SERVFAIL)";
 		e->expires = now;
 		break;
+	case ARES_EREFUSED:
+		a->error = "query refused by the DNS server";
+		e->expires = now;
+		break;
 	default:
 		a->error = ares_strerror(status);
 		e->expires = now;

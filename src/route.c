@@ -155,11 +155,22 @@ route_normalize_sni(const char *in, char *out)
 struct route *
 route_match(const struct route_table *t, const char *sni)
 {
+	struct addr a;
 	size_t i;
+	int literal = -1;
 
-	for (i = 0; i < t->n; i++)
-		if (pattern_match(&t->v[i].pat, sni))
-			return &t->v[i];
+	for (i = 0; i < t->n; i++) {
+		if (!pattern_match(&t->v[i].pat, sni))
+			continue;
+		if (t->v[i].kind == ROUTE_DIRECT) {
+			/* only a literal names a destination by itself */
+			if (literal == -1)
+				literal = is_literal(sni, &a);
+			if (!literal)
+				continue;
+		}
+		return &t->v[i];
+	}
 	return NULL;
 }
 

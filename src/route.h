@@ -77,7 +77,10 @@ int pattern_match(const struct pattern *p, const char *sni);
  */
 int route_normalize_sni(const char *in, char *out);
 
-/* Returns the first route matching the normalized SNI, or NULL. */
+/*
+ * Returns the first route matching the normalized SNI, or NULL. A direct
+ * route matches only an SNI that is an address literal.
+ */
 struct route *route_match(const struct route_table *t, const char *sni);
 
 /*

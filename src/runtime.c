@@ -1,48 +1,60 @@
 #include "runtime.h"
 
-#include <netdb.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * Route servers given by name are resolved once here, when the config
- * is loaded (or reloaded), with the system resolver.
+ * The gateway's own addresses, which client-chosen destinations must
+ * not reach (a relay into itself): every listen address, and for a
+ * wildcard listen every address of this host's interfaces.
  */
-static void
-resolve_servers(struct conf *c, struct conf_errors *errs)
+static int
+own_addresses(struct conf *c, struct conf_errors *errs)
 {
-	struct addrinfo hints, *res;
-	size_t i, j;
-	int rc;
+	struct dest_policy *d = &c->dest;
+	struct ifaddrs *ifs = NULL, *i;
+	size_t k, n = 0, cap;
+	int wildcard = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	for (i = 0; i < c->routes.n; i++) {
-		struct route *r = &c->routes.v[i];
+	for (k = 0; k < c->nlistens; k++) {
+		char ip[ADDR_TEXT_MAX];
 
-		for (j = 0; j < r->nservers; j++) {
-			struct route_server *s = &r->servers[j];
-
-			if (s->addr.len != 0)
-				continue;	/* a literal */
-			rc = getaddrinfo(s->host, NULL, &hints, &res);
-			if (rc != 0) {
-				conf_error(errs, r->file, r->line, "route %s: "
-				    "cannot resolve '%s': %s", r->text,
-				    s->host, gai_strerror(rc));
-				continue;
-			}
-			memcpy(&s->addr.ss, res->ai_addr, res->ai_addrlen);
-			s->addr.len = res->ai_addrlen;
-			if (res->ai_family == AF_INET)
-				((struct sockaddr_in *)&s->addr.ss)->sin_port =
-				    htons((unsigned short)s->port);
-			else
-				((struct sockaddr_in6 *)&s->addr.ss)->sin6_port =
-				    htons((unsigned short)s->port);
-			freeaddrinfo(res);
-		}
+		addr_format_ip(&c->listens[k].addr, ip, sizeof(ip));
+		if (strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0)
+			wildcard = 1;
 	}
+	if (wildcard && getifaddrs(&ifs) == -1) {
+		conf_error(errs, c->path, 0, "cannot list this host's "
+		    "addresses: %s", strerror(errno));
+		return -1;
+	}
+	cap = c->nlistens;
+	for (i = ifs; i != NULL; i = i->ifa_next)
+		cap++;
+	if ((d->own = calloc(cap > 0 ? cap : 1, sizeof(*d->own))) == NULL) {
+		freeifaddrs(ifs);
+		conf_error(errs, c->path, 0, "out of memory");
+		return -1;
+	}
+	for (k = 0; k < c->nlistens; k++)
+		d->own[n++] = c->listens[k].addr;
+	for (i = ifs; i != NULL; i = i->ifa_next) {
+		int fam = i->ifa_addr != NULL ? i->ifa_addr->sa_family : 0;
+
+		if (fam != AF_INET && fam != AF_INET6)
+			continue;
+		d->own[n].len = fam == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		memcpy(&d->own[n].ss, i->ifa_addr, d->own[n].len);
+		n++;
+	}
+	d->nown = n;
+	if (ifs != NULL)
+		freeifaddrs(ifs);
+	return 0;
 }
 
 struct runtime *
@@ -61,7 +73,7 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 	/* go on after parse errors: report certificate and name errors too */
 	if ((rt->conf = conf_parse(path, errs)) == NULL)
 		goto err;
-	resolve_servers(rt->conf, errs);
+	(void)own_addresses(rt->conf, errs);
 	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, errs);
 	if (errs->n != before)
 		goto err;

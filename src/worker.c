@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -242,6 +243,10 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 		runtime_unref(w->rt);
 		w->rt = w->msg_rt;
 		w->msg_rt = NULL;
+		/* lookups under way keep the old one alive */
+		resolver_unref(w->res);
+		w->res = w->msg_res;
+		w->msg_res = NULL;
 		if (!w->draining)
 			set_listeners(w, w->msg_ls, w->msg_nls);
 	} else if (w->msg == WORKER_MSG_STOP && !w->draining)
@@ -261,16 +266,30 @@ worker_main(void *arg)
 	return NULL;
 }
 
+struct resolver *
+worker_resolver(struct worker *w, const struct runtime *rt, char *err,
+    size_t errlen)
+{
+	return resolver_new(w->loop, rt->conf->resolvers, rt->conf->t_dns, err,
+	    errlen);
+}
+
 int
 worker_start(struct worker *w, struct gateway *gw, unsigned id,
-    struct runtime *rt, const struct listener *ls, size_t n)
+    struct runtime *rt, const struct listener *ls, size_t n, char *err,
+    size_t errlen)
 {
-	int err;
+	int rc;
 
 	w->id = id;
 	w->gw = gw;
 	if ((w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL) {
-		errno = ENOMEM;
+		snprintf(err, errlen, "cannot create an event loop");
+		return -1;
+	}
+	if ((w->res = worker_resolver(w, rt, err, errlen)) == NULL) {
+		ev_loop_destroy(w->loop);
+		w->loop = NULL;
 		return -1;
 	}
 	pthread_mutex_init(&w->lock, NULL);
@@ -284,20 +303,22 @@ worker_start(struct worker *w, struct gateway *gw, unsigned id,
 	w->drain_timer.data = w;
 	w->rt = runtime_ref(rt);
 	set_listeners(w, ls, n);
-	if ((err = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
-		errno = err;
+	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		snprintf(err, errlen, "cannot start a thread: %s",
+		    strerror(rc));
 		return -1;
 	}
 	return 0;
 }
 
 void
-worker_reload(struct worker *w, struct runtime *rt, const struct listener *ls,
-    size_t n)
+worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
+    const struct listener *ls, size_t n)
 {
 	pthread_mutex_lock(&w->lock);
 	w->msg = WORKER_MSG_RELOAD;
 	w->msg_rt = runtime_ref(rt);
+	w->msg_res = res;
 	w->msg_ls = (struct listener *)(uintptr_t)ls;
 	w->msg_nls = n;
 	ev_async_send(w->loop, &w->wake);
@@ -334,6 +355,7 @@ worker_free(struct worker *w)
 		free(b);
 	}
 	ev_async_stop(w->loop, &w->wake);
+	resolver_unref(w->res);		/* its watchers are on the loop */
 	ev_loop_destroy(w->loop);
 	runtime_unref(w->rt);
 	runtime_unref(w->msg_rt);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "resolver.h"
 #include "runtime.h"
 
 /* One relay buffer: bytes read from one side, not yet written out. */
@@ -48,10 +49,12 @@ struct worker {
 	pthread_cond_t done;
 	int msg;			/* WORKER_MSG_* or 0 */
 	struct runtime *msg_rt;
+	struct resolver *msg_res;
 	struct listener *msg_ls;
 	size_t msg_nls;
 
 	struct runtime *rt;		/* for new connections */
+	struct resolver *res;		/* DNS for new lookups, per rt */
 	struct listener *ls;
 	size_t nls;
 	int accepting;			/* listeners started */
@@ -78,16 +81,25 @@ struct gateway {
 /*
  * Starts w's thread with rt (a reference is taken) and the listening
  * sockets ls[n] (the worker owns their fds from now on).
- * Returns 0, or -1 with errno set.
+ * Returns 0, or -1 with a reason in err.
  */
 int worker_start(struct worker *w, struct gateway *gw, unsigned id,
-    struct runtime *rt, const struct listener *ls, size_t n);
+    struct runtime *rt, const struct listener *ls, size_t n, char *err,
+    size_t errlen);
 
 /*
- * Hands w a new runtime and listening set; blocks until w uses them.
- * Sockets in the old set absent from the new one are closed by w.
+ * A resolver for w's loop, set up for rt, to hand over with
+ * worker_reload. Returns it, or NULL with a reason in err.
  */
-void worker_reload(struct worker *w, struct runtime *rt,
+struct resolver *worker_resolver(struct worker *w, const struct runtime *rt,
+    char *err, size_t errlen);
+
+/*
+ * Hands w a new runtime, its resolver (w owns it from now on) and
+ * listening set; blocks until w uses them. Sockets in the old set absent
+ * from the new one are closed by w.
+ */
+void worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
     const struct listener *ls, size_t n);
 
 /* Asks w to stop accepting and drain; returns at once. */

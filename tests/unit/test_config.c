@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -29,6 +30,8 @@
 	"certificate gw.pem\n" \
 	"route * to 127.0.0.1:22\n"
 /* BASE is 3 lines: a directive appended to it is on this line. */
+#define ROUTE_USAGE "usage: route PATTERN to HOST:PORT... | route PATTERN " \
+	"resolve [port N] | route PATTERN direct [port N]"
 #define AFTER_BASE 4
 
 /* Upper bound of one "FILE:LINE: message" (conf_error's buffer). */
@@ -502,8 +505,9 @@ wrong_directive_is_not_also_missing(void **state)
 	    "IPv4 or IPv6 address (write [::]:PORT for IPv6)");
 	assert_error_at(f, 1, "main.conf", 2,
 	    "usage: certificate FILE [key FILE]");
-	assert_error_at(f, 2, "main.conf", 3, "route *: 'direct' routes are "
-	    "not supported by this version");
+	assert_error_at(f, 2, "main.conf", 3, "usage: route PATTERN to "
+	    "HOST:PORT... | route PATTERN resolve [port N] | route PATTERN "
+	    "direct [port N]");
 }
 
 static void
@@ -1163,23 +1167,110 @@ route_usage(void **state)
 	struct fixture *f = *state;
 
 	assert_line_error(f, "route *", "'route' takes at least 2 arguments");
-	assert_line_error(f, "route * to",
-	    "usage: route PATTERN to HOST:PORT [HOST:PORT...]");
-	assert_line_error(f, "route * via 127.0.0.1:22",
-	    "usage: route PATTERN to HOST:PORT [HOST:PORT...]");
+	assert_line_error(f, "route * to", ROUTE_USAGE);
+	assert_line_error(f, "route * via 127.0.0.1:22", ROUTE_USAGE);
+	assert_line_error(f, "route * resolve 22", ROUTE_USAGE);
+	assert_line_error(f, "route * direct port", ROUTE_USAGE);
 }
 
 static void
-route_kinds_not_built_yet(void **state)
+route_send_proxy_not_built_yet(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_line_error(f, "route 10.0.0.0/8 direct 22", "route 10.0.0.0/8: "
-	    "'direct' routes are not supported by this version");
-	assert_line_error(f, "route *.internal resolve 22", "route *.internal: "
-	    "'resolve' routes are not supported by this version");
 	assert_line_error(f, "route * to 127.0.0.1:22 send-proxy", "route *: "
 	    "send-proxy is not supported by this version");
+}
+
+static void
+dynamic_routes_parse(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, BASE "allow-destination 10.0.0.0/8 fd00::/8\n"
+	    "deny-destination 10.9.0.0/16\n"
+	    "route 10.0.0.0/8 direct\n"
+	    "route *.internal resolve port 2201\n"
+	    "route ::1 direct port 22\n");
+	assert_int_equal(c->routes.n, 4);
+	assert_int_equal(c->routes.v[1].kind, ROUTE_DIRECT);
+	assert_int_equal(c->routes.v[1].port, 22);
+	assert_int_equal(c->routes.v[2].kind, ROUTE_RESOLVE);
+	assert_int_equal(c->routes.v[2].port, 2201);
+	assert_int_equal(c->dest.nallow, 2);
+	assert_int_equal(c->dest.ndeny, 1);
+	assert_int_equal(c->resolve_family, AF_INET);
+	assert_null(c->resolvers);
+}
+
+static void
+dynamic_route_without_allow_is_an_open_relay(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "route *.internal resolve", "route *.internal "
+	    "resolve: no allow-destination is given, so this route would be "
+	    "an open relay; list the networks it may reach");
+	assert_line_error(f, "route * direct", "route * direct: no "
+	    "allow-destination is given, so this route would be an open "
+	    "relay; list the networks it may reach");
+}
+
+static void
+dynamic_route_bad_values(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "route *.internal resolve port 0",
+	    "route *.internal resolve: port must be 1-65535, got '0'");
+	load(f, BASE "allow-destination 10.0.0.0/8\nroute *.internal direct\n");
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", 5, "route *.internal direct: a "
+	    "direct route takes an address, a CIDR or *, not a name");
+	assert_line_error(f, "allow-destination 10.0.0.0/33",
+	    "allow-destination: '10.0.0.0/33' is not an address or CIDR");
+	assert_line_error(f, "deny-destination nowhere",
+	    "deny-destination: 'nowhere' is not an address or CIDR");
+}
+
+static void
+resolver_addresses(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, BASE "resolver 127.0.0.53\nresolver 127.0.0.54:5353\n"
+	    "resolver [::1]:53\nresolver ::1\nresolve any\n");
+	assert_string_equal(c->resolvers, "127.0.0.53:53,127.0.0.54:5353,"
+	    "[::1]:53,[::1]:53");
+	assert_int_equal(c->resolve_family, AF_UNSPEC);
+	c = load_ok(f, BASE "resolver system\nresolve ipv6\n");
+	assert_null(c->resolvers);
+	assert_int_equal(c->resolve_family, AF_INET6);
+}
+
+static void
+resolver_bad_values(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "resolver dns.example", "resolver: "
+	    "'dns.example' is not an address (ADDR, ADDR:PORT, [IPV6]:PORT) "
+	    "or 'system'");
+	assert_line_error(f, "resolver 127.0.0.1:0", "resolver: "
+	    "'127.0.0.1:0' is not an address (ADDR, ADDR:PORT, [IPV6]:PORT) "
+	    "or 'system'");
+	assert_line_error(f, "resolve ipv5",
+	    "resolve: expected ipv4, ipv6 or any, got 'ipv5'");
+	load(f, BASE "resolver system\nresolver 127.0.0.1\n");
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", 5, "resolver 127.0.0.1: cannot be "
+	    "mixed with 'resolver system'");
+	load(f, BASE "resolve any\nresolve ipv4\n");
+	assert_nerrors(f, 1);
+	assert_error_prefix_at(f, 0, "main.conf", 5,
+	    "'resolve' given twice (first at ");
 }
 
 static void
@@ -1555,8 +1646,7 @@ contract_keywords_not_built_yet(void **state)
 	struct fixture *f = *state;
 	static const char *const kws[] = {
 		"client-ca", "crl", "max-connections-per-ip",
-		"rate-limit-per-ip", "expire-sessions", "resolver", "resolve",
-		"allow-destination", "deny-destination", "access",
+		"rate-limit-per-ip", "expire-sessions", "access",
 		"access-pairs", "metrics", "control", "user",
 	};
 	char line[128], msg[128];
@@ -1634,7 +1724,12 @@ main(void)
 		T(route_static_servers),
 		T(route_order_is_kept),
 		T(route_usage),
-		T(route_kinds_not_built_yet),
+		T(route_send_proxy_not_built_yet),
+		T(dynamic_routes_parse),
+		T(dynamic_route_without_allow_is_an_open_relay),
+		T(dynamic_route_bad_values),
+		T(resolver_addresses),
+		T(resolver_bad_values),
 		T(route_bad_pattern),
 		T(route_bad_server),
 		T(route_most_servers_on_a_line),

@@ -479,6 +479,24 @@ normalize_length_limit(void **state)
 /* --- route_match -------------------------------------------------------- */
 
 static void
+route_match_direct_only_for_literals(void **state)
+{
+	struct route_table t = { NULL, 0 };
+
+	(void)state;
+	table_add(&t, "*", 0);
+	t.v[0].kind = ROUTE_DIRECT;
+	table_add(&t, "*.internal", 0);
+	t.v[1].kind = ROUTE_RESOLVE;
+	/* a name falls through the direct route to the next one */
+	assert_ptr_equal(route_match(&t, "10.1.2.3"), &t.v[0]);
+	assert_ptr_equal(route_match(&t, "::1"), &t.v[0]);
+	assert_ptr_equal(route_match(&t, "db7.internal"), &t.v[1]);
+	assert_null(route_match(&t, "db7.example"));
+	route_table_free(&t);
+}
+
+static void
 route_match_first_match_wins(void **state)
 {
 	struct route_table t = { NULL, 0 };
@@ -686,6 +704,7 @@ main(void)
 		cmocka_unit_test(normalize_colon_only_in_v6_literal),
 		cmocka_unit_test(normalize_length_limit),
 		cmocka_unit_test(route_match_first_match_wins),
+		cmocka_unit_test(route_match_direct_only_for_literals),
 		cmocka_unit_test(route_match_catch_all_first_shadows_rest),
 		cmocka_unit_test(route_match_no_match_is_null),
 		cmocka_unit_test(first_server_rotates),
