@@ -47,6 +47,8 @@ struct conf {
 	struct route_table routes;
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */
+	const char *log_file;		/* where 'log' was given, for errors */
+	int log_line;
 	int log_facility;		/* LOG_TO_SYSLOG, syslog.h value */
 	int log_json;
 };
