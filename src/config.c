@@ -418,6 +418,8 @@ kw_log(struct parser *p, const char *file, int line, char **av, int ac)
 
 	if (once(p, &p->set_log, file, line, av[0]) == -1)
 		return -1;
+	c->log_file = file;
+	c->log_line = line;
 	if (strcmp(av[1], "stderr") == 0 && ac == 2)
 		c->log_to = LOG_TO_STDERR;
 	else if (strcmp(av[1], "stdout") == 0 && ac == 2)
@@ -583,7 +585,8 @@ kw_include(struct parser *p, const char *file, int line, char **av, int ac)
 	}
 	if ((pattern = glob_relative_to(file, av[1])) == NULL)
 		return oom(p, file, line);
-	rc = glob(pattern, GLOB_ERR, NULL, &g);
+	/* no GLOB_ERR: a missing or unreadable directory matches nothing */
+	rc = glob(pattern, 0, NULL, &g);
 	if (rc == GLOB_NOMATCH && strpbrk(av[1], "*?[") == NULL) {
 		/* a plain file name must exist; a glob may match nothing */
 		char *plain = relative_to(file, av[1]);
@@ -592,8 +595,8 @@ kw_include(struct parser *p, const char *file, int line, char **av, int ac)
 		    oom(p, file, line);
 		free(plain);
 	} else if (rc != 0 && rc != GLOB_NOMATCH) {
-		conf_error(p->errs, file, line, "include: cannot read '%s'",
-		    pattern);
+		conf_error(p->errs, file, line, "include: cannot expand '%s'%s",
+		    pattern, rc == GLOB_NOSPACE ? ": out of memory" : "");
 		bad = -1;
 	} else {
 		for (i = 0; rc == 0 && i < g.gl_pathc; i++)

@@ -51,6 +51,8 @@ struct conf {
 	struct dest_policy dest;	/* own[] is filled by the runtime */
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */
+	const char *log_file;		/* where 'log' was given, for errors */
+	int log_line;
 	int log_facility;		/* LOG_TO_SYSLOG, syslog.h value */
 	int log_json;
 };

@@ -62,7 +62,7 @@ struct conn {
 	enum conn_reason deny;		/* set by the SNI hook */
 	enum conn_reason first_end;	/* the side that finished first */
 	ev_tstamp t_start, t_hs, t_conn, last_active;
-	long handshake_ms, connect_ms;
+	long handshake_ms, connect_ms;	/* -1: not (yet) done */
 	uint64_t bytes_up, bytes_down;
 	char sni[ROUTE_SNI_MAX + 1];
 	char detail[160];
@@ -130,8 +130,8 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
 		rec.tls = tls;
 		rec.tls_resumed = tls_resumed(c->ssl);
 	}
-	rec.handshake_ms = c->t_hs != 0 ? c->handshake_ms : -1;
-	rec.connect_ms = c->t_conn != 0 ? c->connect_ms : -1;
+	rec.handshake_ms = c->handshake_ms;
+	rec.connect_ms = c->connect_ms;	/* -1 until connected */
 	rec.detail = detail;
 	len = log_format(&rec, c->rt->conf->log_json, line, sizeof(line));
 	log_sink_write(c->rt->sink, line, len);
@@ -892,6 +892,7 @@ conn_start(struct worker *w, int fd, const struct addr *peer)
 	c->deny = R_NONE;
 	c->first_end = R_NONE;
 	c->hs_need = c->rd_need = EV_READ;
+	c->handshake_ms = c->connect_ms = -1;
 	c->wr_need = EV_WRITE;
 	c->t_start = ev_now(w->loop);
 	ev_init(&c->cio, on_client_io);

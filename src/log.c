@@ -262,6 +262,28 @@ log_sink_open(enum log_target to, const char *path, int facility, char *err,
 	return s;
 }
 
+int
+log_file_writable(const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+
+	if (access(path, W_OK) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s",
+			    (int)(slash - path + 1), path);
+		if (access(dir, W_OK | X_OK) == 0)
+			return 0;
+	}
+	snprintf(err, errlen, "cannot open log file %s: %s", path,
+	    strerror(errno));
+	return -1;
+}
+
 void
 log_sink_write(struct log_sink *s, const char *line, size_t len)
 {

@@ -53,6 +53,12 @@ struct log_sink *log_sink_open(enum log_target to, const char *path,
     int facility, char *err, size_t errlen);
 
 /* Writes one formatted line with a single write(2); thread-safe. */
+/*
+ * Without creating it: can path be opened for appending (or created in
+ * its directory)? Returns 0, or -1 with a reason in err.
+ */
+int log_file_writable(const char *path, char *err, size_t errlen);
+
 void log_sink_write(struct log_sink *s, const char *line, size_t len);
 void log_sink_close(struct log_sink *s);
 

@@ -81,9 +81,15 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 		rt->sink = log_sink_open(rt->conf->log_to, rt->conf->log_path,
 		    rt->conf->log_facility, err, sizeof(err));
 		if (rt->sink == NULL) {
-			conf_error(errs, rt->conf->path, 0, "%s", err);
+			conf_error(errs, rt->conf->log_file, rt->conf->log_line,
+			    "log: %s", err);
 			goto err;
 		}
+	} else if (rt->conf->log_to == LOG_TO_FILE &&
+	    log_file_writable(rt->conf->log_path, err, sizeof(err)) == -1) {
+		conf_error(errs, rt->conf->log_file, rt->conf->log_line,
+		    "log: %s", err);
+		goto err;
 	}
 	return rt;
 err:
