@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "banner.h"
+#include "dest.h"
 #include "log.h"
 #include "route.h"
 
@@ -55,6 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		addr_format(&a, host, sizeof(host));
 	if (cidr_parse(s, &cidr) == 0 && addr_parse_ip("10.1.2.3", 22, &a) == 0)
 		(void)cidr_match(&cidr, &a);
+	if (addr_parse_ip(s, 22, &a) == 0) {	/* a client-chosen destination */
+		struct dest_policy pol;
+		struct cidr allow;
+
+		memset(&pol, 0, sizeof(pol));
+		if (cidr_parse("10.0.0.0/8", &allow) == 0) {
+			pol.allow = &allow;
+			pol.nallow = 1;
+		}
+		(void)dest_check(&pol, &a, err, sizeof(err));
+	}
 	memset(&r, 0, sizeof(r));
 	r.client = "127.0.0.1:1";
 	r.sni = s;

@@ -8,9 +8,12 @@
  *     | CONN_HANDSHAKE |-------------------------------------------+
  *     +----------------+                                           |
  *              | handshake done, route known                       |
- *              v            (inspect timer starts, ssh-only)       |
- *     +----------------+  refused / timeout: next server;          |
- *     | CONN_CONNECTING|  none left                   ------------>+
+ *              | (inspect timer starts, ssh-only)                  |
+ *              +--- a name to resolve ---> CONN_RESOLVING          |
+ *              |                            | answer / failure --->+
+ *              v                            v                      |
+ *     +----------------+  refused / timeout: next address, next    |
+ *     | CONN_CONNECTING|  server; none left           ------------>+
  *     +----------------+                                           |
  *              | connected                                         |
  *              v                                                   v
