@@ -22,20 +22,21 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c config.c conn.c dest.c lex.c listener.c log.c main.c \
+SRCS := addr.c banner.c config.c conn.c dest.c lex.c listener.c log.c main.c policy.c \
         resolver.c route.c runtime.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
-UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
 test_route_SRCS  := route.c addr.c util.c
 test_banner_SRCS := banner.c
-test_config_SRCS := config.c dest.c lex.c route.c addr.c util.c
+test_config_SRCS := config.c dest.c policy.c lex.c route.c addr.c util.c
 test_log_SRCS    := log.c
 test_dest_SRCS   := dest.c addr.c util.c
+test_policy_SRCS := policy.c route.c addr.c util.c
 
 .PHONY: all test unit integration run clean deps bench install
 
@@ -84,7 +85,7 @@ clean:
 # libFuzzer targets (clang): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz_config_SRCS := config.c dest.c lex.c route.c addr.c util.c
+fuzz_config_SRCS := config.c dest.c policy.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c dest.c log.c route.c util.c
 
 

@@ -28,7 +28,9 @@ struct parser {
 	int depth;
 	/* where single-valued keywords were set, to catch repeats */
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
-	    set_log_format, set_resolve, set_timeout[6];
+	    set_log_format, set_resolve, set_client_ca, set_expire,
+	    first_access, set_timeout[6];
+	struct policy pairs;		/* access-pairs rules, put last */
 	int resolver_system;
 	int seen_listen, seen_cert, seen_route;
 };
@@ -610,6 +612,148 @@ kw_include(struct parser *p, const char *file, int line, char **av, int ac)
 }
 
 static int
+kw_client_ca(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_client_ca, file, line, av[0]) == -1)
+		return -1;
+	if ((p->c->client_ca = relative_to(file, av[1])) == NULL)
+		return oom(p, file, line);
+	p->c->client_ca_file = file;
+	p->c->client_ca_line = line;
+	return 0;
+}
+
+static int
+kw_crl(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	struct conf_path *cp;
+
+	(void)ac;
+	if ((cp = grow(p->c->crls, p->c->ncrls, sizeof(*cp))) == NULL)
+		return oom(p, file, line);
+	p->c->crls = cp;
+	cp += p->c->ncrls++;
+	cp->file = file;
+	cp->line = line;
+	if ((cp->path = relative_to(file, av[1])) == NULL)
+		return oom(p, file, line);
+	return 0;
+}
+
+static int
+kw_expire_sessions(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_expire, file, line, av[0]) == -1)
+		return -1;
+	return yes_no(p, file, line, av[0], av[1], &p->c->expire_sessions);
+}
+
+/* Appends a rule to pol; its file and line are set here. */
+static struct access_rule *
+add_rule(struct parser *p, struct policy *pol, const char *file, int line)
+{
+	struct access_rule *r = grow(pol->rules, pol->n, sizeof(*r));
+
+	if (r == NULL) {
+		oom(p, file, line);
+		return NULL;
+	}
+	pol->rules = r;
+	return &r[pol->n];
+}
+
+static int
+kw_access(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	struct access_rule *r;
+	char err[300];
+
+	if (p->first_access.file == NULL) {
+		p->first_access.file = file;
+		p->first_access.line = line;
+	}
+	if ((r = add_rule(p, &p->c->policy, file, line)) == NULL)
+		return -1;
+	if (policy_parse_rule(av + 1, ac - 1, r, err, sizeof(err)) == -1) {
+		conf_error(p->errs, file, line, "%s", err);
+		return -1;
+	}
+	r->file = file;
+	r->line = line;
+	p->c->policy.n++;
+	return 0;
+}
+
+/* access-pairs user|group FILE: the recipe's "NAME,TARGET" lines. */
+static int
+kw_access_pairs(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	char *path, *buf = NULL, **files, *name, err[300];
+	enum access_who who;
+	struct access_rule *r;
+	size_t cap = 0;
+	ssize_t len;
+	int n = 0, rc, bad = 0;
+	FILE *f;
+
+	(void)ac;
+	if (p->first_access.file == NULL) {
+		p->first_access.file = file;
+		p->first_access.line = line;
+	}
+	if (strcmp(av[1], "user") == 0)
+		who = ACCESS_USER;
+	else if (strcmp(av[1], "group") == 0)
+		who = ACCESS_GROUP;
+	else {
+		conf_error(p->errs, file, line,
+		    "usage: access-pairs user|group FILE");
+		return -1;
+	}
+	if ((path = relative_to(file, av[2])) == NULL)
+		return oom(p, file, line);
+	if ((f = fopen(path, "r")) == NULL) {
+		conf_error(p->errs, file, line, "access-pairs: cannot read "
+		    "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	files = realloc(p->c->files, (p->c->nfiles + 1) * sizeof(*files));
+	if (files == NULL) {
+		fclose(f);
+		free(path);
+		return oom(p, file, line);
+	}
+	p->c->files = files;
+	files[p->c->nfiles++] = name = path;	/* rules point to it */
+	while ((len = getline(&buf, &cap, f)) != -1) {
+		n++;
+		if ((r = add_rule(p, &p->pairs, name, n)) == NULL)
+			break;
+		rc = (size_t)len > LINE_MAX_LEN || memchr(buf, '\0',
+		    (size_t)len) != NULL ? -1 : policy_parse_pair(buf, who, r,
+		    err, sizeof(err));
+		if (rc == -1) {
+			conf_error(p->errs, name, n, "access-pairs: %s",
+			    (size_t)len > LINE_MAX_LEN || memchr(buf, '\0',
+			    (size_t)len) != NULL ? "unreadable line" : err);
+			bad = -1;
+		} else if (rc == 1) {
+			r->file = name;
+			r->line = n;
+			p->pairs.n++;
+		}
+	}
+	free(buf);
+	fclose(f);
+	return bad;
+}
+
+static int
 kw_not_yet(struct parser *p, const char *file, int line, char **av, int ac)
 {
 	(void)ac;
@@ -634,13 +778,13 @@ static const struct keyword keywords[] = {
 	{ "allow-destination", 1, LEX_MAX_WORDS, kw_destination },
 	{ "deny-destination", 1, LEX_MAX_WORDS, kw_destination },
 	/* in the contract, built in later versions */
-	{ "client-ca", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "crl", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "client-ca", 1, 1, kw_client_ca },
+	{ "crl", 1, 1, kw_crl },
 	{ "max-connections-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "rate-limit-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "expire-sessions", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "access", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "access-pairs", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "expire-sessions", 1, 1, kw_expire_sessions },
+	{ "access", 1, LEX_MAX_WORDS, kw_access },
+	{ "access-pairs", 2, 2, kw_access_pairs },
 	{ "metrics", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "control", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "user", 0, LEX_MAX_WORDS, kw_not_yet },
@@ -805,6 +949,7 @@ conf_parse(const char *path, struct conf_errors *errs)
 	c->t_drain = 30;
 	c->max_conns = 10000;
 	c->resolve_family = AF_INET;
+	c->expire_sessions = 1;
 	memset(&p, 0, sizeof(p));
 	p.c = c;
 	p.errs = errs;
@@ -821,6 +966,26 @@ conf_parse(const char *path, struct conf_errors *errs)
 			    "every connection would be refused");
 		open_relays(c, errs);
 	}
+	/* pair rules come after every access rule, in file order */
+	if (p.pairs.n > 0) {
+		struct access_rule *v = realloc(c->policy.rules,
+		    (c->policy.n + p.pairs.n) * sizeof(*v));
+
+		if (v == NULL)
+			conf_error(errs, path, 0, "out of memory");
+		else {
+			memcpy(v + c->policy.n, p.pairs.rules,
+			    p.pairs.n * sizeof(*v));
+			c->policy.rules = v;
+			c->policy.n += p.pairs.n;
+			p.pairs.n = 0;
+		}
+	}
+	policy_free(&p.pairs);
+	if (p.first_access.file != NULL && c->client_ca == NULL)
+		conf_error(errs, p.first_access.file, p.first_access.line,
+		    "access rules need 'client-ca': without client "
+		    "certificates there is no user or group to match");
 	return c;
 }
 
@@ -840,6 +1005,11 @@ conf_free(struct conf *c)
 	route_table_free(&c->routes);
 	free(c->log_path);
 	free(c->resolvers);
+	free(c->client_ca);
+	for (i = 0; i < c->ncrls; i++)
+		free(c->crls[i].path);
+	free(c->crls);
+	policy_free(&c->policy);
 	free(c->dest.allow);
 	free(c->dest.deny);
 	free(c->dest.own);

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "dest.h"
+#include "policy.h"
 #include "route.h"
 
 enum log_target {
@@ -33,6 +34,12 @@ struct conf_cert {
 	int line;
 };
 
+struct conf_path {
+	char *path;
+	const char *file;	/* where it was given */
+	int line;
+};
+
 struct conf {
 	char *path;			/* the main file */
 	char **files;			/* every file read; FILE of errors */
@@ -49,6 +56,13 @@ struct conf {
 	char *resolvers;		/* "ADDR:PORT,..."; NULL: system */
 	int resolve_family;		/* AF_INET (default), AF_INET6, AF_UNSPEC */
 	struct dest_policy dest;	/* own[] is filled by the runtime */
+	char *client_ca;		/* NULL: no client certificates */
+	const char *client_ca_file;
+	int client_ca_line;
+	struct conf_path *crls;
+	size_t ncrls;
+	int expire_sessions;		/* default 1 */
+	struct policy policy;		/* access, then access-pairs rules */
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */
 	const char *log_file;		/* where 'log' was given, for errors */

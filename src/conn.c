@@ -11,6 +11,7 @@
 
 #include "banner.h"
 #include "dest.h"
+#include "policy.h"
 #include "log.h"
 #include "resolver.h"
 #include "route.h"
@@ -64,6 +65,10 @@ struct conn {
 	ev_tstamp t_start, t_hs, t_conn, last_active;
 	long handshake_ms, connect_ms;	/* -1: not (yet) done */
 	uint64_t bytes_up, bytes_down;
+	struct tls_ident *ident;	/* with client-ca: who the cert names */
+	X509 *cert;			/* ... the certificate and chain, kept */
+	STACK_OF(X509) *chain;		/*     for checks on reload */
+	ev_timer expiry;		/* when the certificate expires */
 	char sni[ROUTE_SNI_MAX + 1];
 	char detail[160];
 };
@@ -82,6 +87,11 @@ static const struct {
 	[R_NOT_SSH] = { "not-ssh", "denied" },
 	[R_INSPECT_TIMEOUT] = { "inspect-timeout", "denied" },
 	[R_DESTINATION_DENIED] = { "destination-denied", "denied" },
+	[R_ACCESS_DENIED] = { "access-denied", "denied" },
+	[R_NO_CLIENT_CERT] = { "no-client-cert", "denied" },
+	[R_CERT_UNTRUSTED] = { "cert-untrusted", "denied" },
+	[R_CERT_EXPIRED] = { "cert-expired", "denied" },
+	[R_CERT_REVOKED] = { "cert-revoked", "denied" },
 	[R_HANDSHAKE_FAILED] = { "handshake-failed", "error" },
 	[R_HANDSHAKE_TIMEOUT] = { "handshake-timeout", "error" },
 	[R_CONNECT_FAILED] = { "connect-failed", "error" },
@@ -94,8 +104,9 @@ static const struct {
 static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
 static int on_sni(SSL *, const char *);
+static int on_cert(SSL *, X509 *, enum tls_cert_verdict, const char *);
 
-const struct tls_hooks conn_tls_hooks = { on_sni };
+const struct tls_hooks conn_tls_hooks = { on_sni, on_cert };
 
 static void
 log_conn(struct conn *c, enum conn_reason r, const char *detail)
@@ -130,6 +141,12 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
 		rec.tls = tls;
 		rec.tls_resumed = tls_resumed(c->ssl);
 	}
+	if (c->ident != NULL) {
+		rec.user = c->ident->user_shown;
+		rec.groups = c->ident->groups_text;
+		rec.cert_serial = c->ident->serial[0] != '\0' ?
+		    c->ident->serial : NULL;
+	}
 	rec.handshake_ms = c->handshake_ms;
 	rec.connect_ms = c->connect_ms;	/* -1 until connected */
 	rec.detail = detail;
@@ -150,11 +167,18 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	ev_io_stop(w->loop, &c->bio);
 	ev_timer_stop(w->loop, &c->timer);
 	ev_timer_stop(w->loop, &c->inspect);
+	ev_timer_stop(w->loop, &c->expiry);
 	resolver_cancel(&c->wait);
 	resolver_unref(c->res);
 	log_conn(c, reason, detail != NULL && *detail != '\0' ? detail : NULL);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	if (c->ident != NULL) {
+		tls_ident_free(c->ident);
+		free(c->ident);
+	}
+	X509_free(c->cert);
+	sk_X509_pop_free(c->chain, X509_free);
 	close(c->cfd);
 	if (c->bfd != -1)
 		close(c->bfd);
@@ -506,6 +530,40 @@ settle(struct conn *c)
 
 static int next_target(struct conn *);
 
+/* Says which rule decided, for the log. */
+static void
+rule_detail(struct conn *c, const struct access_rule *r, const char *what)
+{
+	if (r != NULL)
+		snprintf(c->detail, sizeof(c->detail), "%s by %s:%d (access "
+		    "%s)", what, r->file, r->line, r->text);
+	else
+		snprintf(c->detail, sizeof(c->detail), "%s: no access rule "
+		    "matches", what);
+}
+
+/*
+ * The access policy for this client, SNI and (if known) destination.
+ * Returns the verdict; on deny, c->detail says which rule.
+ */
+static enum policy_verdict
+access_check(struct conn *c, const struct runtime *rt, const struct addr *dst)
+{
+	const struct access_rule *rule;
+	struct identity id;
+	enum policy_verdict v;
+
+	if (rt->conf->client_ca == NULL || c->ident == NULL)
+		return POLICY_ALLOW;	/* no client certificates: no policy */
+	id.user = c->ident->user;
+	id.groups = (const char *const *)c->ident->groups;
+	id.ngroups = c->ident->ngroups;
+	v = policy_decide(&rt->conf->policy, &id, c->sni, dst, &rule);
+	if (v == POLICY_DENY)
+		rule_detail(c, rule, "denied");
+	return v;
+}
+
 /* Starts connecting to one address. Returns 0, or -1 if it failed now. */
 static int
 connect_start(struct conn *c, const struct addr *a)
@@ -515,6 +573,11 @@ connect_start(struct conn *c, const struct addr *a)
 
 	c->dst = *a;
 	addr_format(a, dst, sizeof(dst));
+	/* decided before any byte goes anywhere */
+	if (access_check(c, c->rt, a) != POLICY_ALLOW) {
+		c->fail = R_ACCESS_DENIED;
+		return -1;
+	}
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -699,6 +762,66 @@ connected(struct conn *c)
 }
 
 static void
+on_expiry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = t->data;
+	ev_tstamp left = (double)c->ident->not_after - ev_now(loop);
+
+	(void)revents;
+	if (left > 1) {		/* long waits are armed in steps */
+		ev_timer_set(t, left, 0);
+		ev_timer_start(loop, t);
+		return;
+	}
+	conn_close(c, R_CERT_EXPIRED, "client certificate expired during "
+	    "the session");
+}
+
+/*
+ * After the handshake, with client-ca: who the client is. A resumed
+ * session skipped verification, so its certificate is checked again
+ * here against the current CAs, CRLs and time. Then the access policy
+ * as far as the SNI decides it, and the expiry timer. -1 if c was closed.
+ */
+static int
+client_identity(struct conn *c)
+{
+	static const enum conn_reason of[] = {
+		[TLS_CERT_OK] = R_NONE, [TLS_CERT_UNTRUSTED] = R_CERT_UNTRUSTED,
+		[TLS_CERT_EXPIRED] = R_CERT_EXPIRED,
+		[TLS_CERT_REVOKED] = R_CERT_REVOKED,
+	};
+	X509 *cert = SSL_get1_peer_certificate(c->ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	enum tls_cert_verdict v;
+	char why[128];
+	double left;
+
+	if (cert == NULL)
+		return conn_close(c, R_NO_CLIENT_CERT, NULL);
+	c->cert = cert;
+	if (chain != NULL && (c->chain = X509_chain_up_ref(chain)) == NULL)
+		return conn_close(c, R_INTERNAL, "out of memory");
+	if (c->ident == NULL) {		/* resumed: no verify callback ran */
+		if ((c->ident = calloc(1, sizeof(*c->ident))) == NULL ||
+		    tls_ident_get(cert, c->ident) == -1)
+			return conn_close(c, R_INTERNAL, "out of memory");
+		v = tls_cert_recheck(c->rt->ssl_ctx, cert, c->chain, why,
+		    sizeof(why));
+		if (v != TLS_CERT_OK)
+			return conn_close(c, of[v], why);
+		if (access_check(c, c->rt, NULL) == POLICY_DENY)
+			return conn_close(c, R_ACCESS_DENIED, c->detail);
+	}
+	if (c->rt->conf->expire_sessions && c->ident->not_after != 0) {
+		left = (double)c->ident->not_after - ev_now(c->w->loop);
+		ev_timer_set(&c->expiry, left > 0 ? left : 0, 0);
+		ev_timer_start(c->w->loop, &c->expiry);
+	}
+	return 0;
+}
+
+static void
 handshake_done(struct conn *c)
 {
 	c->t_hs = ev_now(c->w->loop);
@@ -707,6 +830,8 @@ handshake_done(struct conn *c)
 		conn_close(c, c->deny != R_NONE ? c->deny : R_NO_SNI, NULL);
 		return;
 	}
+	if (c->rt->conf->client_ca != NULL && client_identity(c) == -1)
+		return;
 	if (c->rt->conf->ssh_only) {
 		ev_timer_set(&c->inspect, c->rt->conf->t_inspect, 0);
 		ev_timer_start(c->w->loop, &c->inspect);
@@ -737,6 +862,8 @@ do_handshake(struct conn *c)
 		break;
 	case TLS_EOF:
 	case TLS_FAIL:
+		if (c->deny == R_NONE && tls_failed_no_cert())
+			c->deny = R_NO_CLIENT_CERT;
 		tls_error(why, sizeof(why));
 		if (c->deny != R_NONE)
 			conn_close(c, c->deny, c->detail);
@@ -767,6 +894,71 @@ on_sni(SSL *ssl, const char *name)
 	if (c->route == NULL) {
 		c->deny = R_NO_ROUTE;
 		return SSL_AD_UNRECOGNIZED_NAME;
+	}
+	return 0;
+}
+
+/* The verify callback's view of the client certificate (leaf). */
+static int
+on_cert(SSL *ssl, X509 *leaf, enum tls_cert_verdict v, const char *why)
+{
+	static const enum conn_reason of[] = {
+		[TLS_CERT_OK] = R_NONE, [TLS_CERT_UNTRUSTED] = R_CERT_UNTRUSTED,
+		[TLS_CERT_EXPIRED] = R_CERT_EXPIRED,
+		[TLS_CERT_REVOKED] = R_CERT_REVOKED,
+	};
+	struct conn *c = SSL_get_app_data(ssl);
+
+	if (c->ident == NULL) {		/* for the log, even when refused */
+		if ((c->ident = calloc(1, sizeof(*c->ident))) == NULL ||
+		    tls_ident_get(leaf, c->ident) == -1) {
+			free(c->ident);
+			c->ident = NULL;
+			c->deny = R_INTERNAL;
+			return -1;
+		}
+	}
+	if (v != TLS_CERT_OK) {
+		if (c->deny == R_NONE) {
+			c->deny = of[v];
+			util_strlcpy(c->detail, why, sizeof(c->detail));
+		}
+		return -1;
+	}
+	/* what the SNI alone decides is refused within the handshake */
+	if (access_check(c, c->rt, NULL) == POLICY_DENY) {
+		c->deny = R_ACCESS_DENIED;
+		return -1;
+	}
+	return 0;
+}
+
+int
+conn_recheck(struct conn *c, const struct runtime *rt)
+{
+	static const char *const what[] = {
+		[TLS_CERT_OK] = "", [TLS_CERT_UNTRUSTED] = "untrusted",
+		[TLS_CERT_EXPIRED] = "expired", [TLS_CERT_REVOKED] = "revoked",
+	};
+	enum tls_cert_verdict v;
+	char why[128];
+
+	if (c->cert == NULL || rt->conf->client_ca == NULL)
+		return 0;
+	v = tls_cert_recheck(rt->ssl_ctx, c->cert, c->chain, why, sizeof(why));
+	if (v != TLS_CERT_OK) {
+		snprintf(c->detail, sizeof(c->detail), "reload: client "
+		    "certificate %s (%s)", what[v], why);
+		return conn_close(c, R_KILLED, c->detail);
+	}
+	if (access_check(c, rt, c->phase == CONN_RELAY ? &c->dst : NULL) ==
+	    POLICY_DENY) {
+		char rule[128];
+
+		util_strlcpy(rule, c->detail, sizeof(rule));
+		snprintf(c->detail, sizeof(c->detail), "reload: no longer "
+		    "allowed: %s", rule);
+		return conn_close(c, R_KILLED, c->detail);
 	}
 	return 0;
 }
@@ -899,7 +1091,9 @@ conn_start(struct worker *w, int fd, const struct addr *peer)
 	ev_init(&c->bio, on_backend_io);
 	ev_init(&c->timer, on_timer);
 	ev_init(&c->inspect, on_inspect_timeout);
+	ev_init(&c->expiry, on_expiry);
 	c->cio.data = c->bio.data = c->timer.data = c->inspect.data = c;
+	c->expiry.data = c;
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;

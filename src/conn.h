@@ -51,6 +51,11 @@ enum conn_reason {
 	R_NOT_SSH,
 	R_INSPECT_TIMEOUT,
 	R_DESTINATION_DENIED,
+	R_ACCESS_DENIED,
+	R_NO_CLIENT_CERT,
+	R_CERT_UNTRUSTED,
+	R_CERT_EXPIRED,
+	R_CERT_REVOKED,
 	/* error */
 	R_HANDSHAKE_FAILED,
 	R_HANDSHAKE_TIMEOUT,
@@ -73,6 +78,14 @@ void conn_start(struct worker *w, int fd, const struct addr *peer);
 
 /* Ends c now with reason (used for drain's end). Frees c. */
 void conn_kill(struct conn *c, enum conn_reason reason);
+
+struct runtime;
+/*
+ * On a reload: checks c's client certificate against rt's CAs and CRLs
+ * and c against rt's access policy; closes c (reason killed, with why)
+ * if it is no longer allowed. Returns -1 if c was closed, else 0.
+ */
+int conn_recheck(struct conn *c, const struct runtime *rt);
 
 /* The next connection in w's list. */
 struct conn *conn_next(struct conn *c);

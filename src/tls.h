@@ -7,6 +7,7 @@
 #define SSHGATE_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -19,12 +20,39 @@ enum tls_io {
 	TLS_FAIL,		/* error; tls_error() says what */
 };
 
+/* The client certificate's verdict, as the log names it. */
+enum tls_cert_verdict {
+	TLS_CERT_OK = 0,
+	TLS_CERT_UNTRUSTED,
+	TLS_CERT_EXPIRED,	/* expired or not yet valid */
+	TLS_CERT_REVOKED,
+};
+
 struct tls_hooks {
 	/*
 	 * Called during the handshake with the client's SNI (NULL if
 	 * none). Returns 0 to go on, or a TLS alert (SSL_AD_*) to refuse.
 	 */
 	int (*on_sni)(SSL *ssl, const char *sni);
+	/*
+	 * Called during the handshake with the client certificate (leaf)
+	 * and OpenSSL's verdict on it (why: its reason when not OK). Returns
+	 * 0 to go on, -1 to refuse (the client gets the matching alert, or
+	 * handshake_failure when the verdict was OK).
+	 */
+	int (*on_cert)(SSL *ssl, X509 *leaf, enum tls_cert_verdict v,
+	    const char *why);
+};
+
+/* Who a client certificate names. */
+struct tls_ident {
+	char *user;		/* subject CN, UTF-8; NULL if none or unusable */
+	char *user_shown;	/* for logs: NUL bytes shown as '?' */
+	char **groups;		/* every usable subject OU, in order */
+	size_t ngroups;
+	char *groups_text;	/* "a,b" (',' and '\' escaped), for logs */
+	char serial[80];	/* hex */
+	time_t not_after;
 };
 
 /*
@@ -44,6 +72,22 @@ enum tls_io tls_read(SSL *ssl, void *buf, size_t len, size_t *n);
 enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n);
 /* Sends close_notify; reading may go on afterwards. */
 enum tls_io tls_close_notify(SSL *ssl);
+
+/* Fills id from cert. Returns 0, or -1 if out of memory. */
+int tls_ident_get(X509 *cert, struct tls_ident *id);
+void tls_ident_free(struct tls_ident *id);
+
+/*
+ * Checks cert (with the intermediates the client sent, chain, may be
+ * NULL) now, as a new handshake would, against the CAs, CRLs and time of
+ * ctx: for sessions resumed from a ticket and live sessions on a
+ * reload. Returns the verdict and its reason in why.
+ */
+enum tls_cert_verdict tls_cert_recheck(SSL_CTX *ctx, X509 *cert,
+    STACK_OF(X509) *chain, char *why, size_t whylen);
+
+/* 1 if the last handshake failure was a client without certificate. */
+int tls_failed_no_cert(void);
 
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384" for the log. */
 void tls_describe(SSL *ssl, char *buf, size_t len);

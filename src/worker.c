@@ -231,6 +231,18 @@ begin_drain(struct worker *w)
 	}
 }
 
+/* Revocation and policy changes reach live sessions. */
+static void
+recheck_all(struct worker *w)
+{
+	struct conn *c = w->conns, *next;
+
+	for (; c != NULL; c = next) {
+		next = conn_next(c);
+		(void)conn_recheck(c, w->rt);
+	}
+}
+
 static void
 on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
@@ -247,6 +259,7 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 		resolver_unref(w->res);
 		w->res = w->msg_res;
 		w->msg_res = NULL;
+		recheck_all(w);
 		if (!w->draining)
 			set_listeners(w, w->msg_ls, w->msg_nls);
 	} else if (w->msg == WORKER_MSG_STOP && !w->draining)
