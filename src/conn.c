@@ -143,7 +143,8 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
 	}
 	if (c->ident != NULL) {
 		rec.user = c->ident->user_shown;
-		rec.groups = c->ident->groups_text;
+		rec.groups = c->ident->ngroups > 0 ? c->ident->groups_text :
+		    NULL;
 		rec.cert_serial = c->ident->serial[0] != '\0' ?
 		    c->ident->serial : NULL;
 	}

@@ -57,6 +57,9 @@ verify_callback(int ok, X509_STORE_CTX *x)
 	if (!ok) {
 		(void)hooks->on_cert(ssl, leaf, verdict_of(err),
 		    X509_verify_cert_error_string(err));
+		/* the alert a client understands: certificate_expired */
+		if (err == X509_V_ERR_CERT_NOT_YET_VALID)
+			X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_HAS_EXPIRED);
 		return 0;
 	}
 	if (X509_STORE_CTX_get_error_depth(x) > 0)
