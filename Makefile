@@ -23,7 +23,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 SRCS := addr.c banner.c config.c conn.c dest.c lex.c listener.c log.c main.c policy.c \
-        resolver.c route.c runtime.c tls.c util.c worker.c
+        relay.c resolver.c route.c runtime.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)

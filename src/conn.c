@@ -9,69 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "banner.h"
+#include "conn_int.h"
 #include "dest.h"
-#include "policy.h"
 #include "log.h"
+#include "policy.h"
 #include "resolver.h"
 #include "route.h"
 #include "runtime.h"
 #include "util.h"
 #include "worker.h"
-
-enum conn_phase {
-	CONN_HANDSHAKE = 0,	/* TLS handshake; the SNI hook picks the route */
-	CONN_RESOLVING,		/* waiting for DNS (a name to connect to) */
-	CONN_CONNECTING,	/* connect() to one address in progress */
-	CONN_RELAY,		/* server connected: bytes flow */
-};
-
-/* Direction and gate state, beside the phase. */
-#define F_INSPECTED	0x01	/* client bytes may flow (gate passed or off) */
-#define F_UP_EOF	0x02	/* client finished sending */
-#define F_UP_SHUT	0x04	/* ... and the server got SHUT_WR */
-#define F_DOWN_EOF	0x08	/* server finished sending */
-#define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
-
-/* Most reads per direction per event, so one session cannot starve. */
-#define ROUNDS_MAX 8
-
-struct conn {
-	struct conn *prev, *next;	/* the worker's list */
-	struct worker *w;
-	struct runtime *rt;		/* a reference */
-	uint64_t id;
-	enum conn_phase phase;
-	unsigned flags;
-	int cfd, bfd;
-	SSL *ssl;
-	ev_io cio, bio;			/* client, backend */
-	int cio_events, bio_events;	/* what each watcher waits for now */
-	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */
-	ev_timer timer;			/* handshake, connect, then idle */
-	ev_timer inspect;		/* the SSH-only gate's deadline */
-	struct buf *up, *down;		/* bytes in flight, or NULL */
-	struct route *route;
-	size_t srv_first, srv_tried;	/* static routes: servers tried */
-	struct addr cands[DNS_ADDR_MAX];	/* addresses left to try */
-	size_t ncands, cand_i;
-	unsigned lookup_port;		/* port for the answer's addresses */
-	struct resolver *res;		/* while resolving: a reference */
-	struct dns_wait wait;
-	enum conn_reason fail;		/* why the last attempt failed */
-	struct addr peer, dst;
-	enum conn_reason deny;		/* set by the SNI hook */
-	enum conn_reason first_end;	/* the side that finished first */
-	ev_tstamp t_start, t_hs, t_conn, last_active;
-	long handshake_ms, connect_ms;	/* -1: not (yet) done */
-	uint64_t bytes_up, bytes_down;
-	struct tls_ident *ident;	/* with client-ca: who the cert names */
-	X509 *cert;			/* ... the certificate and chain, kept */
-	STACK_OF(X509) *chain;		/*     for checks on reload */
-	ev_timer expiry;		/* when the certificate expires */
-	char sni[ROUTE_SNI_MAX + 1];
-	char detail[160];
-};
 
 static const struct {
 	const char *token;
@@ -159,7 +105,7 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
  * The one exit: stops every watcher, logs the record, frees all.
  * Returns -1 so that callers can "return conn_close(...)".
  */
-static int
+int
 conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 {
 	struct worker *w = c->w;
@@ -213,8 +159,8 @@ conn_next(struct conn *c)
 }
 
 /* An I/O failure on one side: reported as the side that ended first. */
-static int
-io_fail(struct conn *c, enum conn_reason side, const char *why)
+int
+conn_io_fail(struct conn *c, enum conn_reason side, const char *why)
 {
 	if (c->first_end != R_NONE)
 		side = c->first_end;
@@ -222,8 +168,8 @@ io_fail(struct conn *c, enum conn_reason side, const char *why)
 	return conn_close(c, side, c->detail);
 }
 
-static void
-ended(struct conn *c, enum conn_reason side)
+void
+conn_ended(struct conn *c, enum conn_reason side)
 {
 	if (c->first_end == R_NONE)
 		c->first_end = side;
@@ -259,274 +205,6 @@ set_phase(struct conn *c, enum conn_phase p)
 		ev_timer_set(&c->timer, t, 0);
 		ev_timer_start(c->w->loop, &c->timer);
 	}
-}
-
-static void
-watch(struct conn *c, ev_io *io, int fd, int *cur, int want)
-{
-	if (want == *cur)
-		return;
-	ev_io_stop(c->w->loop, io);
-	*cur = want;
-	if (want != 0) {
-		ev_io_set(io, fd, want);
-		ev_io_start(c->w->loop, io);
-	}
-}
-
-static int
-client_reading(const struct conn *c)
-{
-	return c->phase != CONN_HANDSHAKE && !(c->flags & F_UP_EOF) &&
-	    (c->up == NULL || !(c->flags & F_INSPECTED));
-}
-
-static int
-client_writing(const struct conn *c)
-{
-	return c->down != NULL || ((c->flags & F_DOWN_EOF) &&
-	    !(c->flags & F_DOWN_SHUT));
-}
-
-/* Maps what each side waits for onto its watcher: the one place. */
-static void
-update_watchers(struct conn *c)
-{
-	int ce = 0, be = 0;
-
-	if (c->phase == CONN_HANDSHAKE)
-		ce = c->hs_need;
-	else {
-		if (client_reading(c))
-			ce |= c->rd_need;
-		if (client_writing(c))
-			ce |= c->wr_need;
-	}
-	if (c->phase == CONN_CONNECTING)
-		be = EV_WRITE;
-	else if (c->phase == CONN_RELAY) {
-		if (!(c->flags & F_DOWN_EOF) && c->down == NULL)
-			be |= EV_READ;
-		if (c->up != NULL && (c->flags & F_INSPECTED))
-			be |= EV_WRITE;
-	}
-	watch(c, &c->cio, c->cfd, &c->cio_events, ce);
-	if (c->bfd != -1)
-		watch(c, &c->bio, c->bfd, &c->bio_events, be);
-}
-
-/* Writes held client bytes to the server. Returns -1 if c was closed. */
-static int
-flush_up(struct conn *c)
-{
-	struct buf *b = c->up;
-	ssize_t n;
-
-	if (b == NULL || c->phase != CONN_RELAY || !(c->flags & F_INSPECTED))
-		return 0;
-	while (b->off < b->len) {
-		n = send(c->bfd, b->data + b->off, b->len - b->off,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return io_fail(c, R_SERVER_CLOSED, strerror(errno));
-		}
-		b->off += (size_t)n;
-		c->bytes_up += (uint64_t)n;
-	}
-	c->up = NULL;
-	worker_buf_put(c->w, b);
-	return 0;
-}
-
-/* Writes held server bytes to the client. Returns -1 if c was closed. */
-static int
-flush_down(struct conn *c)
-{
-	struct buf *b = c->down;
-	char why[128];
-	size_t n;
-
-	if (b == NULL)
-		return 0;
-	while (b->off < b->len) {
-		switch (tls_write(c->ssl, b->data + b->off, b->len - b->off,
-		    &n)) {
-		case TLS_OK:
-			b->off += n;
-			c->bytes_down += n;
-			break;
-		case TLS_WANT_READ:
-			c->wr_need = EV_READ;
-			return 0;
-		case TLS_WANT_WRITE:
-			c->wr_need = EV_WRITE;
-			return 0;
-		case TLS_EOF:
-		case TLS_FAIL:
-			return io_fail(c, R_CLIENT_CLOSED,
-			    tls_error(why, sizeof(why)));
-		}
-	}
-	c->down = NULL;
-	worker_buf_put(c->w, b);
-	return 0;
-}
-
-/* Passes the gate's verdict on the bytes held so far. */
-static int
-inspect(struct conn *c)
-{
-	switch (banner_check(c->up->data, c->up->len)) {
-	case BANNER_OK:
-		c->flags |= F_INSPECTED;
-		ev_timer_stop(c->w->loop, &c->inspect);
-		return 0;
-	case BANNER_NEED_MORE:
-		return 0;
-	case BANNER_BAD:
-		break;
-	}
-	return conn_close(c, R_NOT_SSH, "first bytes are not an SSH "
-	    "identification string");
-}
-
-/* Reads the client into c->up. Returns -1 if c was closed. */
-static int
-pump_up(struct conn *c)
-{
-	char why[128];
-	size_t n;
-	int rounds;
-
-	for (rounds = 0; client_reading(c); rounds++) {
-		if (rounds == ROUNDS_MAX) {	/* come back next iteration */
-			ev_feed_event(c->w->loop, &c->cio, c->rd_need);
-			break;
-		}
-		if (c->up == NULL && (c->up = worker_buf_get(c->w)) == NULL)
-			return conn_close(c, R_INTERNAL, "out of memory");
-		switch (tls_read(c->ssl, c->up->data + c->up->len,
-		    BUF_SIZE - c->up->len, &n)) {
-		case TLS_OK:
-			c->up->len += n;
-			c->last_active = ev_now(c->w->loop);
-			if (!(c->flags & F_INSPECTED) && inspect(c) == -1)
-				return -1;
-			if (flush_up(c) == -1)
-				return -1;
-			continue;
-		case TLS_WANT_READ:
-			c->rd_need = EV_READ;
-			break;
-		case TLS_WANT_WRITE:
-			c->rd_need = EV_WRITE;
-			break;
-		case TLS_EOF:
-			c->flags |= F_UP_EOF;
-			ended(c, R_CLIENT_CLOSED);
-			if (!(c->flags & F_INSPECTED)) {
-				if (c->up->len != 0)
-					return conn_close(c, R_NOT_SSH,
-					    "client closed inside the first "
-					    "bytes");
-				return conn_close(c, R_CLIENT_CLOSED,
-				    "client closed before sending anything");
-			}
-			break;
-		case TLS_FAIL:
-			return io_fail(c, R_CLIENT_CLOSED,
-			    tls_error(why, sizeof(why)));
-		}
-		break;
-	}
-	if (c->up != NULL && c->up->len == 0) {
-		worker_buf_put(c->w, c->up);
-		c->up = NULL;
-	}
-	return 0;
-}
-
-/* Reads the server and writes to the client. -1 if c was closed. */
-static int
-pump_down(struct conn *c)
-{
-	struct buf *b;
-	ssize_t n;
-	int rounds;
-
-	for (rounds = 0; rounds < ROUNDS_MAX && c->phase == CONN_RELAY &&
-	    !(c->flags & F_DOWN_EOF) && c->down == NULL; rounds++) {
-		if ((b = worker_buf_get(c->w)) == NULL)
-			return conn_close(c, R_INTERNAL, "out of memory");
-		n = read(c->bfd, b->data, BUF_SIZE);
-		if (n > 0) {
-			b->len = (size_t)n;
-			c->down = b;
-			c->last_active = ev_now(c->w->loop);
-			if (flush_down(c) == -1)
-				return -1;
-			if (n < BUF_SIZE)	/* drained: wait for more */
-				break;
-			continue;
-		}
-		worker_buf_put(c->w, b);
-		if (n == 0) {
-			c->flags |= F_DOWN_EOF;
-			ended(c, R_SERVER_CLOSED);
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;
-		return io_fail(c, R_SERVER_CLOSED, strerror(errno));
-	}
-	return 0;
-}
-
-/*
- * Turns a finished direction into a half-close on the other side, ends
- * c when both are done, and updates the watchers. -1 if c was closed.
- */
-static int
-settle(struct conn *c)
-{
-	char why[128];
-
-	if (c->phase == CONN_RELAY) {
-		if ((c->flags & (F_UP_EOF | F_UP_SHUT)) == F_UP_EOF &&
-		    c->up == NULL) {
-			(void)shutdown(c->bfd, SHUT_WR);
-			c->flags |= F_UP_SHUT;
-		}
-		if ((c->flags & (F_DOWN_EOF | F_DOWN_SHUT)) == F_DOWN_EOF &&
-		    c->down == NULL) {
-			switch (tls_close_notify(c->ssl)) {
-			case TLS_OK:
-				c->flags |= F_DOWN_SHUT;
-				break;
-			case TLS_WANT_READ:
-				c->wr_need = EV_READ;
-				break;
-			case TLS_WANT_WRITE:
-				c->wr_need = EV_WRITE;
-				break;
-			case TLS_EOF:
-			case TLS_FAIL:
-				return io_fail(c, R_SERVER_CLOSED,
-				    tls_error(why, sizeof(why)));
-			}
-		}
-		if ((c->flags & (F_UP_SHUT | F_DOWN_SHUT)) ==
-		    (F_UP_SHUT | F_DOWN_SHUT))
-			return conn_close(c, c->first_end, NULL);
-	}
-	update_watchers(c);
-	return 0;
 }
 
 static int next_target(struct conn *);
@@ -600,7 +278,7 @@ connect_start(struct conn *c, const struct addr *a)
 	c->bio_events = 0;
 	c->t_conn = ev_now(c->w->loop);
 	set_phase(c, CONN_CONNECTING);
-	update_watchers(c);
+	relay_update_watchers(c);
 	return 0;
 }
 
@@ -679,7 +357,7 @@ lookup(struct conn *c, const char *name, unsigned port)
 	c->res = c->w->res;
 	resolver_ref(c->res);
 	set_phase(c, CONN_RESOLVING);
-	update_watchers(c);
+	relay_update_watchers(c);
 	return 1;
 }
 
@@ -743,7 +421,8 @@ route_start(struct conn *c)
 static int
 connect_failed(struct conn *c)
 {
-	watch(c, &c->bio, c->bfd, &c->bio_events, 0);
+	ev_io_stop(c->w->loop, &c->bio);
+	c->bio_events = 0;
 	close(c->bfd);
 	c->bfd = -1;
 	return next_target(c);
@@ -757,9 +436,9 @@ connected(struct conn *c)
 	c->connect_ms = (long)((now - c->t_conn) * 1000);
 	c->last_active = now;
 	set_phase(c, CONN_RELAY);
-	if (flush_up(c) == -1 || pump_up(c) == -1 || pump_down(c) == -1)
+	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 || relay_pump_down(c) == -1)
 		return;
-	(void)settle(c);
+	(void)relay_settle(c);
 }
 
 static void
@@ -841,9 +520,9 @@ handshake_done(struct conn *c)
 	if (route_start(c) == -1)
 		return;
 	/* the client's first bytes may have come with its last flight */
-	if (pump_up(c) == -1)
+	if (relay_pump_up(c) == -1)
 		return;
-	(void)settle(c);
+	(void)relay_settle(c);
 }
 
 static void
@@ -872,7 +551,7 @@ do_handshake(struct conn *c)
 			conn_close(c, R_HANDSHAKE_FAILED, why);
 		return;
 	}
-	update_watchers(c);
+	relay_update_watchers(c);
 }
 
 static int
@@ -975,13 +654,13 @@ on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 		do_handshake(c);
 		return;
 	}
-	if ((revents & c->wr_need) && flush_down(c) == -1)
+	if ((revents & c->wr_need) && relay_flush_down(c) == -1)
 		return;
-	if ((revents & c->rd_need) && pump_up(c) == -1)
+	if ((revents & c->rd_need) && relay_pump_up(c) == -1)
 		return;
-	if (had_down && c->down == NULL && pump_down(c) == -1)
+	if (had_down && c->down == NULL && relay_pump_down(c) == -1)
 		return;
-	(void)settle(c);
+	(void)relay_settle(c);
 }
 
 static void
@@ -1007,13 +686,13 @@ on_backend_io(struct ev_loop *loop, ev_io *io, int revents)
 		connected(c);
 		return;
 	}
-	if ((revents & EV_WRITE) && flush_up(c) == -1)
+	if ((revents & EV_WRITE) && relay_flush_up(c) == -1)
 		return;
-	if (had_up && c->up == NULL && pump_up(c) == -1)
+	if (had_up && c->up == NULL && relay_pump_up(c) == -1)
 		return;
-	if ((revents & EV_READ) && pump_down(c) == -1)
+	if ((revents & EV_READ) && relay_pump_down(c) == -1)
 		return;
-	(void)settle(c);
+	(void)relay_settle(c);
 }
 
 static void
@@ -1106,5 +785,5 @@ conn_start(struct worker *w, int fd, const struct addr *peer)
 		return;
 	}
 	set_phase(c, CONN_HANDSHAKE);
-	update_watchers(c);
+	relay_update_watchers(c);
 }
