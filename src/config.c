@@ -569,6 +569,30 @@ kw_destination(struct parser *p, const char *file, int line, char **av,
 	return bad;
 }
 
+/*
+ * Opens a config or pairs file for reading: a regular file, not too
+ * large. Returns it, or NULL with *why set to a static reason.
+ */
+static FILE *
+open_regular(const char *path, const char **why)
+{
+	struct stat st;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if (st.st_size > CONF_SIZE_MAX)
+		*why = "larger than 16 MiB";
+	else
+		return f;
+	fclose(f);
+	return NULL;
+}
+
 static int read_file(struct parser *, const char *, const char *, int);
 
 static int
@@ -693,6 +717,7 @@ kw_access_pairs(struct parser *p, const char *file, int line, char **av,
     int ac)
 {
 	char *path, *buf = NULL, **files, *name, err[300];
+	const char *why;
 	enum access_who who;
 	struct access_rule *r;
 	size_t cap = 0;
@@ -716,9 +741,9 @@ kw_access_pairs(struct parser *p, const char *file, int line, char **av,
 	}
 	if ((path = relative_to(file, av[2])) == NULL)
 		return oom(p, file, line);
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = open_regular(path, &why)) == NULL) {
 		conf_error(p->errs, file, line, "access-pairs: cannot read "
-		    "%s: %s", path, strerror(errno));
+		    "%s: %s", path, why);
 		free(path);
 		return -1;
 	}
@@ -732,21 +757,31 @@ kw_access_pairs(struct parser *p, const char *file, int line, char **av,
 	files[p->c->nfiles++] = name = path;	/* rules point to it */
 	while ((len = getline(&buf, &cap, f)) != -1) {
 		n++;
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[--len] = '\0';
 		if ((r = add_rule(p, &p->pairs, name, n)) == NULL)
 			break;
-		rc = (size_t)len > LINE_MAX_LEN || memchr(buf, '\0',
-		    (size_t)len) != NULL ? -1 : policy_parse_pair(buf, who, r,
-		    err, sizeof(err));
+		if ((size_t)len > LINE_MAX_LEN ||
+		    memchr(buf, '\0', (size_t)len) != NULL) {
+			util_strlcpy(err, "unreadable line", sizeof(err));
+			rc = -1;
+		} else
+			rc = policy_parse_pair(buf, who, r, err, sizeof(err));
 		if (rc == -1) {
+			/* a pair's own errors start "access: " */
 			conf_error(p->errs, name, n, "access-pairs: %s",
-			    (size_t)len > LINE_MAX_LEN || memchr(buf, '\0',
-			    (size_t)len) != NULL ? "unreadable line" : err);
+			    strncmp(err, "access: ", 8) == 0 ? err + 8 : err);
 			bad = -1;
 		} else if (rc == 1) {
 			r->file = name;
 			r->line = n;
 			p->pairs.n++;
 		}
+	}
+	if (ferror(f)) {
+		conf_error(p->errs, name, n, "access-pairs: read error: %s",
+		    strerror(errno));
+		bad = -1;
 	}
 	free(buf);
 	fclose(f);
@@ -834,23 +869,15 @@ read_file(struct parser *p, const char *path, const char *from, int fline)
 	size_t cap = 0;
 	ssize_t len;
 	int line = 0, n;
-	struct stat st;
+	const char *why;
 	FILE *f;
 
-	if ((f = fopen(path, "r")) == NULL ||
-	    fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONF_SIZE_MAX) {
-		const char *why = f == NULL ? strerror(errno) :
-		    !S_ISREG(st.st_mode) ? "not a regular file" :
-		    "larger than 16 MiB";
-
+	if ((f = open_regular(path, &why)) == NULL) {
 		if (from != NULL)
 			conf_error(p->errs, from, fline, "include: cannot "
 			    "read %s: %s", path, why);
 		else
 			conf_error(p->errs, path, 0, "cannot read: %s", why);
-		if (f != NULL)
-			fclose(f);
 		return -1;
 	}
 	/* file names outlive this read: the conf keeps them for errors */

@@ -1638,6 +1638,473 @@ include_directory_is_an_error(void **state)
 	assert_line_error(f, "include conf.d", msg);
 }
 
+/* --- client certificates: client-ca, crl, expire-sessions --------------- */
+
+/* BASE + CA_LINE: client-ca on line 4, what follows from line 5 on. */
+#define CA_LINE "client-ca ca.pem\n"
+#define AFTER_CA (AFTER_BASE + 1)
+#define NEED_CA "access rules need 'client-ca': without client " \
+	"certificates there is no user or group to match"
+
+static void
+client_certificates_off_by_default(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c = load_ok(f, BASE);
+
+	assert_null(c->client_ca);
+	assert_null(c->crls);
+	assert_int_equal(c->ncrls, 0);
+	assert_int_equal(c->expire_sessions, 1);
+	assert_null(c->policy.rules);
+	assert_int_equal(c->policy.n, 0);
+}
+
+static void
+client_ca_relative_to_config(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	c = load_base_ok(f, "client-ca ca/clients.pem\n");
+	assert_string_equal(c->client_ca, in_dir(f, "ca/clients.pem"));
+	assert_string_equal(c->client_ca_file, f->main);
+	assert_int_equal(c->client_ca_line, AFTER_BASE);
+	c = load_base_ok(f, "client-ca /etc/sshgate/company-ca.pem\n");
+	assert_string_equal(c->client_ca, "/etc/sshgate/company-ca.pem");
+	/* named in an included file: relative to that file */
+	make_dir(f, "sub");
+	put_file(f, "sub/tls.conf",
+	    "# client certificates\nclient-ca ca.pem\n");
+	c = load_base_ok(f, "include sub/tls.conf\n");
+	assert_string_equal(c->client_ca, in_dir(f, "sub/ca.pem"));
+	assert_string_equal(c->client_ca_file, in_dir(f, "sub/tls.conf"));
+	assert_int_equal(c->client_ca_line, 2);
+}
+
+static void
+client_ca_twice(void **state)
+{
+	struct fixture *f = *state;
+	char msg[512];
+
+	load(f, BASE "client-ca a.pem\nclient-ca b.pem\n");
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	snprintf(msg, sizeof(msg), "'client-ca' given twice (first at %s:%d)",
+	    f->main, AFTER_BASE);
+	assert_error_at(f, 0, "main.conf", AFTER_BASE + 1, msg);
+}
+
+static void
+client_ca_argument_count(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "client-ca",
+	    "'client-ca' takes at least 1 argument");
+	assert_line_error(f, "client-ca a.pem b.pem",
+	    "'client-ca' takes at most 1 argument");
+}
+
+static void
+crl_relative_and_repeatable(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	make_dir(f, "sub");
+	put_file(f, "sub/crl.conf", "crl more.crl\n");
+	c = load_base_ok(f, CA_LINE "crl crls/company.crl\n"
+	    "crl /etc/sshgate/other.crl\ninclude sub/crl.conf\n");
+	assert_int_equal(c->ncrls, 3);
+	assert_string_equal(c->crls[0].path, in_dir(f, "crls/company.crl"));
+	assert_string_equal(c->crls[0].file, f->main);
+	assert_int_equal(c->crls[0].line, AFTER_CA);
+	assert_string_equal(c->crls[1].path, "/etc/sshgate/other.crl");
+	assert_int_equal(c->crls[1].line, AFTER_CA + 1);
+	/* relative to the file that names it */
+	assert_string_equal(c->crls[2].path, in_dir(f, "sub/more.crl"));
+	assert_string_equal(c->crls[2].file, in_dir(f, "sub/crl.conf"));
+	assert_int_equal(c->crls[2].line, 1);
+	/* the same file twice is not "given twice" */
+	c = load_base_ok(f, CA_LINE "crl a.crl\ncrl a.crl\n");
+	assert_int_equal(c->ncrls, 2);
+}
+
+static void
+crl_argument_count(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "crl", "'crl' takes at least 1 argument");
+	assert_line_error(f, "crl a.crl b.crl",
+	    "'crl' takes at most 1 argument");
+}
+
+static void
+expire_sessions_yes_and_no(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_base_ok(f, "expire-sessions no\n")
+	    ->expire_sessions, 0);
+	assert_int_equal(load_base_ok(f, "expire-sessions yes\n")
+	    ->expire_sessions, 1);
+}
+
+static void
+expire_sessions_bad_value(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "expire-sessions maybe",
+	    "expire-sessions: expected yes or no, got 'maybe'");
+	assert_line_error(f, "expire-sessions Yes",
+	    "expire-sessions: expected yes or no, got 'Yes'");
+	assert_line_error(f, "expire-sessions",
+	    "'expire-sessions' takes at least 1 argument");
+	assert_line_error(f, "expire-sessions yes no",
+	    "'expire-sessions' takes at most 1 argument");
+}
+
+static void
+expire_sessions_twice(void **state)
+{
+	struct fixture *f = *state;
+	char msg[512];
+
+	load(f, BASE "expire-sessions no\nexpire-sessions no\n");
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	snprintf(msg, sizeof(msg), "'expire-sessions' given twice (first at "
+	    "%s:%d)", f->main, AFTER_BASE);
+	assert_error_at(f, 0, "main.conf", AFTER_BASE + 1, msg);
+}
+
+/* --- access ------------------------------------------------------------- */
+
+static void
+access_rules_in_order(void **state)
+{
+	struct fixture *f = *state;
+	const struct access_rule *r;
+	struct conf *c;
+
+	c = load_base_ok(f, CA_LINE
+	    "access deny user mallory to *\n"
+	    "access allow group ops to *.example.local 10.0.0.0/8\n"
+	    "access allow any to bastion.example.local\n"
+	    "access allow user \"Alice Smith\" to db7.example.local\n");
+	assert_int_equal(c->policy.n, 4);
+	r = &c->policy.rules[0];
+	assert_int_equal(r->allow, 0);
+	assert_int_equal(r->who, ACCESS_USER);
+	assert_string_equal(r->name, "mallory");
+	assert_string_equal(r->text, "deny user mallory to *");
+	assert_string_equal(r->file, f->main);
+	assert_int_equal(r->line, AFTER_CA);
+	r = &c->policy.rules[1];
+	assert_int_equal(r->allow, 1);
+	assert_int_equal(r->who, ACCESS_GROUP);
+	assert_string_equal(r->name, "ops");
+	assert_int_equal(r->ntargets, 2);
+	assert_int_equal(r->targets[0].kind, TARGET_NAME);
+	assert_int_equal(r->targets[1].kind, TARGET_CIDR);
+	assert_string_equal(r->text,
+	    "allow group ops to *.example.local 10.0.0.0/8");
+	assert_string_equal(r->file, f->main);
+	assert_int_equal(r->line, AFTER_CA + 1);
+	r = &c->policy.rules[2];
+	assert_int_equal(r->who, ACCESS_ANY);
+	assert_null(r->name);
+	assert_int_equal(r->line, AFTER_CA + 2);
+	/* a quoted name keeps its blank */
+	r = &c->policy.rules[3];
+	assert_string_equal(r->name, "Alice Smith");
+	assert_int_equal(r->line, AFTER_CA + 3);
+}
+
+static void
+access_rules_in_included_files(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	/* an included file's rules sit where the include is */
+	put_file(f, "rules.conf", "# rules\naccess allow user alice to *\n");
+	c = load_base_ok(f, CA_LINE "access deny user mallory to *\n"
+	    "include rules.conf\naccess allow any to status.example.local\n");
+	assert_int_equal(c->policy.n, 3);
+	assert_string_equal(c->policy.rules[0].name, "mallory");
+	assert_string_equal(c->policy.rules[0].file, f->main);
+	assert_int_equal(c->policy.rules[0].line, AFTER_CA);
+	assert_string_equal(c->policy.rules[1].name, "alice");
+	assert_string_equal(c->policy.rules[1].file, in_dir(f, "rules.conf"));
+	assert_int_equal(c->policy.rules[1].line, 2);
+	assert_int_equal(c->policy.rules[2].who, ACCESS_ANY);
+	assert_string_equal(c->policy.rules[2].file, f->main);
+	assert_int_equal(c->policy.rules[2].line, AFTER_CA + 2);
+}
+
+/* Loads BASE + client-ca + one line: exactly that line's error. */
+static void
+assert_access_error(struct fixture *f, const char *line, const char *msg)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "%s%s%s\n", BASE, CA_LINE, line);
+	load(f, text);
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", AFTER_CA, msg);
+}
+
+static void
+access_rule_errors(void **state)
+{
+	struct fixture *f = *state;
+	static const char usage[] = "usage: access allow|deny user NAME|group "
+	    "NAME|any to TARGET...";
+
+	assert_access_error(f, "access permit any to *", usage);
+	assert_access_error(f, "access allow user alice *", usage);
+	assert_access_error(f, "access allow user alice to", usage);
+	assert_access_error(f, "access allow users alice to *", usage);
+	assert_access_error(f, "access allow any", usage);
+	assert_access_error(f, "access allow user \"\" to *",
+	    "access: empty user name");
+	assert_access_error(f, "access deny group \"\" to *",
+	    "access: empty group name");
+	assert_access_error(f, "access allow any to db.example.local bad!name",
+	    "access: target pattern 'bad!name': not a host name, wildcard, "
+	    "address or CIDR");
+	assert_access_error(f, "access", "'access' takes at least 1 argument");
+}
+
+static void
+access_without_client_ca(void **state)
+{
+	struct fixture *f = *state;
+
+	load(f, BASE "access allow any to *\naccess deny user bob to *\n");
+	assert_null(f->c);
+	/* once, at the first rule */
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", AFTER_BASE, NEED_CA);
+	/* client-ca may come after the rules */
+	load_base_ok(f, "access allow any to *\n" CA_LINE);
+	/* a bad first rule is still the first rule */
+	load(f, BASE "access allow\naccess allow any to *\n");
+	assert_null(f->c);
+	assert_nerrors(f, 2);
+	assert_error_at(f, 0, "main.conf", AFTER_BASE, "usage: access "
+	    "allow|deny user NAME|group NAME|any to TARGET...");
+	assert_error_at(f, 1, "main.conf", AFTER_BASE, NEED_CA);
+}
+
+static void
+access_without_client_ca_in_included_file(void **state)
+{
+	struct fixture *f = *state;
+
+	put_file(f, "rules.conf", "\n\naccess allow any to *\n");
+	load(f, BASE "include rules.conf\naccess deny any to *\n");
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "rules.conf", 3, NEED_CA);
+}
+
+/* --- access-pairs ------------------------------------------------------- */
+
+static void
+access_pairs_user_and_group(void **state)
+{
+	struct fixture *f = *state;
+	const struct access_rule *r;
+	struct conf *c;
+
+	make_dir(f, "acl");
+	put_file(f, "acl/users.acl", "# users\nalice,192.168.0.10\n\n"
+	    "  bob , db.example.local\r\n");
+	put_file(f, "groups.acl", "dev,*.dev.example.local\n#end\nops,*\n");
+	/* pairs files first in the config, their rules still come last */
+	c = load_base_ok(f, CA_LINE
+	    "access-pairs user acl/users.acl\n"
+	    "access deny user mallory to *\n"
+	    "access-pairs group groups.acl\n"
+	    "access allow any to status.example.local\n");
+	assert_int_equal(c->policy.n, 6);
+	r = c->policy.rules;
+	assert_string_equal(r[0].text, "deny user mallory to *");
+	assert_string_equal(r[0].file, f->main);
+	assert_int_equal(r[0].line, AFTER_CA + 1);
+	assert_string_equal(r[1].text, "allow any to status.example.local");
+	assert_string_equal(r[1].file, f->main);
+	assert_int_equal(r[1].line, AFTER_CA + 3);
+	/* then the pairs, in file order, each at its pairs file line */
+	assert_int_equal(r[2].allow, 1);
+	assert_int_equal(r[2].who, ACCESS_USER);
+	assert_string_equal(r[2].name, "alice");
+	assert_string_equal(r[2].text, "allow user alice to 192.168.0.10");
+	assert_string_equal(r[2].file, in_dir(f, "acl/users.acl"));
+	assert_int_equal(r[2].line, 2);
+	assert_string_equal(r[3].name, "bob");
+	assert_string_equal(r[3].text, "allow user bob to db.example.local");
+	assert_string_equal(r[3].file, in_dir(f, "acl/users.acl"));
+	assert_int_equal(r[3].line, 4);
+	assert_int_equal(r[4].who, ACCESS_GROUP);
+	assert_string_equal(r[4].name, "dev");
+	assert_string_equal(r[4].text,
+	    "allow group dev to *.dev.example.local");
+	assert_string_equal(r[4].file, in_dir(f, "groups.acl"));
+	assert_int_equal(r[4].line, 1);
+	assert_int_equal(r[5].who, ACCESS_GROUP);
+	assert_string_equal(r[5].text, "allow group ops to *");
+	assert_string_equal(r[5].file, in_dir(f, "groups.acl"));
+	assert_int_equal(r[5].line, 3);
+	/* the pairs files are files read: errors name them */
+	assert_int_equal(c->nfiles, 3);
+	assert_string_equal(c->files[1], in_dir(f, "acl/users.acl"));
+	assert_string_equal(c->files[2], in_dir(f, "groups.acl"));
+}
+
+static void
+access_pairs_after_rules_of_included_files(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	/* the pairs file is relative to the file naming it */
+	make_dir(f, "sub");
+	put_file(f, "sub/users.acl", "carol,10.0.0.3\n");
+	put_file(f, "sub/acl.conf", "access-pairs user users.acl\n");
+	put_file(f, "late.conf", "access deny user mallory to *\n");
+	c = load_base_ok(f, CA_LINE "include sub/acl.conf\n"
+	    "access allow user alice to *\ninclude late.conf\n");
+	assert_int_equal(c->policy.n, 3);
+	assert_string_equal(c->policy.rules[0].name, "alice");
+	assert_string_equal(c->policy.rules[1].name, "mallory");
+	assert_string_equal(c->policy.rules[1].file, in_dir(f, "late.conf"));
+	assert_string_equal(c->policy.rules[2].name, "carol");
+	assert_string_equal(c->policy.rules[2].file,
+	    in_dir(f, "sub/users.acl"));
+	assert_int_equal(c->policy.rules[2].line, 1);
+}
+
+static void
+access_pairs_only(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	/* an empty pairs file is fine; a pairs file alone is a policy */
+	put_file(f, "empty.acl", "# nobody yet\n\n");
+	put_file(f, "users.acl", "alice,*\n");
+	c = load_base_ok(f, CA_LINE "access-pairs user empty.acl\n"
+	    "access-pairs user users.acl\n");
+	assert_int_equal(c->policy.n, 1);
+	assert_string_equal(c->policy.rules[0].text, "allow user alice to *");
+	assert_string_equal(c->policy.rules[0].file, in_dir(f, "users.acl"));
+	assert_int_equal(c->policy.rules[0].line, 1);
+}
+
+static void
+access_pairs_bad_lines(void **state)
+{
+	struct fixture *f = *state;
+	static const char text[] = BASE CA_LINE "access-pairs user users.acl\n";
+	static const char acl[] = "alice,10.0.0.1\nnocomma\n,x\nbob,\n"
+	    "# fine\ncarol,bad!name\ndave,10.0.0.2\ner\0in,10.0.0.3\n";
+	struct conf *c;
+
+	put_bytes(f, "users.acl", acl, sizeof(acl) - 1);
+	load(f, text);
+	assert_null(f->c);
+	assert_nerrors(f, 5);
+	/* each at its line of the pairs file, not at the access-pairs line */
+	assert_error_at(f, 0, "users.acl", 2,
+	    "access-pairs: expected NAME,TARGET");
+	assert_error_at(f, 1, "users.acl", 3,
+	    "access-pairs: expected NAME,TARGET");
+	assert_error_at(f, 2, "users.acl", 4,
+	    "access-pairs: expected NAME,TARGET");
+	assert_error_prefix_at(f, 3, "users.acl", 6, "access-pairs: ");
+	if (strstr(f->errs.msgs[3], "'bad!name'") == NULL)
+		fail_msg("error 3 does not name the target: %s",
+		    f->errs.msgs[3]);
+	assert_error_at(f, 4, "users.acl", 8,
+	    "access-pairs: unreadable line");
+	/* for reporting, the good lines are kept, with their lines */
+	reset(f);
+	c = f->c = conf_parse(f->main, &f->errs);
+	assert_non_null(c);
+	assert_nerrors(f, 5);
+	assert_int_equal(c->policy.n, 2);
+	assert_string_equal(c->policy.rules[0].name, "alice");
+	assert_int_equal(c->policy.rules[0].line, 1);
+	assert_string_equal(c->policy.rules[1].name, "dave");
+	assert_int_equal(c->policy.rules[1].line, 7);
+}
+
+static void
+access_pairs_missing_file(void **state)
+{
+	struct fixture *f = *state;
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "access-pairs: cannot read %s: No such "
+	    "file or directory", in_dir(f, "nope.acl"));
+	assert_access_error(f, "access-pairs group nope.acl", msg);
+}
+
+static void
+access_pairs_directory_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char want[512];
+
+	/*
+	 * Like include: a name that is a directory is a mistake to report,
+	 * not an empty list of rules.
+	 */
+	make_dir(f, "acl.d");
+	load(f, BASE CA_LINE "access-pairs user acl.d\n");
+	assert_nerrors(f, 1);
+	snprintf(want, sizeof(want), "access-pairs: cannot read %s",
+	    in_dir(f, "acl.d"));
+	assert_error_prefix_at(f, 0, "main.conf", AFTER_CA, want);
+	assert_null(f->c);
+}
+
+static void
+access_pairs_usage(void **state)
+{
+	struct fixture *f = *state;
+
+	put_file(f, "users.acl", "alice,*\n");
+	assert_access_error(f, "access-pairs users users.acl",
+	    "usage: access-pairs user|group FILE");
+	assert_access_error(f, "access-pairs any users.acl",
+	    "usage: access-pairs user|group FILE");
+	assert_access_error(f, "access-pairs user",
+	    "'access-pairs' takes at least 2 arguments");
+	assert_access_error(f, "access-pairs user users.acl more.acl",
+	    "'access-pairs' takes at most 2 arguments");
+}
+
+static void
+access_pairs_without_client_ca(void **state)
+{
+	struct fixture *f = *state;
+
+	put_file(f, "users.acl", "alice,*\n");
+	load(f, BASE "access-pairs user users.acl\naccess allow any to *\n");
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", AFTER_BASE, NEED_CA);
+}
+
 /* --- keywords of the contract that this version does not build ---------- */
 
 static void
@@ -1752,6 +2219,28 @@ main(void)
 		T(include_nine_files_deep_is_refused),
 		T(include_argument_count),
 		T(include_directory_is_an_error),
+		T(client_certificates_off_by_default),
+		T(client_ca_relative_to_config),
+		T(client_ca_twice),
+		T(client_ca_argument_count),
+		T(crl_relative_and_repeatable),
+		T(crl_argument_count),
+		T(expire_sessions_yes_and_no),
+		T(expire_sessions_bad_value),
+		T(expire_sessions_twice),
+		T(access_rules_in_order),
+		T(access_rules_in_included_files),
+		T(access_rule_errors),
+		T(access_without_client_ca),
+		T(access_without_client_ca_in_included_file),
+		T(access_pairs_user_and_group),
+		T(access_pairs_after_rules_of_included_files),
+		T(access_pairs_only),
+		T(access_pairs_bad_lines),
+		T(access_pairs_missing_file),
+		T(access_pairs_directory_is_an_error),
+		T(access_pairs_usage),
+		T(access_pairs_without_client_ca),
 		T(contract_keywords_not_built_yet),
 	};
 #undef T
