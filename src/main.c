@@ -11,6 +11,7 @@
 #include <ev.h>
 #include <openssl/crypto.h>
 
+#include "client.h"
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
@@ -39,6 +40,12 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: sshgate serve -c FILE     run the gateway in the foreground\n"
 	    "       sshgate check -c FILE     validate a config (errors as FILE:LINE: message)\n"
+	    "       sshgate connect [--ca FILE] [--cert FILE] [--key FILE] [--insecure]\n"
+	    "                       [--no-resume] [--timeout SECONDS] GATEWAY[:PORT] TARGET\n"
+	    "                                 ssh ProxyCommand: TLS to GATEWAY (port 2222),\n"
+	    "                                 SNI = TARGET, verified; relays stdin/stdout\n"
+	    "       sshgate ssh-config --gateway GW[:PORT] [--ca FILE] [--cert FILE] PATTERN...\n"
+	    "                                 print an ssh_config block using 'sshgate connect'\n"
 	    "       sshgate version           print the version\n"
 	    "       sshgate --help            this text\n"
 	    "\n"
@@ -359,6 +366,10 @@ main(int argc, char **argv)
 		    ev_version_minor());
 		return 0;
 	}
+	if (strcmp(cmd, "connect") == 0)
+		return client_connect_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "ssh-config") == 0)
+		return client_ssh_config_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0) {
 		if ((path = config_arg(argc, argv)) == NULL) {
 			fprintf(stderr, "sshgate %s: usage: sshgate %s -c "
