@@ -38,7 +38,7 @@ test_log_SRCS    := log.c
 test_dest_SRCS   := dest.c addr.c util.c
 test_policy_SRCS := policy.c route.c addr.c util.c
 
-.PHONY: all test unit integration run clean deps bench install
+.PHONY: all test unit integration run clean deps bench bench-connect install
 
 all: $(BUILD)/sshgate
 
@@ -78,6 +78,9 @@ run: deps $(BUILD)/sshgate
 
 bench: deps $(BUILD)/sshgate
 	@scripts/bench.sh $(abspath $(BUILD)/sshgate)
+
+bench-connect: $(BUILD)/sshgate
+	@scripts/bench-connect.sh $(abspath $(BUILD)/sshgate)
 
 clean:
 	rm -rf build build-san
