@@ -33,6 +33,10 @@ cat <<EOT
 sshgate demo: gateway on 127.0.0.1:2222, OpenSSH server on 127.0.0.2:2201.
 In another terminal, reach the server through the gateway:
 
+  ssh -i $demo/user_key -o UserKnownHostsFile=$demo/known_hosts -o StrictHostKeyChecking=accept-new -o ProxyCommand="$bin connect --ca $demo/ca.pem 127.0.0.1:2222 %h" $user@demo.local
+
+or with the HAProxy recipe's client:
+
   ssh -i $demo/user_key -o UserKnownHostsFile=$demo/known_hosts -o StrictHostKeyChecking=accept-new -o ProxyCommand="openssl s_client -quiet -verify_return_error -CAfile $demo/ca.pem -connect 127.0.0.1:2222 -servername %h" $user@demo.local
 
 Reload the config: kill -HUP \$(pgrep -f 'sshgate serve'); stop: Ctrl-C.
