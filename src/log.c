@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,13 @@
 struct log_sink {
 	enum log_target to;
 	int fd;
+	char *path;			/* LOG_TO_FILE */
+	struct log_sink *next;		/* every open file sink, for reopen */
 };
+
+/* File sinks, for log_reopen_all(); touched only at open/close/reopen. */
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_sink *files;
 
 /* Appends with bounds: pos may exceed len; nothing past len is written. */
 struct out {
@@ -251,12 +258,18 @@ log_sink_open(enum log_target to, const char *path, int facility, char *err,
 	case LOG_TO_FILE:
 		s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0640);
-		if (s->fd == -1) {
+		if (s->fd == -1 || (s->path = strdup(path)) == NULL) {
 			snprintf(err, errlen, "cannot open log file %s: %s",
 			    path, strerror(errno));
+			if (s->fd != -1)
+				close(s->fd);
 			free(s);
 			return NULL;
 		}
+		pthread_mutex_lock(&files_lock);
+		s->next = files;
+		files = s;
+		pthread_mutex_unlock(&files_lock);
 		break;
 	}
 	return s;
@@ -302,11 +315,48 @@ log_sink_write(struct log_sink *s, const char *line, size_t len)
 void
 log_sink_close(struct log_sink *s)
 {
+	struct log_sink **pp;
+
 	if (s == NULL)
 		return;
-	if (s->to == LOG_TO_FILE)
+	if (s->to == LOG_TO_FILE) {
+		pthread_mutex_lock(&files_lock);
+		for (pp = &files; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == s) {
+				*pp = s->next;
+				break;
+			}
+		pthread_mutex_unlock(&files_lock);
 		close(s->fd);
+		free(s->path);
+	}
 	free(s);
+}
+
+int
+log_reopen_all(void)
+{
+	struct log_sink *s;
+	int fd, bad = 0;
+
+	pthread_mutex_lock(&files_lock);
+	for (s = files; s != NULL; s = s->next) {
+		fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
+		/*
+		 * dup3 swaps the file under the same fd number: a worker
+		 * writing now writes whole records to the old file or the new.
+		 */
+		if (fd == -1 || dup3(fd, s->fd, O_CLOEXEC) == -1) {
+			log_err("cannot reopen log file %s: %s", s->path,
+			    strerror(errno));
+			bad = -1;
+		}
+		if (fd != -1)
+			close(fd);
+	}
+	pthread_mutex_unlock(&files_lock);
+	return bad;
 }
 
 static void

@@ -62,6 +62,13 @@ int log_file_writable(const char *path, char *err, size_t errlen);
 void log_sink_write(struct log_sink *s, const char *line, size_t len);
 void log_sink_close(struct log_sink *s);
 
+/*
+ * Reopens every open log file by its path (after logrotate moved it),
+ * under the same file descriptors. Returns 0, or -1 if one failed (it
+ * keeps writing to the old file; the error is logged).
+ */
+int log_reopen_all(void);
+
 /* The daemon's own messages, to stderr: "sshgate: LEVEL: message". */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

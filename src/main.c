@@ -31,7 +31,7 @@ struct server {
 	struct gateway gw;
 	struct listener *table;		/* [worker][address], fds owned by workers */
 	size_t naddrs;
-	ev_signal sig_hup, sig_term, sig_int;
+	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 };
 
 static void
@@ -50,7 +50,8 @@ usage(FILE *f)
 	    "       sshgate --help            this text\n"
 	    "\n"
 	    "Signals to 'serve': SIGHUP reloads the config without dropping sessions;\n"
-	    "SIGTERM or SIGINT stops accepting and lets sessions finish (timeout drain).\n");
+	    "SIGTERM or SIGINT stops accepting and lets sessions finish (timeout drain);\n"
+	    "SIGUSR1 reopens log files (after logrotate).\n");
 }
 
 static void
@@ -204,6 +205,16 @@ on_hup(struct ev_loop *loop, ev_signal *sig, int revents)
 }
 
 static void
+on_usr1(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+	(void)loop;
+	(void)sig;
+	(void)revents;
+	if (log_reopen_all() == 0)
+		log_info("log files reopened");
+}
+
+static void
 on_term(struct ev_loop *loop, ev_signal *sig, int revents)
 {
 	struct server *s = sig->data;
@@ -279,11 +290,13 @@ serve(const char *path)
 	ev_signal_init(&s.sig_hup, on_hup, SIGHUP);
 	ev_signal_init(&s.sig_term, on_term, SIGTERM);
 	ev_signal_init(&s.sig_int, on_term, SIGINT);
+	ev_signal_init(&s.sig_usr1, on_usr1, SIGUSR1);
 	s.sig_hup.data = s.sig_term.data = s.sig_int.data = &s;
 	if (rc == 0) {
 		ev_signal_start(loop, &s.sig_hup);
 		ev_signal_start(loop, &s.sig_term);
 		ev_signal_start(loop, &s.sig_int);
+		ev_signal_start(loop, &s.sig_usr1);
 		for (i = 0; i < s.naddrs; i++) {
 			addr_format(&s.rt->conf->listens[i].addr, text,
 			    sizeof(text));
@@ -295,6 +308,7 @@ serve(const char *path)
 		ev_signal_stop(loop, &s.sig_hup);
 		ev_signal_stop(loop, &s.sig_term);
 		ev_signal_stop(loop, &s.sig_int);
+		ev_signal_stop(loop, &s.sig_usr1);
 		/*
 		 * While draining: a second SIGTERM/SIGINT ends at once; a
 		 * SIGHUP must not kill (libev restored its default action).
@@ -302,6 +316,7 @@ serve(const char *path)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
 	} else {
 		for (i = 0; i < started; i++)
 			worker_stop(&s.gw.workers[i]);
