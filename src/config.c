@@ -29,6 +29,7 @@ struct parser {
 	/* where single-valued keywords were set, to catch repeats */
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
 	    set_log_format, set_resolve, set_client_ca, set_expire,
+	    set_max_per_ip, set_rate,
 	    first_access, set_timeout[6];
 	struct policy pairs;		/* access-pairs rules, put last */
 	int resolver_system;
@@ -317,6 +318,45 @@ kw_max_connections(struct parser *p, const char *file, int line, char **av,
 		return -1;
 	return kw_number(p, file, line, av[0], av[1], 1, 1000000,
 	    &p->c->max_conns);
+}
+
+static int
+kw_max_per_ip(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_max_per_ip, file, line, av[0]) == -1)
+		return -1;
+	return kw_number(p, file, line, av[0], av[1], 0, 1000000,
+	    &p->c->max_per_ip);
+}
+
+/* rate-limit-per-ip N/SECONDS */
+static int
+kw_rate_limit(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	char n[32];
+	const char *slash = strchr(av[1], '/');
+	unsigned long secs;
+
+	(void)ac;
+	if (once(p, &p->set_rate, file, line, av[0]) == -1)
+		return -1;
+	if (slash == NULL || (size_t)(slash - av[1]) >= sizeof(n))
+		goto bad;
+	memcpy(n, av[1], (size_t)(slash - av[1]));
+	n[slash - av[1]] = '\0';
+	if (util_parse_uint(n, 1, 1000000, &p->c->rate_n) == -1 ||
+	    util_parse_uint(slash + 1, 1, 86400, &secs) == -1)
+		goto bad;
+	p->c->rate_secs = (double)secs;
+	return 0;
+bad:
+	conf_error(p->errs, file, line, "rate-limit-per-ip: expected "
+	    "N/SECONDS (like 10/60: 10 new connections a minute), got '%s'",
+	    av[1]);
+	return -1;
 }
 
 static int
@@ -815,8 +855,8 @@ static const struct keyword keywords[] = {
 	/* in the contract, built in later versions */
 	{ "client-ca", 1, 1, kw_client_ca },
 	{ "crl", 1, 1, kw_crl },
-	{ "max-connections-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "rate-limit-per-ip", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "max-connections-per-ip", 1, 1, kw_max_per_ip },
+	{ "rate-limit-per-ip", 1, 1, kw_rate_limit },
 	{ "expire-sessions", 1, 1, kw_expire_sessions },
 	{ "access", 1, LEX_MAX_WORDS, kw_access },
 	{ "access-pairs", 2, 2, kw_access_pairs },

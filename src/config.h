@@ -52,6 +52,9 @@ struct conf {
 	double t_handshake, t_inspect, t_connect, t_idle, t_dns, t_drain;
 	unsigned long max_conns;	/* default 10000 */
 	unsigned long workers;		/* 0: online CPUs */
+	unsigned long max_per_ip;	/* 0: no limit */
+	unsigned long rate_n;		/* new connections per rate_secs; 0: off */
+	double rate_secs;
 	struct route_table routes;
 	char *resolvers;		/* "ADDR:PORT,..."; NULL: system */
 	int resolve_family;		/* AF_INET (default), AF_INET6, AF_UNSPEC */

@@ -11,6 +11,7 @@
 
 #include "conn_int.h"
 #include "dest.h"
+#include "iplimit.h"
 #include "log.h"
 #include "policy.h"
 #include "resolver.h"
@@ -38,6 +39,8 @@ static const struct {
 	[R_CERT_UNTRUSTED] = { "cert-untrusted", "denied" },
 	[R_CERT_EXPIRED] = { "cert-expired", "denied" },
 	[R_CERT_REVOKED] = { "cert-revoked", "denied" },
+	[R_TOO_MANY] = { "too-many", "denied" },
+	[R_RATE_LIMITED] = { "rate-limited", "denied" },
 	[R_HANDSHAKE_FAILED] = { "handshake-failed", "error" },
 	[R_HANDSHAKE_TIMEOUT] = { "handshake-timeout", "error" },
 	[R_CONNECT_FAILED] = { "connect-failed", "error" },
@@ -124,6 +127,8 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 		tls_ident_free(c->ident);
 		free(c->ident);
 	}
+	if (c->ip_counted)
+		iplimit_leave(w->gw->limits, &c->peer);
 	X509_free(c->cert);
 	sk_X509_pop_free(c->chain, X509_free);
 	close(c->cfd);
@@ -743,6 +748,35 @@ on_inspect_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	conn_close(t->data, R_INSPECT_TIMEOUT, NULL);
 }
 
+/* Per-client-address limits, before any TLS work. -1 if c was closed. */
+static int
+check_limits(struct conn *c)
+{
+	const struct conf *cf = c->rt->conf;
+	char ip[ADDR_TEXT_MAX];
+
+	if (cf->max_per_ip == 0 && cf->rate_n == 0)
+		return 0;
+	addr_format_ip(&c->peer, ip, sizeof(ip));
+	switch (iplimit_enter(c->w->gw->limits, &c->peer, cf->max_per_ip,
+	    cf->rate_n, cf->rate_secs, ev_now(c->w->loop))) {
+	case IPLIMIT_OK:
+		c->ip_counted = 1;
+		return 0;
+	case IPLIMIT_TOO_MANY:
+		snprintf(c->detail, sizeof(c->detail), "%s already has %lu "
+		    "connections open (max-connections-per-ip)", ip,
+		    cf->max_per_ip);
+		return conn_close(c, R_TOO_MANY, c->detail);
+	case IPLIMIT_RATE:
+		snprintf(c->detail, sizeof(c->detail), "%s made more than %lu "
+		    "new connections in %gs (rate-limit-per-ip)", ip,
+		    cf->rate_n, cf->rate_secs);
+		return conn_close(c, R_RATE_LIMITED, c->detail);
+	}
+	return 0;
+}
+
 void
 conn_start(struct worker *w, int fd, const struct addr *peer)
 {
@@ -779,6 +813,8 @@ conn_start(struct worker *w, int fd, const struct addr *peer)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	if (check_limits(c) == -1)
+		return;
 	tune_socket(fd);
 	if ((c->ssl = tls_new(c->rt->ssl_ctx, fd, c)) == NULL) {
 		conn_close(c, R_INTERNAL, "cannot create a TLS session");

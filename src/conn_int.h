@@ -66,6 +66,7 @@ struct conn {
 	X509 *cert;			/* ... the certificate and chain, kept */
 	STACK_OF(X509) *chain;		/*     for checks on reload */
 	ev_timer expiry;		/* when the certificate expires */
+	int ip_counted;			/* counted in the per-address limits */
 	char sni[ROUTE_SNI_MAX + 1];
 	char detail[160];
 };

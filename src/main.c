@@ -14,6 +14,7 @@
 #include "client.h"
 #include "config.h"
 #include "conn.h"
+#include "iplimit.h"
 #include "listener.h"
 #include "resolver.h"
 #include "log.h"
@@ -269,6 +270,14 @@ serve(const char *path)
 		return 1;
 	}
 	s.naddrs = s.rt->conf->nlistens;
+	if ((s.gw.limits = iplimit_new()) == NULL) {
+		log_err("out of memory");
+		close_table(s.table, s.gw.nworkers * s.naddrs);
+		free(s.table);
+		free(s.gw.workers);
+		runtime_unref(s.rt);
+		return 1;
+	}
 	atomic_init(&s.gw.active, 0);
 	atomic_init(&s.gw.next_id, 0);
 
@@ -331,6 +340,7 @@ serve(const char *path)
 	ev_loop_destroy(loop);
 	free(s.gw.workers);
 	free(s.table);
+	iplimit_free(s.gw.limits);
 	runtime_unref(s.rt);
 	resolver_global_cleanup();
 	if (rc == 0)

@@ -76,6 +76,7 @@ struct gateway {
 	size_t nworkers;
 	atomic_ulong active;		/* connections open, all workers */
 	atomic_ullong next_id;		/* connection ids */
+	struct iplimit *limits;		/* per-client-address limits */
 };
 
 /*

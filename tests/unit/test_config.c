@@ -1235,6 +1235,37 @@ dynamic_route_bad_values(void **state)
 }
 
 static void
+per_ip_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+
+	c = load_ok(f, BASE "max-connections-per-ip 20\n"
+	    "rate-limit-per-ip 10/60\n");
+	assert_int_equal(c->max_per_ip, 20);
+	assert_int_equal(c->rate_n, 10);
+	assert_true(c->rate_secs == 60);
+	c = load_ok(f, BASE);
+	assert_int_equal(c->max_per_ip, 0);
+	assert_int_equal(c->rate_n, 0);
+	assert_line_error(f, "max-connections-per-ip -1",
+	    "max-connections-per-ip: expected a number from 0 to 1000000, "
+	    "got '-1'");
+	assert_line_error(f, "rate-limit-per-ip 10", "rate-limit-per-ip: "
+	    "expected N/SECONDS (like 10/60: 10 new connections a minute), "
+	    "got '10'");
+	assert_line_error(f, "rate-limit-per-ip 0/60", "rate-limit-per-ip: "
+	    "expected N/SECONDS (like 10/60: 10 new connections a minute), "
+	    "got '0/60'");
+	assert_line_error(f, "rate-limit-per-ip 5/0", "rate-limit-per-ip: "
+	    "expected N/SECONDS (like 10/60: 10 new connections a minute), "
+	    "got '5/0'");
+	assert_line_error(f, "rate-limit-per-ip 5/x", "rate-limit-per-ip: "
+	    "expected N/SECONDS (like 10/60: 10 new connections a minute), "
+	    "got '5/x'");
+}
+
+static void
 resolver_addresses(void **state)
 {
 	struct fixture *f = *state;
@@ -2112,8 +2143,7 @@ contract_keywords_not_built_yet(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const kws[] = {
-		"max-connections-per-ip", "rate-limit-per-ip", "metrics",
-		"control", "user",
+		"metrics", "control", "user",
 	};
 	char line[128], msg[128];
 	size_t i;
@@ -2194,6 +2224,7 @@ main(void)
 		T(dynamic_routes_parse),
 		T(dynamic_route_without_allow_is_an_open_relay),
 		T(dynamic_route_bad_values),
+		T(per_ip_limits),
 		T(resolver_addresses),
 		T(resolver_bad_values),
 		T(route_bad_pattern),
