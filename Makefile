@@ -27,7 +27,7 @@ SRCS := addr.c banner.c client.c config.c conn.c dest.c iplimit.c lex.c listener
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
-UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -37,6 +37,7 @@ test_config_SRCS := config.c dest.c policy.c lex.c route.c addr.c util.c
 test_log_SRCS    := log.c
 test_dest_SRCS   := dest.c addr.c util.c
 test_policy_SRCS := policy.c route.c addr.c util.c
+test_iplimit_SRCS := iplimit.c addr.c util.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 

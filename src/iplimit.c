@@ -168,3 +168,16 @@ iplimit_leave(struct iplimit *t, const struct addr *a)
 	}
 	pthread_mutex_unlock(&s->lock);
 }
+
+size_t
+iplimit_count(struct iplimit *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < STRIPES; i++) {
+		pthread_mutex_lock(&t->s[i].lock);
+		n += t->s[i].n;
+		pthread_mutex_unlock(&t->s[i].lock);
+	}
+	return n;
+}

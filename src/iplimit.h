@@ -7,6 +7,8 @@
 #ifndef SSHGATE_IPLIMIT_H
 #define SSHGATE_IPLIMIT_H
 
+#include <stddef.h>
+
 #include "addr.h"
 
 enum iplimit_verdict {
@@ -29,5 +31,8 @@ void iplimit_free(struct iplimit *t);
 enum iplimit_verdict iplimit_enter(struct iplimit *t, const struct addr *a,
     unsigned long max, unsigned long rate_n, double rate_secs, double now);
 void iplimit_leave(struct iplimit *t, const struct addr *a);
+
+/* Addresses remembered now (bounded: idle ones are dropped). */
+size_t iplimit_count(struct iplimit *t);
 
 #endif
