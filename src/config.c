@@ -29,7 +29,7 @@ struct parser {
 	/* where single-valued keywords were set, to catch repeats */
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
 	    set_log_format, set_resolve, set_client_ca, set_expire,
-	    set_max_per_ip, set_rate,
+	    set_max_per_ip, set_rate, set_user,
 	    first_access, set_timeout[6];
 	struct policy pairs;		/* access-pairs rules, put last */
 	int resolver_system;
@@ -829,6 +829,26 @@ kw_access_pairs(struct parser *p, const char *file, int line, char **av,
 }
 
 static int
+kw_user(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	struct conf *c = p->c;
+
+	if (once(p, &p->set_user, file, line, av[0]) == -1)
+		return -1;
+	if (ac != 2 && (ac != 4 || strcmp(av[2], "group") != 0)) {
+		conf_error(p->errs, file, line, "usage: user NAME [group NAME]");
+		return -1;
+	}
+	c->run_user = strdup(av[1]);
+	c->run_group = ac == 4 ? strdup(av[3]) : NULL;
+	if (c->run_user == NULL || (ac == 4 && c->run_group == NULL))
+		return oom(p, file, line);
+	c->user_file = file;
+	c->user_line = line;
+	return 0;
+}
+
+static int
 kw_not_yet(struct parser *p, const char *file, int line, char **av, int ac)
 {
 	(void)ac;
@@ -862,7 +882,7 @@ static const struct keyword keywords[] = {
 	{ "access-pairs", 2, 2, kw_access_pairs },
 	{ "metrics", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "control", 0, LEX_MAX_WORDS, kw_not_yet },
-	{ "user", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "user", 1, 3, kw_user },
 };
 
 static void
@@ -1073,6 +1093,8 @@ conf_free(struct conf *c)
 	free(c->log_path);
 	free(c->resolvers);
 	free(c->client_ca);
+	free(c->run_user);
+	free(c->run_group);
 	for (i = 0; i < c->ncrls; i++)
 		free(c->crls[i].path);
 	free(c->crls);

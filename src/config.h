@@ -65,6 +65,10 @@ struct conf {
 	struct conf_path *crls;
 	size_t ncrls;
 	int expire_sessions;		/* default 1 */
+	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
+	const char *user_file;
+	int user_line;
+	unsigned run_uid, run_gid;	/* filled by the runtime */
 	struct policy policy;		/* access, then access-pairs rules */
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */

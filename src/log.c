@@ -333,6 +333,13 @@ log_sink_close(struct log_sink *s)
 	free(s);
 }
 
+void
+log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid)
+{
+	if (s != NULL && s->to == LOG_TO_FILE && geteuid() == 0)
+		(void)fchown(s->fd, (uid_t)uid, (gid_t)gid);
+}
+
 int
 log_reopen_all(void)
 {

@@ -62,6 +62,9 @@ int log_file_writable(const char *path, char *err, size_t errlen);
 void log_sink_write(struct log_sink *s, const char *line, size_t len);
 void log_sink_close(struct log_sink *s);
 
+/* As root: gives a log file to the user the gateway runs as. */
+void log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid);
+
 /*
  * Reopens every open log file by its path (after logrotate moved it),
  * under the same file descriptors. Returns 0, or -1 if one failed (it

@@ -3,6 +3,7 @@
  * bind, start the workers, serve signals (reload, drain), tear down.
  */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,10 @@ reload(struct server *s)
 			return;
 		}
 	}
+	if ((rt->conf->run_user == NULL) != (s->rt->conf->run_user == NULL) ||
+	    (rt->conf->run_user != NULL &&
+	    rt->conf->run_uid != s->rt->conf->run_uid))
+		log_warn("'user' takes effect at the next start");
 	if (rt->conf->workers != 0 && rt->conf->workers != s->gw.nworkers)
 		log_warn("'workers %lu' takes effect at the next start; "
 		    "running with %zu", rt->conf->workers, s->gw.nworkers);
@@ -227,6 +232,44 @@ on_term(struct ev_loop *loop, ev_signal *sig, int revents)
 	for (i = 0; i < s->gw.nworkers; i++)
 		worker_stop(&s->gw.workers[i]);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * Drops root for the configured user, for good: supplementary groups,
+ * group, user, then proves that root cannot be regained. Called after
+ * binding and loading keys, before any worker starts. Returns 0 or -1.
+ */
+static int
+drop_privileges(const struct conf *c)
+{
+	gid_t gid = (gid_t)c->run_gid;
+
+	if (c->run_user == NULL) {
+		if (geteuid() == 0)
+			log_warn("running as root: add 'user NAME' to the "
+			    "config to drop privileges after binding");
+		return 0;
+	}
+	if (geteuid() != 0) {
+		if (getuid() == c->run_uid)
+			return 0;	/* already that user */
+		log_err("%s:%d: user %s: only root can switch users",
+		    c->user_file, c->user_line, c->run_user);
+		return -1;
+	}
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+	    setuid((uid_t)c->run_uid) == -1) {
+		log_err("cannot switch to user %s: %s", c->run_user,
+		    strerror(errno));
+		return -1;
+	}
+	if (c->run_uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
+		log_err("dropping root failed: root could be regained");
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", c->run_user,
+	    c->run_uid, c->run_gid);
+	return 0;
 }
 
 static int
@@ -280,6 +323,14 @@ serve(const char *path)
 	}
 	atomic_init(&s.gw.active, 0);
 	atomic_init(&s.gw.next_id, 0);
+	if (drop_privileges(s.rt->conf) == -1) {
+		close_table(s.table, s.gw.nworkers * s.naddrs);
+		free(s.table);
+		free(s.gw.workers);
+		iplimit_free(s.gw.limits);
+		runtime_unref(s.rt);
+		return 1;
+	}
 
 	/* workers never take signals: the main loop handles them all */
 	sigfillset(&all);

@@ -1,6 +1,8 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -57,6 +59,32 @@ own_addresses(struct conf *c, struct conf_errors *errs)
 	return 0;
 }
 
+/* Looks up `user NAME [group NAME]` (the group defaults to the user's). */
+static void
+lookup_user(struct conf *c, struct conf_errors *errs)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (c->run_user == NULL)
+		return;
+	if ((pw = getpwnam(c->run_user)) == NULL) {
+		conf_error(errs, c->user_file, c->user_line, "user: no such "
+		    "user '%s'", c->run_user);
+		return;
+	}
+	c->run_uid = pw->pw_uid;
+	c->run_gid = pw->pw_gid;
+	if (c->run_group != NULL) {
+		if ((gr = getgrnam(c->run_group)) == NULL) {
+			conf_error(errs, c->user_file, c->user_line, "user: no "
+			    "such group '%s'", c->run_group);
+			return;
+		}
+		c->run_gid = gr->gr_gid;
+	}
+}
+
 struct runtime *
 runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
     struct conf_errors *errs)
@@ -74,6 +102,7 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 	if ((rt->conf = conf_parse(path, errs)) == NULL)
 		goto err;
 	(void)own_addresses(rt->conf, errs);
+	lookup_user(rt->conf, errs);
 	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, errs);
 	if (errs->n != before)
 		goto err;
@@ -85,6 +114,10 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 			    "log: %s", err);
 			goto err;
 		}
+		/* so that a reload after dropping root can reopen it */
+		if (rt->conf->run_user != NULL)
+			log_sink_chown(rt->sink, rt->conf->run_uid,
+			    rt->conf->run_gid);
 	} else if (rt->conf->log_to == LOG_TO_FILE &&
 	    log_file_writable(rt->conf->log_path, err, sizeof(err)) == -1) {
 		conf_error(errs, rt->conf->log_file, rt->conf->log_line,

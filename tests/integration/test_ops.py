@@ -106,3 +106,136 @@ def test_limit_flood_is_refused_cheaply(gateway, raw_backend):
     assert len(refused) == 195
     # no TLS work was done for them
     assert all("tls" not in r for r in refused)
+
+
+# --- privilege drop --------------------------------------------------------
+
+import grp
+import pwd
+import shutil
+import subprocess
+import tempfile
+
+from sshgate_helpers import free_port
+
+import pytest
+
+
+def ids(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Uid", "Gid", "Groups"):
+                out[k] = v.split()
+    return out
+
+
+@pytest.fixture
+def open_dir(pki):
+    """A directory anyone can read, with the gateway certificate: what an
+    unprivileged gateway needs to reload."""
+    d = tempfile.mkdtemp(prefix="sshgate-priv-")
+    os.chmod(d, 0o755)
+    shutil.copy(str(pki["ecdsa"]), d + "/gw.pem")
+    os.chmod(d + "/gw.pem", 0o644)
+    yield d
+    shutil.rmtree(d)
+
+
+class OpenGateway:
+    """A gateway whose config lives in open_dir (readable by nobody), so
+    that it can reload after dropping root. Stopped and checked at exit."""
+
+    def __init__(self, gw_bin, d, text):
+        self.dir = d
+        self.conf = d + "/sshgate.conf"
+        self.write(text)
+        self.err = open(d + "/stderr.txt", "wb")
+        self.proc = subprocess.Popen([gw_bin, "serve", "-c", self.conf],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.err, stderr=self.err)
+        wait_until(lambda: "serving with" in self.stderr() or
+                   self.proc.poll() is not None, 10, what="start")
+        assert self.proc.poll() is None, self.stderr()
+
+    def write(self, text):
+        with open(self.conf, "w") as f:
+            f.write(text)
+        os.chmod(self.conf, 0o644)
+
+    def stderr(self):
+        with open(self.dir + "/stderr.txt", errors="replace") as f:
+            return f.read()
+
+    def reload(self, text):
+        n = self.stderr().count("reload")
+        self.write(text)
+        self.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.stderr().count("reload") >= n + 2, 10,
+                   what="reload outcome")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(20)
+        self.err.close()
+        assert rc == 0, self.stderr()
+        for mark in ("ERROR: AddressSanitizer", "runtime error:",
+                     "LeakSanitizer"):
+            assert mark not in self.stderr()
+
+
+def priv_conf(port, d, backend, extra=""):
+    nobody = pwd.getpwnam("nobody")
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    return ("listen 127.0.0.1:%d\ncertificate %s/gw.pem\nworkers 2\n"
+            "timeout drain 1s\nlog file %s/gateway.log\n"
+            "user nobody group %s\nroute * to %s\n%s"
+            % (port, d, d, group, backend, extra))
+
+
+def test_user_drops_root_and_reload_still_works(gw_bin, sshd, ssh,
+                                                 open_dir):
+    if os.getuid() != 0:
+        pytest.skip("needs root to drop privileges")
+    nobody = pwd.getpwnam("nobody")
+    port = free_port()
+    text = priv_conf(port, open_dir, sshd["a"].hostport)
+    gw = OpenGateway(gw_bin, open_dir, text)
+    try:
+        got = ids(gw.proc.pid)
+        assert got["Uid"] == [str(nobody.pw_uid)] * 4, got
+        assert got["Gid"] == [str(nobody.pw_gid)] * 4, got
+        assert got.get("Groups", []) in ([], [str(nobody.pw_gid)]), got
+        assert "running as user nobody" in gw.stderr()
+        assert ssh.server_addr("127.0.0.1:%d" % port, "one") == \
+            sshd["a"].addr
+        # the log file belongs to nobody, so a reload can reopen it
+        assert os.stat(open_dir + "/gateway.log").st_uid == nobody.pw_uid
+        gw.reload(priv_conf(port, open_dir, sshd["a"].hostport,
+                            "route two.example to %s\n"
+                            % sshd["b"].hostport).replace(
+            "route * to %s\n" % sshd["a"].hostport, "") +
+            "route * to %s\n" % sshd["a"].hostport)
+        assert "reloaded" in gw.stderr(), gw.stderr()
+        assert ssh.server_addr("127.0.0.1:%d" % port, "two.example") == \
+            sshd["b"].addr
+    finally:
+        gw.stop()
+
+
+def test_reload_with_unreadable_file_after_drop_is_clear(gw_bin, sshd,
+                                                         open_dir):
+    if os.getuid() != 0:
+        pytest.skip("needs root to drop privileges")
+    port = free_port()
+    text = priv_conf(port, open_dir, sshd["a"].hostport)
+    gw = OpenGateway(gw_bin, open_dir, text)
+    try:
+        shutil.copy(open_dir + "/gw.pem", open_dir + "/secret.pem")
+        os.chmod(open_dir + "/secret.pem", 0o600)	# root's only
+        gw.reload(text.replace("/gw.pem", "/secret.pem"))
+        assert "reload failed" in gw.stderr()
+        assert "secret.pem: Permission denied" in gw.stderr()
+    finally:
+        gw.stop()
