@@ -3,6 +3,10 @@ VERSION  := 0.1.0
 CC       ?= cc
 BUILD    ?= build
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 PYTHON   ?= /usr/bin/python3
 
 PKGS     := openssl libcares
@@ -22,7 +26,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c dest.c iplimit.c lex.c listener.c log.c main.c policy.c \
+SRCS := addr.c banner.c client.c config.c conn.c dest.c iplimit.c lex.c listener.c log.c main.c notify.c policy.c \
         relay.c resolver.c route.c runtime.c sesscache.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
@@ -82,6 +86,22 @@ bench: deps $(BUILD)/sshgate
 
 bench-connect: $(BUILD)/sshgate
 	@scripts/bench-connect.sh $(abspath $(BUILD)/sshgate)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: binary, man pages, the
+# systemd unit, and an example config (never over an existing one).
+install: $(BUILD)/sshgate
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sshgate
+	install -m 755 $(BUILD)/sshgate $(DESTDIR)$(BINDIR)/sshgate
+	for p in $(wildcard doc/*.1); do install -m 644 $$p $(DESTDIR)$(MANDIR)/man1/; done
+	for p in $(wildcard doc/*.5); do install -m 644 $$p $(DESTDIR)$(MANDIR)/man5/; done
+	for p in $(wildcard doc/*.8); do install -m 644 $$p $(DESTDIR)$(MANDIR)/man8/; done
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    packaging/sshgate.service.in > $(DESTDIR)$(UNITDIR)/sshgate.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sshgate.service
+	install -m 640 examples/production.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/sshgate/sshgate.conf.example
 
 clean:
 	rm -rf build build-san

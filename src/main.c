@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <ev.h>
 #include <openssl/crypto.h>
@@ -17,6 +18,7 @@
 #include "conn.h"
 #include "iplimit.h"
 #include "listener.h"
+#include "notify.h"
 #include "resolver.h"
 #include "log.h"
 #include "runtime.h"
@@ -134,6 +136,18 @@ build_table(const struct conf *conf, size_t nworkers,
 }
 
 static void
+reload_notify_start(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld",
+	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	notify(msg);
+}
+
+static void
 reload(struct server *s)
 {
 	struct conf_errors errs = { NULL, 0 };
@@ -144,6 +158,7 @@ reload(struct server *s)
 	size_t i;
 
 	log_info("reloading %s", s->path);
+	reload_notify_start();
 	if ((rt = runtime_load(s->path, &conn_tls_hooks, 1, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			log_err("%s", errs.msgs[i]);
@@ -208,6 +223,7 @@ on_hup(struct ev_loop *loop, ev_signal *sig, int revents)
 	(void)loop;
 	(void)revents;
 	reload(sig->data);
+	notify("READY=1");	/* serving again, old or new config */
 }
 
 static void
@@ -227,6 +243,7 @@ on_term(struct ev_loop *loop, ev_signal *sig, int revents)
 	size_t i;
 
 	(void)revents;
+	notify("STOPPING=1");
 	log_info("stopping: no new connections; sessions may run for up "
 	    "to %gs", s->rt->conf->t_drain);
 	for (i = 0; i < s->gw.nworkers; i++)
@@ -364,6 +381,7 @@ serve(const char *path)
 		}
 		log_info("serving with %zu workers, %zu routes (%s)",
 		    s.gw.nworkers, s.rt->conf->routes.n, path);
+		notify("READY=1");
 		ev_run(loop, 0);
 		ev_signal_stop(loop, &s.sig_hup);
 		ev_signal_stop(loop, &s.sig_term);

@@ -239,3 +239,63 @@ def test_reload_with_unreadable_file_after_drop_is_clear(gw_bin, sshd,
         assert "secret.pem: Permission denied" in gw.stderr()
     finally:
         gw.stop()
+
+
+# --- systemd ---------------------------------------------------------------
+
+def test_sd_notify_ready_reloading_stopping(gw_bin, pki, sshd, tmp_path):
+    sock_path = str(tmp_path / "notify.sock")
+    n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    n.bind(sock_path)
+    n.settimeout(10)
+    port = free_port()
+    conf = tmp_path / "sshgate.conf"
+    conf.write_text("listen 127.0.0.1:%d\ncertificate \"%s\"\nworkers 1\n"
+                    "timeout drain 1s\nlog file %s\nroute * to %s\n"
+                    % (port, pki["ecdsa"], tmp_path / "gw.log",
+                       sshd["a"].hostport))
+    env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+    err = open(tmp_path / "stderr.txt", "wb")
+    p = subprocess.Popen([gw_bin, "serve", "-c", str(conf)], env=env,
+                         stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+    try:
+        assert n.recv(256) == b"READY=1"
+        p.send_signal(signal.SIGHUP)
+        msg = n.recv(256).decode()
+        assert msg.startswith("RELOADING=1\nMONOTONIC_USEC="), msg
+        assert n.recv(256) == b"READY=1"
+        p.send_signal(signal.SIGTERM)
+        assert n.recv(256) == b"STOPPING=1"
+        assert p.wait(20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        err.close()
+        n.close()
+
+
+def test_systemd_unit_verifies(tmp_path):
+    import shutil as sh
+    if sh.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    prefix = tmp_path / "usr"
+    r = subprocess.run(["make", "-s", "-C", top, "install",
+                        "PREFIX=%s" % prefix,
+                        "SYSCONFDIR=%s" % (tmp_path / "etc"),
+                        "BUILD=%s" % os.path.dirname(
+                            os.environ.get("SSHGATE_BIN",
+                                           top + "/build/sshgate"))],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    unit = prefix / "lib/systemd/system/sshgate.service"
+    assert (prefix / "bin/sshgate").exists()
+    assert (tmp_path / "etc/sshgate/sshgate.conf.example").exists()
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                       capture_output=True, timeout=60)
+    # only our unit's lines count: the host's own units may warn
+    ours = [l for l in r.stderr.decode().splitlines()
+            if "sshgate.service" in l]
+    assert ours == [], r.stderr.decode()
