@@ -594,15 +594,27 @@ kw_destination(struct parser *p, const char *file, int line, char **av,
 			bad = -1;
 			continue;
 		}
-		v = grow(allow ? d->allow : d->deny, allow ? d->nallow :
-		    d->ndeny, sizeof(*v));
+		struct conf_at *at;
+		size_t n = allow ? d->nallow : d->ndeny;
+
+		v = grow(allow ? d->allow : d->deny, n, sizeof(*v));
 		if (v == NULL)
 			return oom(p, file, line);
-		if (allow) {
+		if (allow)
 			d->allow = v;
+		else
+			d->deny = v;
+		at = grow(allow ? p->c->allow_at : p->c->deny_at, n,
+		    sizeof(*at));
+		if (at == NULL)
+			return oom(p, file, line);
+		at[n].file = file;
+		at[n].line = line;
+		if (allow) {
+			p->c->allow_at = at;
 			d->allow[d->nallow++] = c;
 		} else {
-			d->deny = v;
+			p->c->deny_at = at;
 			d->deny[d->ndeny++] = c;
 		}
 	}
@@ -1100,6 +1112,8 @@ conf_free(struct conf *c)
 	free(c->crls);
 	policy_free(&c->policy);
 	free(c->dest.allow);
+	free(c->allow_at);
+	free(c->deny_at);
 	free(c->dest.deny);
 	free(c->dest.own);
 	for (i = 0; i < c->nfiles; i++)

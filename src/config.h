@@ -34,6 +34,12 @@ struct conf_cert {
 	int line;
 };
 
+/* Where a directive was given. */
+struct conf_at {
+	const char *file;
+	int line;
+};
+
 struct conf_path {
 	char *path;
 	const char *file;	/* where it was given */
@@ -59,6 +65,7 @@ struct conf {
 	char *resolvers;		/* "ADDR:PORT,..."; NULL: system */
 	int resolve_family;		/* AF_INET (default), AF_INET6, AF_UNSPEC */
 	struct dest_policy dest;	/* own[] is filled by the runtime */
+	struct conf_at *allow_at, *deny_at;	/* of dest.allow[i], deny[i] */
 	char *client_ca;		/* NULL: no client certificates */
 	const char *client_ca_file;
 	int client_ca_line;

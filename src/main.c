@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "explain.h"
 #include "conn.h"
 #include "iplimit.h"
 #include "listener.h"
@@ -50,6 +51,9 @@ usage(FILE *f)
 	    "                                 SNI = TARGET, verified; relays stdin/stdout\n"
 	    "       sshgate ssh-config --gateway GW[:PORT] [--ca FILE] [--cert FILE] PATTERN...\n"
 	    "                                 print an ssh_config block using 'sshgate connect'\n"
+	    "       sshgate explain -c FILE [--user NAME] [--group NAME]... TARGET\n"
+	    "                                 which route, destination decision and access\n"
+	    "                                 rule decide a connection to TARGET\n"
 	    "       sshgate version           print the version\n"
 	    "       sshgate --help            this text\n"
 	    "\n"
@@ -460,6 +464,8 @@ main(int argc, char **argv)
 		    ev_version_minor());
 		return 0;
 	}
+	if (strcmp(cmd, "explain") == 0)
+		return explain_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "connect") == 0)
 		return client_connect_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "ssh-config") == 0)

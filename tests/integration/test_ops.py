@@ -299,3 +299,93 @@ def test_systemd_unit_verifies(tmp_path):
     ours = [l for l in r.stderr.decode().splitlines()
             if "sshgate.service" in l]
     assert ours == [], r.stderr.decode()
+
+
+# --- explain ---------------------------------------------------------------
+
+from test_dns import Dnsmasq
+
+
+def explain(gw_bin, conf, *args):
+    r = subprocess.run([gw_bin, "explain", "-c", str(conf)] + list(args),
+                       capture_output=True, timeout=30)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+@pytest.fixture
+def explain_conf(tmp_path, pki):
+    d = tmp_path / "dns"
+    d.mkdir()
+    dns = Dnsmasq(d)
+    dns.set({"db7.internal": "127.0.0.2", "evil.internal": "127.0.0.1"})
+    ca = tmp_path / "ca.pem"
+    ca.write_text(open(pki["ca"]).read())
+    conf = tmp_path / "x.conf"
+    conf.write_text(
+        "listen 127.0.0.1:2222\n"                      # 1
+        'certificate "%s"\n' % pki["ecdsa"] +          # 2
+        "client-ca ca.pem\n"                           # 3
+        "resolver %s\n" % dns.server +                 # 4
+        "allow-destination 127.0.0.2/32\n"             # 5
+        "deny-destination 127.0.0.3\n"                 # 6
+        "route *.internal resolve port 2201\n"         # 7
+        "route static.example to 127.0.0.2:22\n"       # 8
+        "route 127.0.0.0/8 direct\n"                   # 9
+        "access deny user bob to *\n"                  # 10
+        "access allow group dev to *.internal\n"       # 11
+        "access allow user alice to 127.0.0.2\n")      # 12
+    yield conf
+    dns.proc.terminate()
+    dns.proc.wait(5)
+
+
+def test_explain_resolve_route_allowed_by_address_rule(gw_bin,
+                                                        explain_conf):
+    rc, out, err = explain(gw_bin, explain_conf, "--user", "alice",
+                           "db7.internal")
+    assert rc == 0, (out, err)
+    assert "route:       *.internal resolve (%s:7)" % explain_conf in out
+    assert "127.0.0.2:2201: destination allowed (allow-destination at " \
+        "%s:5); access allowed by %s:12 (access allow user alice to " \
+        "127.0.0.2)" % (explain_conf, explain_conf) in out
+    assert out.rstrip().endswith("verdict:     allowed")
+
+
+def test_explain_group_rule_and_dns_rebinding(gw_bin, explain_conf):
+    rc, out, _ = explain(gw_bin, explain_conf, "--user", "carol", "--group",
+                         "ops", "--group", "dev", "evil.internal")
+    assert rc == 1
+    assert "groups ops,dev" in out
+    assert "127.0.0.1:2201: refused, destination-denied: 127.0.0.1 is " \
+        "loopback" in out
+    rc, out, _ = explain(gw_bin, explain_conf, "--group", "dev",
+                         "db7.internal")
+    assert rc == 0 and "access allowed by %s:11" % explain_conf in out
+
+
+def test_explain_deny_rule_static_route_and_no_route(gw_bin, explain_conf):
+    rc, out, _ = explain(gw_bin, explain_conf, "--user", "bob",
+                         "static.example")
+    assert rc == 1
+    assert "route:       static.example to servers (%s:8)" % explain_conf \
+        in out
+    assert "refused, access-denied by %s:10 (access deny user bob to *)" \
+        % explain_conf in out
+    rc, out, _ = explain(gw_bin, explain_conf, "127.0.0.3")
+    assert rc == 1
+    assert "127.0.0.3 is in deny-destination (deny-destination at %s:6)" \
+        % explain_conf in out
+    rc, out, _ = explain(gw_bin, explain_conf, "--user", "alice",
+                         "nope.example")
+    assert rc == 1 and "none matches (refused, no-route)" in out
+    rc, out, _ = explain(gw_bin, explain_conf, "--user", "zed",
+                         "db7.internal")
+    assert rc == 1 and "no access rule matches" in out
+
+
+def test_explain_usage_and_bad_config(gw_bin, tmp_path):
+    assert explain(gw_bin, tmp_path / "x.conf")[0] == 2
+    bad = tmp_path / "bad.conf"
+    bad.write_text("frobnicate\n")
+    rc, _, err = explain(gw_bin, bad, "x")
+    assert rc == 1 and "bad.conf:1: unknown keyword 'frobnicate'" in err
