@@ -29,7 +29,7 @@ struct parser {
 	/* where single-valued keywords were set, to catch repeats */
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
 	    set_log_format, set_resolve, set_client_ca, set_expire,
-	    set_max_per_ip, set_rate, set_user,
+	    set_max_per_ip, set_rate, set_user, set_metrics,
 	    first_access, set_timeout[6];
 	struct policy pairs;		/* access-pairs rules, put last */
 	int resolver_system;
@@ -861,6 +861,26 @@ kw_user(struct parser *p, const char *file, int line, char **av, int ac)
 }
 
 static int
+kw_metrics(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	char host[256], err[256];
+	unsigned port;
+
+	(void)ac;
+	if (once(p, &p->set_metrics, file, line, av[0]) == -1)
+		return -1;
+	if (addr_split(av[1], host, sizeof(host), &port, err,
+	    sizeof(err)) == -1 ||
+	    addr_parse_ip(host, port, &p->c->metrics_addr) == -1) {
+		conf_error(p->errs, file, line, "metrics: expected ADDR:PORT "
+		    "(an IPv4 or [IPv6] address), got '%s'", av[1]);
+		return -1;
+	}
+	p->c->metrics = 1;
+	return 0;
+}
+
+static int
 kw_not_yet(struct parser *p, const char *file, int line, char **av, int ac)
 {
 	(void)ac;
@@ -892,7 +912,7 @@ static const struct keyword keywords[] = {
 	{ "expire-sessions", 1, 1, kw_expire_sessions },
 	{ "access", 1, LEX_MAX_WORDS, kw_access },
 	{ "access-pairs", 2, 2, kw_access_pairs },
-	{ "metrics", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "metrics", 1, 1, kw_metrics },
 	{ "control", 0, LEX_MAX_WORDS, kw_not_yet },
 	{ "user", 1, 3, kw_user },
 };

@@ -76,6 +76,8 @@ struct conf {
 	const char *user_file;
 	int user_line;
 	unsigned run_uid, run_gid;	/* filled by the runtime */
+	int metrics;			/* metrics ADDR:PORT given */
+	struct addr metrics_addr;
 	struct policy policy;		/* access, then access-pairs rules */
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */

@@ -17,38 +17,10 @@
 #include "resolver.h"
 #include "route.h"
 #include "runtime.h"
+#include "stats.h"
 #include "util.h"
 #include "worker.h"
 
-static const struct {
-	const char *token;
-	const char *result;
-} reasons[] = {
-	[R_CLIENT_CLOSED] = { "client-closed", "ok" },
-	[R_SERVER_CLOSED] = { "server-closed", "ok" },
-	[R_IDLE_TIMEOUT] = { "idle-timeout", "ok" },
-	[R_KILLED] = { "killed", "ok" },
-	[R_SHUTDOWN] = { "shutdown", "ok" },
-	[R_NO_SNI] = { "no-sni", "denied" },
-	[R_NO_ROUTE] = { "no-route", "denied" },
-	[R_NOT_SSH] = { "not-ssh", "denied" },
-	[R_INSPECT_TIMEOUT] = { "inspect-timeout", "denied" },
-	[R_DESTINATION_DENIED] = { "destination-denied", "denied" },
-	[R_ACCESS_DENIED] = { "access-denied", "denied" },
-	[R_NO_CLIENT_CERT] = { "no-client-cert", "denied" },
-	[R_CERT_UNTRUSTED] = { "cert-untrusted", "denied" },
-	[R_CERT_EXPIRED] = { "cert-expired", "denied" },
-	[R_CERT_REVOKED] = { "cert-revoked", "denied" },
-	[R_TOO_MANY] = { "too-many", "denied" },
-	[R_RATE_LIMITED] = { "rate-limited", "denied" },
-	[R_HANDSHAKE_FAILED] = { "handshake-failed", "error" },
-	[R_HANDSHAKE_TIMEOUT] = { "handshake-timeout", "error" },
-	[R_CONNECT_FAILED] = { "connect-failed", "error" },
-	[R_CONNECT_TIMEOUT] = { "connect-timeout", "error" },
-	[R_DNS_FAILED] = { "dns-failed", "error" },
-	[R_INTERNAL] = { "internal", "error" },
-	[R_NONE] = { "internal", "error" },
-};
 
 static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
@@ -75,8 +47,8 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
 	rec.conn = c->id;
 	rec.client = client;
 	rec.sni = c->sni;
-	rec.result = reasons[r].result;
-	rec.reason = reasons[r].token;
+	rec.result = conn_reason_result(r);
+	rec.reason = conn_reason_token(r);
 	rec.duration_ms = (long)((now - c->t_start) * 1000);
 	rec.bytes_up = c->bytes_up;
 	rec.bytes_down = c->bytes_down;
@@ -121,6 +93,9 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	resolver_cancel(&c->wait);
 	resolver_unref(c->res);
 	log_conn(c, reason, detail != NULL && *detail != '\0' ? detail : NULL);
+	stats_add(&w->stats.closed[reason], 1);
+	stats_add(&w->stats.bytes_up, c->bytes_up);
+	stats_add(&w->stats.bytes_down, c->bytes_down);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->ident != NULL) {
@@ -329,6 +304,9 @@ on_dns(struct dns_wait *wt, const struct dns_answer *ans)
 
 	resolver_unref(c->res);
 	c->res = NULL;
+	stats_add(&c->w->stats.dns[ans->ok ? STATS_DNS_OK :
+	    strstr(ans->error, "no answer") != NULL ? STATS_DNS_TIMEOUT :
+	    STATS_DNS_FAILED], 1);
 	if (!ans->ok) {
 		snprintf(c->detail, sizeof(c->detail), "%s", ans->error);
 		c->fail = R_DNS_FAILED;
@@ -351,6 +329,7 @@ lookup(struct conn *c, const char *name, unsigned port)
 	c->wait.done = on_dns;
 	if (resolver_lookup(c->w->res, name, c->rt->conf->resolve_family,
 	    &c->wait, &ans)) {
+		stats_add(&c->w->stats.dns[STATS_DNS_CACHED], 1);
 		if (!ans.ok) {
 			snprintf(c->detail, sizeof(c->detail), "%s",
 			    ans.error);
@@ -511,6 +490,7 @@ handshake_done(struct conn *c)
 {
 	c->t_hs = ev_now(c->w->loop);
 	c->handshake_ms = (long)((c->t_hs - c->t_start) * 1000);
+	stats_handshake(&c->w->stats, c->t_hs - c->t_start);
 	if (c->route == NULL) {		/* the SNI hook always runs; be sure */
 		conn_close(c, c->deny != R_NONE ? c->deny : R_NO_SNI, NULL);
 		return;
@@ -718,6 +698,7 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		c->res = NULL;
 		snprintf(c->detail, sizeof(c->detail), "no DNS answer within "
 		    "%gs", c->rt->conf->t_dns);
+		stats_add(&c->w->stats.dns[STATS_DNS_TIMEOUT], 1);
 		c->fail = R_DNS_FAILED;
 		(void)next_target(c);
 		return;

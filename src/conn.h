@@ -68,6 +68,10 @@ enum conn_reason {
 	R_NONE,			/* not decided yet */
 };
 
+/* A reason's log token ("no-route") and result ("denied"). */
+const char *conn_reason_token(enum conn_reason r);
+const char *conn_reason_result(enum conn_reason r);
+
 /* The hooks conn.c gives every TLS context (the SNI decision). */
 extern const struct tls_hooks conn_tls_hooks;
 

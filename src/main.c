@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "iplimit.h"
 #include "listener.h"
+#include "metrics.h"
 #include "notify.h"
 #include "resolver.h"
 #include "log.h"
@@ -37,6 +38,9 @@ struct server {
 	struct listener *table;		/* [worker][address], fds owned by workers */
 	size_t naddrs;
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+	struct ev_loop *loop;
+	struct metrics *metrics;	/* NULL without `metrics` */
+	unsigned long long reloads_ok, reloads_failed;
 };
 
 static void
@@ -140,6 +144,48 @@ build_table(const struct conf *conf, size_t nworkers,
 }
 
 static void
+snapshot(void *arg, struct stats_snapshot *out)
+{
+	struct server *s = arg;
+	size_t i;
+
+	for (i = 0; i < s->gw.nworkers; i++)
+		stats_sum(out, &s->gw.workers[i].stats);
+	out->active = atomic_load(&s->gw.active);
+	out->reloads_ok = s->reloads_ok;
+	out->reloads_failed = s->reloads_failed;
+	out->workers = s->gw.nworkers;
+	out->version = SSHGATE_VERSION;
+}
+
+/* Starts, moves or stops the metrics endpoint. Returns 0 or -1. */
+static int
+set_metrics(struct server *s, const struct conf *c)
+{
+	struct metrics *m;
+	char err[256], text[ADDR_TEXT_MAX];
+
+	if (s->metrics != NULL && c->metrics &&
+	    addr_equal(metrics_addr(s->metrics), &c->metrics_addr))
+		return 0;
+	if (!c->metrics) {
+		metrics_stop(s->metrics);
+		s->metrics = NULL;
+		return 0;
+	}
+	if ((m = metrics_start(s->loop, &c->metrics_addr, snapshot, s, err,
+	    sizeof(err))) == NULL) {
+		log_err("metrics: %s", err);
+		return -1;
+	}
+	metrics_stop(s->metrics);
+	s->metrics = m;
+	addr_format(&c->metrics_addr, text, sizeof(text));
+	log_info("metrics on http://%s/metrics", text);
+	return 0;
+}
+
+static void
 reload_notify_start(void)
 {
 	struct timespec ts;
@@ -168,6 +214,7 @@ reload(struct server *s)
 			log_err("%s", errs.msgs[i]);
 		log_err("reload failed: keeping the running configuration");
 		conf_errors_free(&errs);
+		s->reloads_failed++;
 		return;
 	}
 	t = build_table(rt->conf, s->gw.nworkers, s->table, s->naddrs, err,
@@ -176,6 +223,7 @@ reload(struct server *s)
 	if (t == NULL || res == NULL) {
 		log_err("%s", t == NULL ? err : "out of memory");
 		log_err("reload failed: keeping the running configuration");
+		s->reloads_failed++;
 		if (t != NULL)
 			close_new(t, s->gw.nworkers * rt->conf->nlistens,
 			    s->table, s->gw.nworkers * s->naddrs);
@@ -191,6 +239,7 @@ reload(struct server *s)
 			log_err("%s", err);
 			log_err("reload failed: keeping the running "
 			    "configuration");
+			s->reloads_failed++;
 			while (i-- > 0)
 				resolver_unref(res[i]);
 			free(res);
@@ -217,6 +266,8 @@ reload(struct server *s)
 	s->naddrs = rt->conf->nlistens;
 	runtime_unref(s->rt);
 	s->rt = rt;
+	(void)set_metrics(s, rt->conf);	/* a failure keeps the old one */
+	s->reloads_ok++;
 	log_info("reloaded %s: %zu listeners, %zu routes", s->path,
 	    rt->conf->nlistens, rt->conf->routes.n);
 }
@@ -368,6 +419,9 @@ serve(const char *path)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	loop = ev_default_loop(EVFLAG_AUTO);
+	s.loop = loop;
+	if (rc == 0 && set_metrics(&s, s.rt->conf) == -1)
+		rc = 1;
 	ev_signal_init(&s.sig_hup, on_hup, SIGHUP);
 	ev_signal_init(&s.sig_term, on_term, SIGTERM);
 	ev_signal_init(&s.sig_int, on_term, SIGINT);
@@ -406,6 +460,7 @@ serve(const char *path)
 		close_table(&s.table[started * s.naddrs],
 		    (s.gw.nworkers - started) * s.naddrs);
 	}
+	metrics_stop(s.metrics);
 	for (i = 0; i < started; i++)
 		worker_join(&s.gw.workers[i]);
 	for (i = 0; i < started; i++)

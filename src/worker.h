@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "resolver.h"
 #include "runtime.h"
+#include "stats.h"
 
 /* One relay buffer: bytes read from one side, not yet written out. */
 #define BUF_SIZE 16384
@@ -68,6 +69,7 @@ struct worker {
 	size_t nconns;
 	struct buf *pool;		/* free buffers */
 	size_t npool;
+	struct stats stats;		/* written by this worker only */
 };
 
 /* State all workers share: only atomics, read on the hot path. */

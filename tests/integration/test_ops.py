@@ -1,6 +1,7 @@
 """Running it in production: log files reopened on SIGUSR1 (logrotate)."""
 
 import os
+import time
 import signal
 
 from sshgate_helpers import wait_until
@@ -389,3 +390,87 @@ def test_explain_usage_and_bad_config(gw_bin, tmp_path):
     bad.write_text("frobnicate\n")
     rc, _, err = explain(gw_bin, bad, "x")
     assert rc == 1 and "bad.conf:1: unknown keyword 'frobnicate'" in err
+
+
+# --- metrics ---------------------------------------------------------------
+
+def http(port, request, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request)
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return data
+            data += d
+    finally:
+        s.close()
+
+
+def scrape(port):
+    r = http(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = r.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), head
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            values[k] = float(v)
+    return values
+
+
+def test_metrics_move_with_connections(gateway, sshd, ssh):
+    mport = free_port()
+    gw = gateway(["db.example.local to %s" % sshd["a"].hostport],
+                 extra="metrics 127.0.0.1:%d" % mport)
+    gw.wait_stderr("metrics on http://127.0.0.1:%d/metrics" % mport)
+    before = scrape(mport)
+    assert before['sshgate_build_info{version="0.1.0"}'] == 1
+    assert before["sshgate_sessions_active"] == 0
+    assert ssh.server_addr(gw, "db.example.local") == sshd["a"].addr
+    r = ssh(gw, "nowhere.example")
+    assert r.returncode != 0
+    gw.wait_record(sni="nowhere.example")
+    gw.wait_record(sni="db.example.local")
+    after = scrape(mport)
+    assert after['sshgate_connections_total{result="ok"}'] == 1
+    assert after['sshgate_denied_total{reason="no-route"}'] == 1
+    assert after['sshgate_bytes_total{direction="up"}'] > 1000
+    assert after['sshgate_bytes_total{direction="down"}'] > 1000
+    assert after["sshgate_handshake_seconds_count"] >= 1
+    assert after['sshgate_handshake_seconds_bucket{le="+Inf"}'] == \
+        after["sshgate_handshake_seconds_count"]
+    # a live session shows as active
+    p = ssh.popen(gw, "db.example.local", cmd="sleep 2")
+    wait_until(lambda: scrape(mport)["sshgate_sessions_active"] == 1, 10,
+               what="one active session")
+    p.wait(20)
+    gw.signal(signal.SIGHUP)
+    gw.wait_stderr("reloaded")
+    assert scrape(mport)['sshgate_reloads_total{result="ok"}'] == 1
+
+
+def test_metrics_refuses_other_requests(gateway, sshd):
+    mport = free_port()
+    gw = gateway(["* to %s" % sshd["a"].hostport],
+                 extra="metrics 127.0.0.1:%d" % mport)
+    gw.wait_stderr("metrics on")
+    assert http(mport, b"GET / HTTP/1.1\r\n\r\n").startswith(
+        b"HTTP/1.1 404")
+    r = http(mport, b"POST /metrics HTTP/1.1\r\n\r\n")
+    assert r.startswith(b"HTTP/1.1 405") and b"Allow: GET" in r
+    assert http(mport, b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400")
+    assert http(mport, b"GET /metrics HTTP/2.0\r\n\r\n").startswith(
+        b"HTTP/1.1 400")
+    assert http(mport, b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 5000 +
+                b"\r\n\r\n").startswith(b"HTTP/1.1 431")
+    # a slow client is cut without an answer after 5 s
+    s = socket.create_connection(("127.0.0.1", mport), timeout=10)
+    s.sendall(b"GET /metr")
+    t0 = time.monotonic()
+    assert s.recv(100) == b""
+    assert 4 < time.monotonic() - t0 < 9
+    s.close()
+    # and the endpoint still works
+    assert scrape(mport)["sshgate_sessions_active"] == 0

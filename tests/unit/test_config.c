@@ -2143,7 +2143,7 @@ contract_keywords_not_built_yet(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const kws[] = {
-		"metrics", "control",
+		"control",
 	};
 	char line[128], msg[128];
 	size_t i;
