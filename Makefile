@@ -26,7 +26,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c dest.c explain.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 

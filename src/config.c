@@ -29,7 +29,7 @@ struct parser {
 	/* where single-valued keywords were set, to catch repeats */
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
 	    set_log_format, set_resolve, set_client_ca, set_expire,
-	    set_max_per_ip, set_rate, set_user, set_metrics,
+	    set_max_per_ip, set_rate, set_user, set_metrics, set_control,
 	    first_access, set_timeout[6];
 	struct policy pairs;		/* access-pairs rules, put last */
 	int resolver_system;
@@ -59,6 +59,18 @@ conf_error(struct conf_errors *e, const char *file, int line,
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
 	v = realloc(e->msgs, (e->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return;
+	e->msgs = v;
+	if ((v[e->n] = strdup(msg)) != NULL)
+		e->n++;
+}
+
+void
+conf_error_add(struct conf_errors *e, const char *msg)
+{
+	char **v = realloc(e->msgs, (e->n + 1) * sizeof(*v));
+
 	if (v == NULL)
 		return;
 	e->msgs = v;
@@ -881,13 +893,21 @@ kw_metrics(struct parser *p, const char *file, int line, char **av, int ac)
 }
 
 static int
-kw_not_yet(struct parser *p, const char *file, int line, char **av, int ac)
+kw_control(struct parser *p, const char *file, int line, char **av, int ac)
 {
 	(void)ac;
-	conf_error(p->errs, file, line,
-	    "'%s' is not supported by this version", av[0]);
-	return -1;
+	if (once(p, &p->set_control, file, line, av[0]) == -1)
+		return -1;
+	if (strlen(av[1]) >= 100) {
+		conf_error(p->errs, file, line, "control: path longer than 100 "
+		    "characters");
+		return -1;
+	}
+	if ((p->c->control = relative_to(file, av[1])) == NULL)
+		return oom(p, file, line);
+	return 0;
 }
+
 
 static const struct keyword keywords[] = {
 	{ "listen", 1, 2, kw_listen },
@@ -913,7 +933,7 @@ static const struct keyword keywords[] = {
 	{ "access", 1, LEX_MAX_WORDS, kw_access },
 	{ "access-pairs", 2, 2, kw_access_pairs },
 	{ "metrics", 1, 1, kw_metrics },
-	{ "control", 0, LEX_MAX_WORDS, kw_not_yet },
+	{ "control", 1, 1, kw_control },
 	{ "user", 1, 3, kw_user },
 };
 
@@ -1126,6 +1146,7 @@ conf_free(struct conf *c)
 	free(c->resolvers);
 	free(c->client_ca);
 	free(c->run_user);
+	free(c->control);
 	free(c->run_group);
 	for (i = 0; i < c->ncrls; i++)
 		free(c->crls[i].path);

@@ -76,6 +76,7 @@ struct conf {
 	const char *user_file;
 	int user_line;
 	unsigned run_uid, run_gid;	/* filled by the runtime */
+	char *control;			/* control PATH, or NULL */
 	int metrics;			/* metrics ADDR:PORT given */
 	struct addr metrics_addr;
 	struct policy policy;		/* access, then access-pairs rules */
@@ -97,6 +98,8 @@ struct conf_errors {
 void conf_error(struct conf_errors *e, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void conf_errors_free(struct conf_errors *e);
+/* Appends a message as it is. */
+void conf_error_add(struct conf_errors *e, const char *msg);
 
 /*
  * Reads path and its includes. Returns the conf (caller frees with

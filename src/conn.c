@@ -598,6 +598,49 @@ on_cert(SSL *ssl, X509 *leaf, enum tls_cert_verdict v, const char *why)
 	return 0;
 }
 
+void
+conn_describe(struct conn *c, struct conn_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = c->id;
+	addr_format(&c->peer, out->client, sizeof(out->client));
+	util_strlcpy(out->sni, c->sni, sizeof(out->sni));
+	if (c->dst.len != 0)
+		addr_format(&c->dst, out->dst, sizeof(out->dst));
+	if (c->ident != NULL) {
+		if (c->ident->user_shown != NULL)
+			util_strlcpy(out->user, c->ident->user_shown,
+			    sizeof(out->user));
+		util_strlcpy(out->groups, c->ident->groups_text,
+		    sizeof(out->groups));
+	}
+	out->age = ev_now(c->w->loop) - c->t_start;
+	out->bytes_up = c->bytes_up;
+	out->bytes_down = c->bytes_down;
+	out->worker = c->w->id;
+	out->phase = c->phase == CONN_HANDSHAKE ? "handshake" :
+	    c->phase == CONN_RESOLVING ? "resolving" :
+	    c->phase == CONN_CONNECTING ? "connecting" : "relay";
+}
+
+const char *
+conn_user(const struct conn *c)
+{
+	return c->ident != NULL ? c->ident->user : NULL;
+}
+
+uint64_t
+conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+void
+conn_kill_why(struct conn *c, enum conn_reason reason, const char *why)
+{
+	conn_close(c, reason, why);
+}
+
 int
 conn_recheck(struct conn *c, const struct runtime *rt)
 {

@@ -32,6 +32,8 @@
 #ifndef SSHGATE_CONN_H
 #define SSHGATE_CONN_H
 
+#include <stdint.h>
+
 #include "addr.h"
 #include "tls.h"
 
@@ -92,6 +94,24 @@ struct runtime;
  * if it is no longer allowed. Returns -1 if c was closed, else 0.
  */
 int conn_recheck(struct conn *c, const struct runtime *rt);
+
+/* What `sshgate ctl sessions` shows of one connection. */
+struct conn_info {
+	uint64_t id;
+	char client[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX];
+	char sni[256], user[256], groups[512];
+	double age;
+	uint64_t bytes_up, bytes_down;
+	unsigned worker;
+	const char *phase;
+};
+
+/* From c's worker thread only. */
+void conn_describe(struct conn *c, struct conn_info *out);
+const char *conn_user(const struct conn *c);	/* NULL: none */
+uint64_t conn_id(const struct conn *c);
+/* Ends c now with reason and why in its record. Frees c. */
+void conn_kill_why(struct conn *c, enum conn_reason reason, const char *why);
 
 /* The next connection in w's list. */
 struct conn *conn_next(struct conn *c);

@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "control.h"
 #include "explain.h"
 #include "conn.h"
 #include "iplimit.h"
@@ -40,6 +41,8 @@ struct server {
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 	struct ev_loop *loop;
 	struct metrics *metrics;	/* NULL without `metrics` */
+	struct control *control;	/* NULL without `control` */
+	struct control_ops control_ops;
 	unsigned long long reloads_ok, reloads_failed;
 };
 
@@ -58,6 +61,9 @@ usage(FILE *f)
 	    "       sshgate explain -c FILE [--user NAME] [--group NAME]... TARGET\n"
 	    "                                 which route, destination decision and access\n"
 	    "                                 rule decide a connection to TARGET\n"
+	    "       sshgate ctl -s SOCKET sessions [--json] | kill ID | kill-user NAME |\n"
+	    "                  reload | stats\n"
+	    "                                 talk to a running gateway (control PATH)\n"
 	    "       sshgate version           print the version\n"
 	    "       sshgate --help            this text\n"
 	    "\n"
@@ -197,8 +203,12 @@ reload_notify_start(void)
 	notify(msg);
 }
 
-static void
-reload(struct server *s)
+/*
+ * Reloads the config whole, or not at all. Returns 0, or -1 with the
+ * errors also appended to report (if not NULL).
+ */
+static int
+reload(struct server *s, struct conf_errors *report)
 {
 	struct conf_errors errs = { NULL, 0 };
 	struct runtime *rt;
@@ -208,14 +218,16 @@ reload(struct server *s)
 	size_t i;
 
 	log_info("reloading %s", s->path);
-	reload_notify_start();
 	if ((rt = runtime_load(s->path, &conn_tls_hooks, 1, &errs)) == NULL) {
-		for (i = 0; i < errs.n; i++)
+		for (i = 0; i < errs.n; i++) {
 			log_err("%s", errs.msgs[i]);
+			if (report != NULL)
+				conf_error_add(report, errs.msgs[i]);
+		}
 		log_err("reload failed: keeping the running configuration");
 		conf_errors_free(&errs);
 		s->reloads_failed++;
-		return;
+		return -1;
 	}
 	t = build_table(rt->conf, s->gw.nworkers, s->table, s->naddrs, err,
 	    sizeof(err));
@@ -223,6 +235,9 @@ reload(struct server *s)
 	if (t == NULL || res == NULL) {
 		log_err("%s", t == NULL ? err : "out of memory");
 		log_err("reload failed: keeping the running configuration");
+		if (report != NULL)
+			conf_error_add(report, t == NULL ? err :
+			    "out of memory");
 		s->reloads_failed++;
 		if (t != NULL)
 			close_new(t, s->gw.nworkers * rt->conf->nlistens,
@@ -230,7 +245,7 @@ reload(struct server *s)
 		free(t);
 		free(res);
 		runtime_unref(rt);
-		return;
+		return -1;
 	}
 	for (i = 0; i < s->gw.nworkers; i++) {
 		res[i] = worker_resolver(&s->gw.workers[i], rt, err,
@@ -239,6 +254,8 @@ reload(struct server *s)
 			log_err("%s", err);
 			log_err("reload failed: keeping the running "
 			    "configuration");
+			if (report != NULL)
+				conf_error_add(report, err);
 			s->reloads_failed++;
 			while (i-- > 0)
 				resolver_unref(res[i]);
@@ -247,7 +264,7 @@ reload(struct server *s)
 			    s->table, s->gw.nworkers * s->naddrs);
 			free(t);
 			runtime_unref(rt);
-			return;
+			return -1;
 		}
 	}
 	if ((rt->conf->run_user == NULL) != (s->rt->conf->run_user == NULL) ||
@@ -270,6 +287,18 @@ reload(struct server *s)
 	s->reloads_ok++;
 	log_info("reloaded %s: %zu listeners, %zu routes", s->path,
 	    rt->conf->nlistens, rt->conf->routes.n);
+	return 0;
+}
+
+static int
+ctl_reload(void *arg, struct conf_errors *errs)
+{
+	int rc;
+
+	reload_notify_start();
+	rc = reload(arg, errs);
+	notify("READY=1");
+	return rc;
 }
 
 static void
@@ -277,7 +306,8 @@ on_hup(struct ev_loop *loop, ev_signal *sig, int revents)
 {
 	(void)loop;
 	(void)revents;
-	reload(sig->data);
+	reload_notify_start();
+	(void)reload(sig->data, NULL);
 	notify("READY=1");	/* serving again, old or new config */
 }
 
@@ -395,7 +425,20 @@ serve(const char *path)
 	}
 	atomic_init(&s.gw.active, 0);
 	atomic_init(&s.gw.next_id, 0);
-	if (drop_privileges(s.rt->conf) == -1) {
+	/* the control socket is made as root, then given to the user */
+	s.loop = ev_default_loop(EVFLAG_AUTO);
+	s.control_ops.arg = &s;
+	s.control_ops.gw = &s.gw;
+	s.control_ops.reload = ctl_reload;
+	s.control_ops.snapshot = snapshot;
+	if (s.rt->conf->control != NULL && (s.control = control_start(s.loop,
+	    s.rt->conf->control, s.rt->conf->run_user != NULL ?
+	    (long)s.rt->conf->run_uid : -1, (long)s.rt->conf->run_gid,
+	    &s.control_ops, err, sizeof(err))) == NULL)
+		log_err("%s", err);
+	if ((s.rt->conf->control != NULL && s.control == NULL) ||
+	    drop_privileges(s.rt->conf) == -1) {
+		control_stop(s.control);
 		close_table(s.table, s.gw.nworkers * s.naddrs);
 		free(s.table);
 		free(s.gw.workers);
@@ -418,10 +461,10 @@ serve(const char *path)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-	loop = ev_default_loop(EVFLAG_AUTO);
-	s.loop = loop;
+	loop = s.loop;
 	if (rc == 0 && set_metrics(&s, s.rt->conf) == -1)
 		rc = 1;
+
 	ev_signal_init(&s.sig_hup, on_hup, SIGHUP);
 	ev_signal_init(&s.sig_term, on_term, SIGTERM);
 	ev_signal_init(&s.sig_int, on_term, SIGINT);
@@ -461,6 +504,7 @@ serve(const char *path)
 		    (s.gw.nworkers - started) * s.naddrs);
 	}
 	metrics_stop(s.metrics);
+	control_stop(s.control);
 	for (i = 0; i < started; i++)
 		worker_join(&s.gw.workers[i]);
 	for (i = 0; i < started; i++)
@@ -519,6 +563,8 @@ main(int argc, char **argv)
 		    ev_version_minor());
 		return 0;
 	}
+	if (strcmp(cmd, "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "explain") == 0)
 		return explain_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "connect") == 0)

@@ -18,6 +18,7 @@
 enum {
 	WORKER_MSG_RELOAD = 1,
 	WORKER_MSG_STOP,
+	WORKER_MSG_CALL,
 };
 
 struct buf *
@@ -262,7 +263,9 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 		recheck_all(w);
 		if (!w->draining)
 			set_listeners(w, w->msg_ls, w->msg_nls);
-	} else if (w->msg == WORKER_MSG_STOP && !w->draining)
+	} else if (w->msg == WORKER_MSG_CALL)
+		w->msg_fn(w, w->msg_arg);
+	else if (w->msg == WORKER_MSG_STOP && !w->draining)
 		begin_drain(w);
 	w->msg = 0;
 	pthread_cond_broadcast(&w->done);
@@ -338,6 +341,19 @@ worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
 	while (w->msg != 0)
 		pthread_cond_wait(&w->done, &w->lock);
 	w->msg_ls = NULL;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+worker_call(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->msg = WORKER_MSG_CALL;
+	w->msg_fn = fn;
+	w->msg_arg = arg;
+	ev_async_send(w->loop, &w->wake);
+	while (w->msg != 0)
+		pthread_cond_wait(&w->done, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -51,6 +51,8 @@ struct worker {
 	int msg;			/* WORKER_MSG_* or 0 */
 	struct runtime *msg_rt;
 	struct resolver *msg_res;
+	void (*msg_fn)(struct worker *, void *);	/* WORKER_MSG_CALL */
+	void *msg_arg;
 	struct listener *msg_ls;
 	size_t msg_nls;
 
@@ -104,6 +106,13 @@ struct resolver *worker_resolver(struct worker *w, const struct runtime *rt,
  */
 void worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
     const struct listener *ls, size_t n);
+
+/*
+ * Runs fn(w, arg) in w's thread, between two events, and waits for it:
+ * how the control socket reads or ends w's sessions without a lock.
+ */
+void worker_call(struct worker *w, void (*fn)(struct worker *, void *),
+    void *arg);
 
 /* Asks w to stop accepting and drain; returns at once. */
 void worker_stop(struct worker *w);

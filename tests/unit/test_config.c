@@ -2139,27 +2139,25 @@ access_pairs_without_client_ca(void **state)
 /* --- keywords of the contract that this version does not build ---------- */
 
 static void
-contract_keywords_not_built_yet(void **state)
+ops_keywords(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const kws[] = {
-		"control",
-	};
-	char line[128], msg[128];
-	size_t i;
+	struct conf *c;
 
-	/*
-	 * Known but refused: a config written for a later version must
-	 * fail loudly, not run without the access control it asks for.
-	 */
-	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
-		snprintf(line, sizeof(line), "%s some arguments here", kws[i]);
-		snprintf(msg, sizeof(msg),
-		    "'%s' is not supported by this version", kws[i]);
-		assert_line_error(f, line, msg);
-		/* with no argument at all: still that message, not a usage */
-		assert_line_error(f, kws[i], msg);
-	}
+	c = load_ok(f, BASE "control run/ctl.sock\nmetrics 127.0.0.1:9100\n"
+	    "user nobody group nogroup\n");
+	assert_non_null(strstr(c->control, "/run/ctl.sock"));
+	assert_int_equal(c->metrics, 1);
+	assert_string_equal(c->run_user, "nobody");
+	assert_string_equal(c->run_group, "nogroup");
+	assert_line_error(f, "metrics 9100", "metrics: expected ADDR:PORT (an "
+	    "IPv4 or [IPv6] address), got '9100'");
+	assert_line_error(f, "metrics localhost:9100", "metrics: expected "
+	    "ADDR:PORT (an IPv4 or [IPv6] address), got 'localhost:9100'");
+	assert_line_error(f, "user nobody nogroup",
+	    "usage: user NAME [group NAME]");
+	assert_line_error(f, "route * to 127.0.0.1:22 send-proxy", "route *: "
+	    "send-proxy is not supported by this version");
 }
 
 int
@@ -2272,7 +2270,7 @@ main(void)
 		T(access_pairs_directory_is_an_error),
 		T(access_pairs_usage),
 		T(access_pairs_without_client_ca),
-		T(contract_keywords_not_built_yet),
+		T(ops_keywords),
 	};
 #undef T
 

@@ -1,0 +1,480 @@
+/*
+ * control: the UNIX socket behind `sshgate ctl`, and the ctl command.
+ * One request per connection: a line "sessions [--json]", "kill ID",
+ * "kill-user NAME", "reload" or "stats"; the answer is "ok" or "error"
+ * on its first line, then the text. The socket is 0600: only its owner
+ * (root or the service user) may talk to it.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#define REQUEST_MAX 1024
+#define REPLY_MAX (64 << 20)	/* a sessions list of ~200k rows */
+
+struct control {
+	struct ev_loop *loop;
+	int fd;
+	ev_io io;
+	char path[108];
+	const struct control_ops *ops;
+};
+
+/* A growing text buffer; on allocation failure it stops growing. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (b->failed)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL,
+		    b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		if (n < 0 || b->cap * 2 + (size_t)n + 256 > REPLY_MAX) {
+			b->failed = 1;
+			return;
+		}
+		{
+			size_t cap = b->cap * 2 + (size_t)n + 256;
+			char *p = realloc(b->p, cap);
+
+			if (p == NULL) {
+				b->failed = 1;
+				return;
+			}
+			b->p = p;
+			b->cap = cap;
+		}
+	}
+}
+
+static void
+sb_json_str(struct sbuf *b, const char *s)
+{
+	sb_printf(b, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			sb_printf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			sb_printf(b, "\\u%04x", ch);
+		else
+			sb_printf(b, "%c", ch);
+	}
+	sb_printf(b, "\"");
+}
+
+/* A text cell: "-" when empty, blanks and controls shown as '?'. */
+static const char *
+cell(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	if (*s == '\0')
+		return "-";
+	util_strlcpy(buf, s, len);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] <= ' ' || buf[i] == 0x7f)
+			buf[i] = '?';
+	return buf;
+}
+
+struct list_arg {
+	struct sbuf *b;
+	int json;
+	size_t n;
+};
+
+static void
+list_worker(struct worker *w, void *argp)
+{
+	struct list_arg *a = argp;
+	struct conn_info in;
+	struct conn *c;
+	char c1[256], c2[512], c3[256];
+
+	for (c = w->conns; c != NULL; c = conn_next(c)) {
+		conn_describe(c, &in);
+		if (a->json) {
+			sb_printf(a->b, "%s{\"id\":%llu,\"client\":", a->n > 0 ?
+			    ",\n " : "", (unsigned long long)in.id);
+			sb_json_str(a->b, in.client);
+			sb_printf(a->b, ",\"user\":");
+			sb_json_str(a->b, in.user);
+			sb_printf(a->b, ",\"groups\":");
+			sb_json_str(a->b, in.groups);
+			sb_printf(a->b, ",\"sni\":");
+			sb_json_str(a->b, in.sni);
+			sb_printf(a->b, ",\"dst\":");
+			sb_json_str(a->b, in.dst);
+			sb_printf(a->b, ",\"phase\":\"%s\",\"age_s\":%.1f,"
+			    "\"bytes_up\":%llu,\"bytes_down\":%llu,"
+			    "\"worker\":%u}", in.phase, in.age,
+			    (unsigned long long)in.bytes_up,
+			    (unsigned long long)in.bytes_down, in.worker);
+		} else
+			sb_printf(a->b, "%-8llu %-22s %-12s %-16s %-28s %-22s "
+			    "%7.0fs %10llu %10llu %u\n",
+			    (unsigned long long)in.id, in.client,
+			    cell(in.user, c1, sizeof(c1)),
+			    cell(in.groups, c2, sizeof(c2)),
+			    cell(in.sni, c3, sizeof(c3)),
+			    in.dst[0] != '\0' ? in.dst : "-", in.age,
+			    (unsigned long long)in.bytes_up,
+			    (unsigned long long)in.bytes_down, in.worker);
+		a->n++;
+	}
+}
+
+struct kill_arg {
+	unsigned long long id;	/* or 0 */
+	const char *user;	/* or NULL */
+	size_t n;
+};
+
+static void
+kill_worker(struct worker *w, void *argp)
+{
+	struct kill_arg *a = argp;
+	struct conn *c, *next;
+	const char *u;
+	char why[300];
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = conn_next(c);
+		u = conn_user(c);
+		if (a->user != NULL ? u == NULL || strcmp(u, a->user) != 0 :
+		    conn_id(c) != a->id)
+			continue;
+		if (a->user != NULL)
+			snprintf(why, sizeof(why), "sshgate ctl kill-user %s",
+			    a->user);
+		else
+			snprintf(why, sizeof(why), "sshgate ctl kill %llu",
+			    a->id);
+		conn_kill_why(c, R_KILLED, why);
+		a->n++;
+	}
+}
+
+static void
+run(struct control *ctl, char *line, struct sbuf *out, int *ok)
+{
+	const struct control_ops *ops = ctl->ops;
+	struct gateway *gw = ops->gw;
+	char *words[4], *save = NULL, *t;
+	int n = 0;
+	size_t i;
+
+	for (t = strtok_r(line, " \t", &save); t != NULL && n < 4;
+	    t = strtok_r(NULL, " \t", &save))
+		words[n++] = t;
+	*ok = 1;
+	if (n >= 1 && n <= 2 && strcmp(words[0], "sessions") == 0 &&
+	    (n == 1 || strcmp(words[1], "--json") == 0)) {
+		struct list_arg a = { out, n == 2, 0 };
+
+		if (a.json)
+			sb_printf(out, "[");
+		else
+			sb_printf(out, "%-8s %-22s %-12s %-16s %-28s %-22s %8s "
+			    "%10s %10s %s\n", "ID", "CLIENT", "USER", "GROUPS",
+			    "SNI", "DST", "AGE", "UP", "DOWN", "WORKER");
+		for (i = 0; i < gw->nworkers; i++)
+			worker_call(&gw->workers[i], list_worker, &a);
+		if (a.json)
+			sb_printf(out, "]\n");
+	} else if (n == 2 && (strcmp(words[0], "kill") == 0 ||
+	    strcmp(words[0], "kill-user") == 0)) {
+		struct kill_arg a = { 0, NULL, 0 };
+		unsigned long id;
+
+		if (words[0][4] == '-')
+			a.user = words[1];
+		else if (util_parse_uint(words[1], 1, ~0UL, &id) == 0)
+			a.id = id;
+		else {
+			*ok = 0;
+			sb_printf(out, "kill: '%s' is not a session id\n",
+			    words[1]);
+			return;
+		}
+		for (i = 0; i < gw->nworkers; i++)
+			worker_call(&gw->workers[i], kill_worker, &a);
+		if (a.n == 0) {
+			*ok = 0;
+			sb_printf(out, "no session %s %s\n", a.user != NULL ?
+			    "of user" : "with id", words[1]);
+		} else
+			sb_printf(out, "killed %zu session%s\n", a.n,
+			    a.n == 1 ? "" : "s");
+	} else if (n == 1 && strcmp(words[0], "reload") == 0) {
+		struct conf_errors errs = { NULL, 0 };
+
+		if (ops->reload(ops->arg, &errs) == 0)
+			sb_printf(out, "reloaded\n");
+		else {
+			*ok = 0;
+			for (i = 0; i < errs.n; i++)
+				sb_printf(out, "%s\n", errs.msgs[i]);
+			sb_printf(out, "reload failed: the running "
+			    "configuration stays\n");
+		}
+		conf_errors_free(&errs);
+	} else if (n == 1 && strcmp(words[0], "stats") == 0) {
+		struct stats_snapshot s;
+		char *body = malloc(65536);
+		size_t len;
+
+		memset(&s, 0, sizeof(s));
+		ops->snapshot(ops->arg, &s);
+		if (body != NULL && (len = stats_format(&s, body, 65536)) > 0)
+			sb_printf(out, "%.*s", (int)len, body);
+		else
+			*ok = 0;
+		free(body);
+	} else {
+		*ok = 0;
+		sb_printf(out, "unknown command; use: sessions [--json] | "
+		    "kill ID | kill-user NAME | reload | stats\n");
+	}
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct control *ctl = io->data;
+	struct timeval tv = { 2, 0 };
+	struct sbuf out = { NULL, 0, 0, 0 };
+	char line[REQUEST_MAX + 1];
+	size_t len = 0;
+	ssize_t n;
+	int fd, ok = 0;
+
+	(void)loop;
+	(void)revents;
+	if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		return;
+	/* a local, authorized peer: short blocking I/O is fine here */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (len < REQUEST_MAX && memchr(line, '\n', len) == NULL &&
+	    (n = read(fd, line + len, REQUEST_MAX - len)) > 0)
+		len += (size_t)n;
+	line[len] = '\0';
+	if (memchr(line, '\n', len) == NULL) {
+		sb_printf(&out, "error\nrequest too long or incomplete\n");
+	} else {
+		struct sbuf body = { NULL, 0, 0, 0 };
+
+		line[strcspn(line, "\r\n")] = '\0';
+		run(ctl, line, &body, &ok);
+		sb_printf(&out, "%s\n%.*s", ok && !body.failed ? "ok" : "error",
+		    (int)body.len, body.p != NULL ? body.p : "");
+		if (body.failed)
+			sb_printf(&out, "reply too large\n");
+		free(body.p);
+	}
+	for (len = 0; len < out.len; len += (size_t)n)
+		if ((n = send(fd, out.p + len, out.len - len, MSG_NOSIGNAL))
+		    <= 0)
+			break;
+	free(out.p);
+	close(fd);
+}
+
+struct control *
+control_start(struct ev_loop *loop, const char *path, long uid, long gid,
+    const struct control_ops *ops, char *err, size_t errlen)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int fd, probe;
+
+	if (ctl == NULL || strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control %s: %s", path, ctl == NULL ?
+		    "out of memory" : "path too long");
+		free(ctl);
+		return NULL;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	/* a socket left by a gateway that died: remove it, if no one answers */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "control %s: exists and is not a "
+			    "socket", path);
+			free(ctl);
+			return NULL;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(probe);
+			snprintf(err, errlen, "control %s: another gateway is "
+			    "using it", path);
+			free(ctl);
+			return NULL;
+		}
+		if (probe != -1)
+			close(probe);
+		(void)unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	old = umask(0177);	/* born 0600: no window where others may connect */
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(fd, 16) == -1) {
+		umask(old);
+		snprintf(err, errlen, "control %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(ctl);
+		return NULL;
+	}
+	umask(old);
+	if (uid >= 0 && geteuid() == 0 &&
+	    chown(path, (uid_t)uid, (gid_t)gid) == -1) {
+		snprintf(err, errlen, "control %s: chown: %s", path,
+		    strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		free(ctl);
+		return NULL;
+	}
+	ctl->loop = loop;
+	ctl->fd = fd;
+	ctl->ops = ops;
+	util_strlcpy(ctl->path, path, sizeof(ctl->path));
+	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
+	ctl->io.data = ctl;
+	ev_io_start(loop, &ctl->io);
+	return ctl;
+}
+
+void
+control_stop(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	ev_io_stop(ctl->loop, &ctl->io);
+	close(ctl->fd);
+	(void)unlink(ctl->path);
+	free(ctl);
+}
+
+const char *
+control_path(const struct control *ctl)
+{
+	return ctl->path;
+}
+
+int
+ctl_main(int argc, char **argv)
+{
+	struct sockaddr_un sun;
+	char req[REQUEST_MAX], buf[65536];
+	const char *path = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int i, fd, first = 1, ok = 0;
+	FILE *to = stdout;
+
+	if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
+		path = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (path == NULL || argc < 2) {
+		fprintf(stderr, "usage: sshgate ctl -s SOCKET sessions [--json] "
+		    "| kill ID | kill-user NAME | reload | stats\n");
+		return 2;
+	}
+	for (i = 1; i < argc; i++) {
+		n = snprintf(req + len, sizeof(req) - len, "%s%s", i > 1 ?
+		    " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(req) - len - 1 ||
+		    strpbrk(argv[i], "\r\n") != NULL) {
+			fprintf(stderr, "sshgate: ctl: command too long\n");
+			return 2;
+		}
+		len += (size_t)n;
+	}
+	req[len++] = '\n';
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "sshgate: ctl: socket path too long\n");
+		return 2;
+	}
+	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "sshgate: ctl: cannot reach the gateway at %s: "
+		    "%s\n", path, strerror(errno));
+		return 1;
+	}
+	if (write(fd, req, len) != (ssize_t)len) {
+		fprintf(stderr, "sshgate: ctl: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+		size_t k = (size_t)n;
+
+		if (first) {	/* the status line */
+			char *nl = memchr(buf, '\n', k);
+
+			if (nl == NULL)
+				break;
+			ok = nl - buf == 2 && strncmp(buf, "ok", 2) == 0;
+			to = ok ? stdout : stderr;
+			k -= (size_t)(nl + 1 - buf);
+			p = nl + 1;
+			first = 0;
+		}
+		fwrite(p, 1, k, to);
+	}
+	close(fd);
+	if (first) {
+		fprintf(stderr, "sshgate: ctl: no answer from the gateway\n");
+		return 1;
+	}
+	return ok ? 0 : 1;
+}
