@@ -567,8 +567,9 @@ relay(SSL *ssl, int fd, const struct opts *o)
 		p[0].events = POLLIN;
 		p[1].fd = r->out_blocked ? STDOUT_FILENO : -1;
 		p[1].events = POLLOUT;
-		p[2].fd = fd;
-		p[2].events = r->sock_events != 0 ? r->sock_events : POLLIN;
+		/* no TLS op waits on the socket (stdout is full): leave it */
+		p[2].fd = r->sock_events != 0 ? fd : -1;
+		p[2].events = r->sock_events;
 		if (poll(p, 3, -1) == -1 && errno != EINTR) {
 			rc = -1;
 			break;
@@ -644,6 +645,9 @@ client_connect_main(int argc, char **argv)
 	}
 	if ((rc = handshake(ssl, fd, &o, deadline)) == 0)
 		rc = relay(ssl, fd, &o);
+	/* a refused resumption must not be replayed by the next run */
+	if (rc != 0 && !o.no_resume && SSL_session_reused(ssl))
+		sesscache_forget(key);
 out:
 	SSL_SESSION_free(sess);
 	SSL_free(ssl);

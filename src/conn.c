@@ -302,8 +302,6 @@ on_dns(struct dns_wait *wt, const struct dns_answer *ans)
 	struct conn *c = (struct conn *)((char *)wt -
 	    offsetof(struct conn, wait));
 
-	resolver_unref(c->res);
-	c->res = NULL;
 	stats_add(&c->w->stats.dns[ans->ok ? STATS_DNS_OK :
 	    strstr(ans->error, "no answer") != NULL ? STATS_DNS_TIMEOUT :
 	    STATS_DNS_FAILED], 1);
@@ -312,6 +310,9 @@ on_dns(struct dns_wait *wt, const struct dns_answer *ans)
 		c->fail = R_DNS_FAILED;
 	} else
 		set_candidates(c, ans->addrs, ans->n, c->lookup_port);
+	/* ans is the resolver's: done with it before letting go */
+	resolver_unref(c->res);
+	c->res = NULL;
 	(void)next_target(c);
 }
 
@@ -420,6 +421,9 @@ connected(struct conn *c)
 	c->connect_ms = (long)((now - c->t_conn) * 1000);
 	c->last_active = now;
 	set_phase(c, CONN_RELAY);
+	/* rules naming addresses, of a reload that came while connecting */
+	if (c->rt != c->w->rt && conn_recheck(c, c->w->rt) == -1)
+		return;
 	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 || relay_pump_down(c) == -1)
 		return;
 	(void)relay_settle(c);
@@ -464,7 +468,9 @@ client_identity(struct conn *c)
 	if (cert == NULL)
 		return conn_close(c, R_NO_CLIENT_CERT, NULL);
 	c->cert = cert;
-	if (chain != NULL && (c->chain = X509_chain_up_ref(chain)) == NULL)
+	/* a resumed session has no chain: it is checked leaf-only */
+	if (!tls_resumed(c->ssl) && chain != NULL &&
+	    (c->chain = X509_chain_up_ref(chain)) == NULL)
 		return conn_close(c, R_INTERNAL, "out of memory");
 	if (c->ident == NULL) {		/* resumed: no verify callback ran */
 		if ((c->ident = calloc(1, sizeof(*c->ident))) == NULL ||
@@ -496,6 +502,9 @@ handshake_done(struct conn *c)
 		return;
 	}
 	if (c->rt->conf->client_ca != NULL && client_identity(c) == -1)
+		return;
+	/* a reload came during the handshake: its CRLs and rules apply */
+	if (c->rt != c->w->rt && conn_recheck(c, c->w->rt) == -1)
 		return;
 	if (c->rt->conf->ssh_only) {
 		ev_timer_set(&c->inspect, c->rt->conf->t_inspect, 0);

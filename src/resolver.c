@@ -21,6 +21,8 @@ struct dns_entry {
 	unsigned hash;
 	int family;
 	int pending;			/* a query is in flight */
+	int delivering;			/* waiters being called: keep it */
+	struct dns_wait *delivery;	/* waiters not yet called */
 	ev_tstamp expires;
 	struct dns_answer ans;
 	struct dns_wait *waiters;
@@ -68,10 +70,13 @@ on_sock(struct ev_loop *loop, ev_io *io, int revents)
 	int fd = io->fd;
 
 	(void)loop;
+	/* a callback may drop the last other reference: not inside c-ares */
+	resolver_ref(r);
 	ares_process_fd(r->channel,
 	    (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
 	    (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
 	rearm(r);
+	resolver_unref(r);
 }
 
 /* c-ares says which sockets it wants watched, and for what. */
@@ -112,8 +117,10 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
+	resolver_ref(r);
 	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	rearm(r);
+	resolver_unref(r);
 }
 
 /* Arms the timer for c-ares' next retransmission or timeout. */
@@ -231,7 +238,7 @@ evict(struct resolver *r)
 
 	while (e != NULL && r->nentries >= CACHE_MAX) {
 		next = e->newer;
-		if (!e->pending)
+		if (!e->pending && !e->delivering)
 			entry_free(r, e);
 		e = next;
 	}
@@ -338,16 +345,27 @@ on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 	if (res != NULL)
 		ares_freeaddrinfo(res);
 	e->pending = 0;
-	/* each waiter may end its connection: unlink before calling */
-	while ((w = e->waiters) != NULL) {
-		e->waiters = w->next;
+	/*
+	 * Each waiter may end its connection or start other lookups (which
+	 * may evict entries, or wait on this one again): take the list as it
+	 * is now, and keep e from eviction until every waiter has its answer.
+	 */
+	e->delivery = e->waiters;
+	e->waiters = NULL;
+	for (w = e->delivery; w != NULL; w = w->next)
+		w->in_delivery = 1;
+	e->delivering = 1;
+	while ((w = e->delivery) != NULL) {
+		e->delivery = w->next;
 		if (w->next != NULL)
 			w->next->prev = NULL;
 		w->prev = w->next = NULL;
 		w->entry = NULL;
+		w->in_delivery = 0;
 		if (w != r->calling)
 			w->done(w, &e->ans);
 	}
+	e->delivering = 0;
 }
 
 int
@@ -380,6 +398,7 @@ resolver_lookup(struct resolver *r, const char *name, int family,
 		age_unlink(r, e);
 	age_push(r, e);
 	w->entry = e;
+	w->in_delivery = 0;
 	w->prev = NULL;
 	w->next = e->waiters;
 	if (e->waiters != NULL)
@@ -414,12 +433,15 @@ resolver_cancel(struct dns_wait *w)
 		return;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
+	else if (w->in_delivery)
+		e->delivery = w->next;
 	else
 		e->waiters = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
 	w->prev = w->next = NULL;
 	w->entry = NULL;
+	w->in_delivery = 0;
 }
 
 void

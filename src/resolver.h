@@ -27,6 +27,7 @@ struct resolver;
 struct dns_wait {
 	struct dns_wait *prev, *next;	/* the entry's waiters */
 	struct dns_entry *entry;	/* NULL when not waiting */
+	int in_delivery;		/* answered, its turn not yet come */
 	void (*done)(struct dns_wait *w, const struct dns_answer *ans);
 };
 

@@ -130,8 +130,24 @@ sesscache_load(const char *key, SSL_CTX *ctx)
 	return sess;
 }
 
+/* Rewrites the cache without key's entry, or adds sess (newest first). */
+static void
+rewrite(const char *key, SSL_SESSION *sess);
+
+void
+sesscache_forget(const char *key)
+{
+	rewrite(key, NULL);
+}
+
 void
 sesscache_store(const char *key, SSL_SESSION *sess)
+{
+	rewrite(key, sess);
+}
+
+static void
+rewrite(const char *key, SSL_SESSION *sess)
 {
 	char path[4400], tmp[4500], *line = NULL;
 	unsigned char *der = NULL;
@@ -140,8 +156,8 @@ sesscache_store(const char *key, SSL_SESSION *sess)
 	int lock, fd, kept = 1, n, i;
 	FILE *in, *out;
 
-	n = i2d_SSL_SESSION(sess, &der);
-	if (n <= 0 || n > SESSION_MAX) {
+	n = sess != NULL ? i2d_SSL_SESSION(sess, &der) : 0;
+	if (sess != NULL && (n <= 0 || n > SESSION_MAX)) {
 		OPENSSL_free(der);
 		return;
 	}
@@ -158,10 +174,13 @@ sesscache_store(const char *key, SSL_SESSION *sess)
 		goto done;
 	}
 	/* the new one first, then the others, older ones falling off */
-	fprintf(out, "%s ", key);
-	for (i = 0; i < n; i++)
-		fprintf(out, "%02x", der[i]);
-	fputc('\n', out);
+	if (sess != NULL) {
+		fprintf(out, "%s ", key);
+		for (i = 0; i < n; i++)
+			fprintf(out, "%02x", der[i]);
+		fputc('\n', out);
+	} else
+		kept = 0;
 	if ((in = fopen(path, "r")) != NULL) {
 		while (kept < CACHE_ENTRIES &&
 		    (len = getline(&line, &cap, in)) > 65) {

@@ -25,4 +25,7 @@ SSL_SESSION *sesscache_load(const char *key, SSL_CTX *ctx);
 /* Remembers sess under key; failures are silent (it is only a cache). */
 void sesscache_store(const char *key, SSL_SESSION *sess);
 
+/* Forgets key's session (it was refused). */
+void sesscache_forget(const char *key);
+
 #endif

@@ -396,13 +396,54 @@ tls_ident_free(struct tls_ident *id)
 	memset(id, 0, sizeof(*id));
 }
 
+/*
+ * Without the intermediates (a resumed session keeps only the leaf), the
+ * chain was verified when the session began, under the same CAs: what
+ * can have changed since is time, and a CRL listing the leaf.
+ */
+static int
+leaf_check(SSL_CTX *ctx, X509 *cert)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_OBJECT) *objs;
+	X509_REVOKED *rev;
+	int i, err = X509_V_OK;
+
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
+		return X509_V_ERR_CERT_HAS_EXPIRED;
+	if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0)
+		return X509_V_ERR_CERT_NOT_YET_VALID;
+	X509_STORE_lock(store);
+	objs = X509_STORE_get0_objects(store);
+	for (i = 0; err == X509_V_OK && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509_CRL *crl;
+
+		if (X509_OBJECT_get_type(o) != X509_LU_CRL)
+			continue;
+		crl = X509_OBJECT_get0_X509_CRL(o);
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+		    X509_get_issuer_name(cert)) == 0 &&
+		    X509_CRL_get0_by_cert(crl, &rev, cert) == 1)
+			err = X509_V_ERR_CERT_REVOKED;
+	}
+	X509_STORE_unlock(store);
+	return err;
+}
+
 enum tls_cert_verdict
 tls_cert_recheck(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) *chain, char *why,
     size_t whylen)
 {
-	X509_STORE_CTX *x = X509_STORE_CTX_new();
+	X509_STORE_CTX *x;
 	int err = X509_V_ERR_OUT_OF_MEM;
 
+	if (chain == NULL) {
+		err = leaf_check(ctx, cert);
+		util_strlcpy(why, X509_verify_cert_error_string(err), whylen);
+		return verdict_of(err);
+	}
+	x = X509_STORE_CTX_new();
 	/* the full check, as in a handshake, but without the callback */
 	if (x != NULL && X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(ctx),
 	    cert, chain) == 1) {

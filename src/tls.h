@@ -81,7 +81,9 @@ void tls_ident_free(struct tls_ident *id);
  * Checks cert (with the intermediates the client sent, chain, may be
  * NULL) now, as a new handshake would, against the CAs, CRLs and time of
  * ctx: for sessions resumed from a ticket and live sessions on a
- * reload. Returns the verdict and its reason in why.
+ * reload. Without chain (a resumed session), only the leaf's validity
+ * times and the CRLs of its issuer are checked: its chain was verified
+ * when the session began. Returns the verdict and its reason in why.
  */
 enum tls_cert_verdict tls_cert_recheck(SSL_CTX *ctx, X509 *cert,
     STACK_OF(X509) *chain, char *why, size_t whylen);

@@ -65,6 +65,8 @@ listeners_update(struct worker *w)
 	w->accepting = on;
 }
 
+static void release_slot(struct worker *);
+
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -73,16 +75,16 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	struct gateway *gw = w->gw;
 	unsigned long max = w->rt->conf->max_conns;
 	struct addr peer;
-	int i, fd;
+	int i, fd, err;
 
 	(void)loop;
 	(void)revents;
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		if (atomic_fetch_add(&gw->active, 1) >= max) {
 			/* full: leave the rest in the backlog */
-			atomic_fetch_sub(&gw->active, 1);
 			w->pause_full = 1;
 			listeners_update(w);
+			release_slot(w);
 			return;
 		}
 		peer.len = sizeof(peer.ss);
@@ -92,8 +94,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			conn_start(w, fd, &peer);
 			continue;
 		}
-		atomic_fetch_sub(&gw->active, 1);
-		switch (errno) {
+		err = errno;
+		release_slot(w);
+		switch (err) {
 		case EINTR:
 		case ECONNABORTED:
 		case EPROTO:
@@ -104,7 +107,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		case ENOMEM:
 			/* retrying now would spin: wait for fds to free up */
 			log_warn("accept: %s; pausing new connections for "
-			    "%gs", strerror(errno), ACCEPT_PAUSE);
+			    "%gs", strerror(err), ACCEPT_PAUSE);
 			w->pause_emfile = 1;
 			ev_timer_set(&w->pause_timer, ACCEPT_PAUSE, 0);
 			ev_timer_start(w->loop, &w->pause_timer);
@@ -138,22 +141,33 @@ resume_if_room(struct worker *w)
 	}
 }
 
-void
-worker_conn_gone(struct worker *w)
+/*
+ * Gives back one slot of max-connections: every release, of a session or
+ * of a reservation that did not become one, goes here, so that a worker
+ * paused at the limit is always woken when room appears.
+ */
+static void
+release_slot(struct worker *w)
 {
 	struct gateway *gw = w->gw;
 	size_t i;
 
-	if (atomic_fetch_sub(&gw->active, 1) >= w->rt->conf->max_conns) {
-		/* we were full: every paused worker may accept again */
-		for (i = 0; i < gw->nworkers; i++) {
-			if (&gw->workers[i] == w)
-				resume_if_room(w);
-			else
-				ev_async_send(gw->workers[i].loop,
-				    &gw->workers[i].wake);
-		}
+	if (atomic_fetch_sub(&gw->active, 1) < w->rt->conf->max_conns)
+		return;
+	/* we were full: every paused worker may accept again */
+	for (i = 0; i < gw->nworkers; i++) {
+		if (&gw->workers[i] == w)
+			resume_if_room(w);
+		else
+			ev_async_send(gw->workers[i].loop,
+			    &gw->workers[i].wake);
 	}
+}
+
+void
+worker_conn_gone(struct worker *w)
+{
+	release_slot(w);
 	if (w->draining && w->nconns == 0)
 		ev_break(w->loop, EVBREAK_ALL);
 }

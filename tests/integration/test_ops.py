@@ -474,3 +474,113 @@ def test_metrics_refuses_other_requests(gateway, sshd):
     s.close()
     # and the endpoint still works
     assert scrape(mport)["sshgate_sessions_active"] == 0
+
+
+# --- control socket ----------------------------------------------------------
+
+def ctl(gw_bin, sock, *args):
+    r = subprocess.run([gw_bin, "ctl", "-s", str(sock)] + list(args),
+                       capture_output=True, timeout=30)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_ctl_sessions_kill_reload_stats(gateway, gw_bin, sshd, ssh,
+                                        tmp_path):
+    sock = tmp_path / "ctl.sock"
+    gw = gateway(["* to %s" % sshd["a"].hostport],
+                 extra="control %s" % sock, workers=2)
+    assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
+    # two live sessions, likely on both workers
+    procs = [ssh.popen(gw, "s%d.example" % i, cmd="sleep 30")
+             for i in range(4)]
+    try:
+        wait_until(lambda: ctl(gw_bin, sock, "sessions")[1].count(
+            "relay") >= 0 and len(ctl(gw_bin, sock, "sessions", "--json")
+                                  [1]) > 3 and
+            len(__import__("json").loads(ctl(gw_bin, sock, "sessions",
+                                             "--json")[1])) == 4, 15,
+            what="4 sessions listed")
+        rc, out, _ = ctl(gw_bin, sock, "sessions")
+        assert rc == 0
+        lines = out.strip().splitlines()
+        assert lines[0].split()[:3] == ["ID", "CLIENT", "USER"]
+        assert len(lines) == 5
+        sessions = __import__("json").loads(
+            ctl(gw_bin, sock, "sessions", "--json")[1])
+        assert {s["sni"] for s in sessions} == \
+            {"s%d.example" % i for i in range(4)}
+        assert all(s["dst"] == sshd["a"].hostport for s in sessions)
+        assert {s["worker"] for s in sessions} <= {0, 1}
+        victim = [s for s in sessions if s["sni"] == "s1.example"][0]
+        rc, out, _ = ctl(gw_bin, sock, "kill", str(victim["id"]))
+        assert (rc, out) == (0, "killed 1 session\n")
+        rec = gw.wait_record(sni="s1.example")
+        assert (rec["result"], rec["reason"]) == ("ok", "killed")
+        assert rec["detail"] == "sshgate ctl kill %d" % victim["id"]
+        rc, _, err = ctl(gw_bin, sock, "kill", "999999")
+        assert rc == 1 and "no session with id 999999" in err
+        assert len(__import__("json").loads(
+            ctl(gw_bin, sock, "sessions", "--json")[1])) == 3
+        rc, out, _ = ctl(gw_bin, sock, "stats")
+        assert rc == 0 and "sshgate_sessions_active 3" in out
+        assert 'sshgate_closed_total{reason="killed"} 1' in out
+        # reload: good, then bad with its errors
+        rc, out, _ = ctl(gw_bin, sock, "reload")
+        assert (rc, out) == (0, "reloaded\n")
+        good = gw.conf.read_text()
+        gw.conf.write_text(good + "bogus-keyword 1\n")
+        rc, _, err = ctl(gw_bin, sock, "reload")
+        assert rc == 1
+        assert "unknown keyword 'bogus-keyword'" in err
+        assert "reload failed" in err
+        gw.conf.write_text(good)
+        # sessions survived both reloads
+        assert len(__import__("json").loads(
+            ctl(gw_bin, sock, "sessions", "--json")[1])) == 3
+        rc, _, err = ctl(gw_bin, sock, "frobnicate")
+        assert rc == 1 and "unknown command" in err
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(10)
+
+
+def test_ctl_kill_user(gateway, gw_bin, pki, tmp_path, raw_backend):
+    import test_access
+    from test_access import ClientPki, tls
+    test_access._contexts.clear()	# contexts hold other tests' certs
+    (tmp_path / "cpki").mkdir()
+    cp = ClientPki(tmp_path / "cpki")
+    cp.certs = {"alice": cp.user("alice", "/CN=alice"),
+                "bob": cp.user("bob", "/CN=bob")}
+    b = raw_backend(banner)
+    sock = tmp_path / "ctl.sock"
+    gw = gateway(["* to %s" % b.hostport], extra="control %s\n"
+                 "client-ca %s\naccess allow any to *" % (
+                     sock, cp.path("ca.pem")))
+    held = []
+    for who in ("alice", "alice", "bob"):
+        s = tls(gw, "db.example.local", who, cp)
+        s.sendall(b"SSH-2.0-x\r\n")
+        s.settimeout(5)
+        assert s.recv(100)
+        held.append(s)
+    wait_until(lambda: len(__import__("json").loads(
+        ctl(gw_bin, sock, "sessions", "--json")[1])) == 3, 10,
+        what="3 sessions")
+    rc, out, _ = ctl(gw_bin, sock, "kill-user", "alice")
+    assert (rc, out) == (0, "killed 2 sessions\n")
+    sessions = __import__("json").loads(
+        ctl(gw_bin, sock, "sessions", "--json")[1])
+    assert [s["user"] for s in sessions] == ["bob"]
+    rec = gw.wait_record(user="alice", reason="killed")
+    assert rec["detail"] == "sshgate ctl kill-user alice"
+    for s in held:
+        s.close()
+    test_access._contexts.clear()
+
+
+def test_ctl_usage_and_missing_socket(gw_bin, tmp_path):
+    assert ctl(gw_bin, tmp_path / "none.sock", "sessions")[0] == 1
+    r = subprocess.run([gw_bin, "ctl"], capture_output=True, timeout=10)
+    assert r.returncode == 2
