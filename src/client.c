@@ -443,6 +443,31 @@ struct relay {
 	int out_blocked;
 };
 
+/*
+ * Before explaining a failure that came before any server byte: the
+ * gateway's TLS alert may still be unread behind a failed write (TLS
+ * 1.3 refuses a client certificate after the client's handshake is
+ * done). Read it, so that the error queue names it.
+ */
+static void
+surface_alert(SSL *ssl, int fd)
+{
+	unsigned long e = ERR_peek_error();
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+	int i, rc;
+
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) > SSL_AD_REASON_OFFSET)
+		return;		/* already an alert */
+	for (i = 0; i < 10 && poll(&p, 1, 100) >= 0; i++) {
+		ERR_clear_error();
+		if ((rc = SSL_read(ssl, &c, 1)) > 0 ||
+		    SSL_get_error(ssl, rc) != SSL_ERROR_WANT_READ)
+			return;
+	}
+}
+
 /* One pass of every operation that may progress; -1 on failure. */
 static int
 relay_pass(struct relay *r, const struct opts *o, int *progress)
@@ -479,8 +504,12 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 			    POLLOUT;
 			break;
 		}
-		return r->got_bytes ? (say("connection to the gateway lost"),
-		    -1) : -explain_failure(r->ssl, o);
+		if (r->got_bytes) {
+			say("connection to the gateway lost");
+			return -1;
+		}
+		surface_alert(r->ssl, r->fd);
+		return -explain_failure(r->ssl, o);
 	}
 	if (r->up.off == r->up.len)
 		r->up.off = r->up.len = 0;
@@ -513,8 +542,10 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 				r->sock_events |= POLLIN;
 			else if (rc == SSL_ERROR_WANT_WRITE)
 				r->sock_events |= POLLOUT;
-			else if (!r->got_bytes)
+			else if (!r->got_bytes) {
+				surface_alert(r->ssl, r->fd);
 				return -explain_failure(r->ssl, o);
+			}
 			else {
 				r->tls_eof = 1;	/* close_notify, EOF or reset */
 				*progress = 1;
