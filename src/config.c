@@ -296,11 +296,6 @@ kw_timeout(struct parser *p, const char *file, int line, char **av, int ac)
 		    "duration (like 500ms, 5s, 2m, 1h or 0)", av[1], av[2]);
 		return -1;
 	}
-	if (v == 0 && i != 3 && i != 5) {
-		conf_error(p->errs, file, line, "timeout %s: 0 (never) is only "
-		    "allowed for idle and drain", av[1]);
-		return -1;
-	}
 	snprintf(kw, sizeof(kw), "timeout %s", kinds[i]);
 	if (once(p, &p->set_timeout[i], file, line, kw) == -1)
 		return -1;
@@ -1121,6 +1116,13 @@ conf_parse(const char *path, struct conf_errors *errs)
 		}
 	}
 	policy_free(&p.pairs);
+	if (c->client_ca == NULL && c->ncrls > 0)
+		conf_error(errs, c->crls[0].file, c->crls[0].line, "crl needs "
+		    "'client-ca': it applies to client certificates");
+	if (c->client_ca == NULL && p.set_expire.file != NULL)
+		conf_error(errs, p.set_expire.file, p.set_expire.line,
+		    "expire-sessions needs 'client-ca': it applies to client "
+		    "certificates");
 	if (p.first_access.file != NULL && c->client_ca == NULL)
 		conf_error(errs, p.first_access.file, p.first_access.line,
 		    "access rules need 'client-ca': without client "

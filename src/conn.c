@@ -507,8 +507,10 @@ handshake_done(struct conn *c)
 	if (c->rt != c->w->rt && conn_recheck(c, c->w->rt) == -1)
 		return;
 	if (c->rt->conf->ssh_only) {
-		ev_timer_set(&c->inspect, c->rt->conf->t_inspect, 0);
-		ev_timer_start(c->w->loop, &c->inspect);
+		if (c->rt->conf->t_inspect > 0) {	/* 0: wait for ever */
+			ev_timer_set(&c->inspect, c->rt->conf->t_inspect, 0);
+			ev_timer_start(c->w->loop, &c->inspect);
+		}
 	} else
 		c->flags |= F_INSPECTED;
 	if (route_start(c) == -1)

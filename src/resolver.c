@@ -155,13 +155,15 @@ resolver_new(struct ev_loop *loop, const char *servers, double timeout,
 	memset(&o, 0, sizeof(o));
 	o.sock_state_cb = sock_state;
 	o.sock_state_cb_data = r;
-	o.tries = 2;			/* two tries share the whole timeout */
-	o.timeout = (int)(timeout * 1000 / o.tries);
-	if (o.timeout < 100)
-		o.timeout = 100;
 	o.lookups = servers != NULL ? "b" : "fb";
-	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TRIES | ARES_OPT_TIMEOUTMS |
-	    ARES_OPT_LOOKUPS;
+	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
+	if (timeout > 0) {	/* else c-ares' own retries and timeouts */
+		o.tries = 2;	/* two tries share the whole timeout */
+		o.timeout = (int)(timeout * 1000 / o.tries);
+		if (o.timeout < 100)
+			o.timeout = 100;
+		mask |= ARES_OPT_TRIES | ARES_OPT_TIMEOUTMS;
+	}
 	if ((rc = ares_init_options(&r->channel, &o, mask)) != ARES_SUCCESS) {
 		snprintf(err, errlen, "DNS resolver: %s", ares_strerror(rc));
 		free(r);

@@ -580,7 +580,7 @@ every_error_is_reported_in_order(void **state)
 	    "bogus\n"
 	    "certificate gw.pem\n"
 	    "ssh-only maybe\n"
-	    "timeout handshake 0\n"
+	    "timeout handshake 5x\n"
 	    "certificate \"unterminated\n"
 	    "workers 0\n");
 	assert_null(f->c);
@@ -588,8 +588,8 @@ every_error_is_reported_in_order(void **state)
 	assert_error_at(f, 0, "main.conf", 2, "unknown keyword 'bogus'");
 	assert_error_at(f, 1, "main.conf", 4,
 	    "ssh-only: expected yes or no, got 'maybe'");
-	assert_error_at(f, 2, "main.conf", 5, "timeout handshake: 0 (never) "
-	    "is only allowed for idle and drain");
+	assert_error_at(f, 2, "main.conf", 5, "timeout handshake: '5x' is not "
+	    "a duration (like 500ms, 5s, 2m, 1h or 0)");
 	assert_error_at(f, 3, "main.conf", 6, "unterminated quote");
 	assert_error_at(f, 4, "main.conf", 7,
 	    "workers: expected a number from 1 to 256, got '0'");
@@ -976,29 +976,21 @@ timeout_every_kind(void **state)
 }
 
 static void
-timeout_zero_only_for_idle_and_drain(void **state)
+timeout_zero_means_never(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const kinds[] =
-	    { "handshake", "inspect", "connect", "dns" };
 	struct conf *c;
-	char line[64], msg[128];
-	size_t i;
 
-	/* 0 means never: fine for an idle session or a drain ... */
-	c = load_base_ok(f, "timeout idle 0\ntimeout drain 0\n");
+	/* the contract: 0 = never, for every kind */
+	c = load_base_ok(f, "timeout idle 0\ntimeout drain 0\n"
+	    "timeout handshake 0\ntimeout inspect 0s\ntimeout connect 0\n"
+	    "timeout dns 0\n");
 	assert_secs(c->t_idle, 0);
 	assert_secs(c->t_drain, 0);
-	/* ... but a handshake that may never finish holds a slot forever */
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		snprintf(line, sizeof(line), "timeout %s 0", kinds[i]);
-		snprintf(msg, sizeof(msg), "timeout %s: 0 (never) is only "
-		    "allowed for idle and drain", kinds[i]);
-		assert_line_error(f, line, msg);
-	}
-	/* "0s" is zero too */
-	assert_line_error(f, "timeout connect 0s", "timeout connect: 0 (never) "
-	    "is only allowed for idle and drain");
+	assert_secs(c->t_handshake, 0);
+	assert_secs(c->t_inspect, 0);
+	assert_secs(c->t_connect, 0);
+	assert_secs(c->t_dns, 0);
 }
 
 static void
@@ -1774,14 +1766,31 @@ crl_argument_count(void **state)
 }
 
 static void
+assert_access_error(struct fixture *f, const char *line, const char *msg)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "%s%s%s\n", BASE, CA_LINE, line);
+	load(f, text);
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", AFTER_CA, msg);
+}
+
+static void
 expire_sessions_yes_and_no(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load_base_ok(f, "expire-sessions no\n")
+	assert_int_equal(load_base_ok(f, CA_LINE "expire-sessions no\n")
 	    ->expire_sessions, 0);
-	assert_int_equal(load_base_ok(f, "expire-sessions yes\n")
+	assert_int_equal(load_base_ok(f, CA_LINE "expire-sessions yes\n")
 	    ->expire_sessions, 1);
+	/* without client certificates there is nothing to expire */
+	load(f, BASE "expire-sessions no\n");
+	assert_nerrors(f, 1);
+	assert_error_at(f, 0, "main.conf", AFTER_BASE, "expire-sessions needs "
+	    "'client-ca': it applies to client certificates");
 }
 
 static void
@@ -1789,13 +1798,13 @@ expire_sessions_bad_value(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_line_error(f, "expire-sessions maybe",
+	assert_access_error(f, "expire-sessions maybe",
 	    "expire-sessions: expected yes or no, got 'maybe'");
-	assert_line_error(f, "expire-sessions Yes",
+	assert_access_error(f, "expire-sessions Yes",
 	    "expire-sessions: expected yes or no, got 'Yes'");
-	assert_line_error(f, "expire-sessions",
+	assert_access_error(f, "expire-sessions",
 	    "'expire-sessions' takes at least 1 argument");
-	assert_line_error(f, "expire-sessions yes no",
+	assert_access_error(f, "expire-sessions yes no",
 	    "'expire-sessions' takes at most 1 argument");
 }
 
@@ -1805,12 +1814,12 @@ expire_sessions_twice(void **state)
 	struct fixture *f = *state;
 	char msg[512];
 
-	load(f, BASE "expire-sessions no\nexpire-sessions no\n");
+	load(f, BASE CA_LINE "expire-sessions no\nexpire-sessions no\n");
 	assert_null(f->c);
 	assert_nerrors(f, 1);
 	snprintf(msg, sizeof(msg), "'expire-sessions' given twice (first at "
-	    "%s:%d)", f->main, AFTER_BASE);
-	assert_error_at(f, 0, "main.conf", AFTER_BASE + 1, msg);
+	    "%s:%d)", f->main, AFTER_CA);
+	assert_error_at(f, 0, "main.conf", AFTER_CA + 1, msg);
 }
 
 /* --- access ------------------------------------------------------------- */
@@ -1879,17 +1888,6 @@ access_rules_in_included_files(void **state)
 }
 
 /* Loads BASE + client-ca + one line: exactly that line's error. */
-static void
-assert_access_error(struct fixture *f, const char *line, const char *msg)
-{
-	char text[8192];
-
-	snprintf(text, sizeof(text), "%s%s%s\n", BASE, CA_LINE, line);
-	load(f, text);
-	assert_null(f->c);
-	assert_nerrors(f, 1);
-	assert_error_at(f, 0, "main.conf", AFTER_CA, msg);
-}
 
 static void
 access_rule_errors(void **state)
@@ -2206,7 +2204,7 @@ main(void)
 		T(ssh_only_bad_value),
 		T(ssh_only_twice),
 		T(timeout_every_kind),
-		T(timeout_zero_only_for_idle_and_drain),
+		T(timeout_zero_means_never),
 		T(timeout_unknown_kind),
 		T(timeout_bad_duration),
 		T(timeout_argument_count),
