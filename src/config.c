@@ -193,13 +193,9 @@ kw_listen(struct parser *p, const char *file, int line, char **av, int ac)
 	unsigned port;
 	size_t i;
 
-	if (ac > 2) {
-		if (strcmp(av[2], "proxy-protocol") == 0)
-			conf_error(p->errs, file, line, "listen: "
-			    "proxy-protocol is not supported by this version");
-		else
-			conf_error(p->errs, file, line,
-			    "listen: unknown option '%s'", av[2]);
+	if (ac > 2 && strcmp(av[2], "proxy-protocol") != 0) {
+		conf_error(p->errs, file, line,
+		    "listen: unknown option '%s' (proxy-protocol?)", av[2]);
 		return -1;
 	}
 	if (addr_split(av[1], host, sizeof(host), &port, err,
@@ -211,6 +207,7 @@ kw_listen(struct parser *p, const char *file, int line, char **av, int ac)
 		return oom(p, file, line);
 	p->c->listens = l;
 	l += p->c->nlistens++;
+	l->proxy_protocol = ac > 2;
 	l->file = file;
 	l->line = line;
 	if (addr_parse_ip(host, port, &l->addr) == -1) {
@@ -432,9 +429,13 @@ kw_route(struct parser *p, const char *file, int line, char **av, int ac)
 		struct route_server *s = &r->servers[r->nservers];
 
 		if (strcmp(av[i], "send-proxy") == 0) {
-			conf_error(p->errs, file, line, "route %s: send-proxy "
-			    "is not supported by this version", av[1]);
-			return -1;
+			if (i != ac - 1 || r->nservers == 0) {
+				conf_error(p->errs, file, line, "route %s: "
+				    "send-proxy goes after the servers", av[1]);
+				return -1;
+			}
+			r->send_proxy = 1;
+			continue;
 		}
 		if (addr_split(av[i], host, sizeof(host), &s->port, err,
 		    sizeof(err)) == -1) {

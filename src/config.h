@@ -23,6 +23,7 @@ enum log_target {
 
 struct conf_listen {
 	struct addr addr;
+	int proxy_protocol;	/* a PROXY v1/v2 header comes first */
 	const char *file;
 	int line;
 };

@@ -14,6 +14,7 @@
 #include "iplimit.h"
 #include "log.h"
 #include "policy.h"
+#include "proxy.h"
 #include "resolver.h"
 #include "route.h"
 #include "runtime.h"
@@ -26,6 +27,8 @@ static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
 static int on_sni(SSL *, const char *);
 static int on_cert(SSL *, X509 *, enum tls_cert_verdict, const char *);
+static void read_proxy(struct conn *);
+static int send_proxy(struct conn *);
 
 const struct tls_hooks conn_tls_hooks = { on_sni, on_cert };
 
@@ -104,6 +107,7 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	}
 	if (c->ip_counted)
 		iplimit_leave(w->gw->limits, &c->peer);
+	free(c->pbuf);
 	X509_free(c->cert);
 	sk_X509_pop_free(c->chain, X509_free);
 	close(c->cfd);
@@ -424,7 +428,10 @@ connected(struct conn *c)
 	/* rules naming addresses, of a reload that came while connecting */
 	if (c->rt != c->w->rt && conn_recheck(c, c->w->rt) == -1)
 		return;
-	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 || relay_pump_down(c) == -1)
+	if (c->route->send_proxy && send_proxy(c) == -1)
+		return;
+	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 ||
+	    relay_pump_down(c) == -1)
 		return;
 	(void)relay_settle(c);
 }
@@ -689,6 +696,10 @@ on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 	int had_down = c->down != NULL;
 
 	(void)loop;
+	if (c->proxy_wait) {
+		read_proxy(c);
+		return;
+	}
 	if (c->phase == CONN_HANDSHAKE) {
 		do_handshake(c);
 		return;
@@ -812,8 +823,99 @@ check_limits(struct conn *c)
 	return 0;
 }
 
+/* After the PROXY header (or without one): limits, then TLS. */
+static void
+begin_tls(struct conn *c)
+{
+	if (check_limits(c) == -1)
+		return;
+	if ((c->ssl = tls_new(c->rt->ssl_ctx, c->cfd, c)) == NULL) {
+		conn_close(c, R_INTERNAL, "cannot create a TLS session");
+		return;
+	}
+	relay_update_watchers(c);
+}
+
+/*
+ * Reads the PROXY header of a `listen ... proxy-protocol` connection
+ * without taking a byte of the TLS stream behind it: it peeks, and takes
+ * only bytes known to be header.
+ */
+static void
+read_proxy(struct conn *c)
+{
+	unsigned char tmp[PROXY_HEADER_MAX];
+	struct proxy_info info;
+	const char *why;
+	size_t used = 0;
+	ssize_t n;
+
+	memcpy(tmp, c->pbuf, c->plen);
+	n = recv(c->cfd, tmp + c->plen, sizeof(tmp) - c->plen, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c, R_HANDSHAKE_FAILED, n == 0 ? "closed before "
+		    "its PROXY protocol header" : strerror(errno));
+		return;
+	}
+	switch (proxy_parse(tmp, c->plen + (size_t)n, &used, &info, &why)) {
+	case PROXY_BAD:
+		snprintf(c->detail, sizeof(c->detail), "PROXY protocol: %s",
+		    why);
+		conn_close(c, R_HANDSHAKE_FAILED, c->detail);
+		return;
+	case PROXY_NEED_MORE:
+		if (c->plen + (size_t)n == sizeof(tmp)) {
+			conn_close(c, R_HANDSHAKE_FAILED, "PROXY protocol: "
+			    "header too large");
+			return;
+		}
+		used = c->plen + (size_t)n;	/* all of it is header */
+		break;
+	case PROXY_OK:
+		break;
+	}
+	/* take exactly the header's bytes that were only peeked */
+	if (recv(c->cfd, tmp + c->plen, used - c->plen, 0) !=
+	    (ssize_t)(used - c->plen)) {
+		conn_close(c, R_HANDSHAKE_FAILED, "PROXY protocol: read error");
+		return;
+	}
+	if (c->pbuf == NULL && (c->pbuf = malloc(PROXY_HEADER_MAX)) == NULL) {
+		conn_close(c, R_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(c->pbuf, tmp, used);
+	c->plen = used;
+	if (used == 0 || proxy_parse(tmp, used, &used, &info, &why) !=
+	    PROXY_OK)
+		return;		/* more to come */
+	if (!info.local) {	/* the balancer's client is the client */
+		c->peer = info.src;
+		c->local = info.dst;
+	}
+	free(c->pbuf);
+	c->pbuf = NULL;
+	c->proxy_wait = 0;
+	begin_tls(c);
+}
+
+/* With `send-proxy`: tells the server who the client is, first. */
+static int
+send_proxy(struct conn *c)
+{
+	unsigned char hdr[64];
+	size_t n = proxy_build_v2(&c->peer, &c->local, hdr);
+
+	if (send(c->bfd, hdr, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return conn_close(c, R_CONNECT_FAILED, "cannot send the PROXY "
+		    "header to the server");
+	return 0;
+}
+
 void
-conn_start(struct worker *w, int fd, const struct addr *peer)
+conn_start(struct worker *w, int fd, const struct addr *peer, int proxy)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
@@ -848,13 +950,17 @@ conn_start(struct worker *w, int fd, const struct addr *peer)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	if (check_limits(c) == -1)
-		return;
+	c->local.len = sizeof(c->local.ss);
+	if (getsockname(fd, (struct sockaddr *)&c->local.ss, &c->local.len)
+	    == -1)
+		c->local.len = 0;
 	tune_socket(fd);
-	if ((c->ssl = tls_new(c->rt->ssl_ctx, fd, c)) == NULL) {
-		conn_close(c, R_INTERNAL, "cannot create a TLS session");
+	/* the handshake timeout covers a PROXY header that never comes */
+	set_phase(c, CONN_HANDSHAKE);
+	if (proxy) {
+		c->proxy_wait = 1;
+		relay_update_watchers(c);
 		return;
 	}
-	set_phase(c, CONN_HANDSHAKE);
-	relay_update_watchers(c);
+	begin_tls(c);
 }

@@ -79,10 +79,12 @@ extern const struct tls_hooks conn_tls_hooks;
 
 /*
  * Takes an accepted socket fd (non-blocking) from peer and starts its
- * TLS handshake under w's current runtime. On failure fd is closed and
+ * TLS handshake under w's current runtime (after reading a PROXY
+ * protocol header first, if proxy). On failure fd is closed and
  * a record is logged; the caller has nothing to undo.
  */
-void conn_start(struct worker *w, int fd, const struct addr *peer);
+void conn_start(struct worker *w, int fd, const struct addr *peer,
+    int proxy);
 
 /* Ends c now with reason (used for drain's end). Frees c. */
 void conn_kill(struct conn *c, enum conn_reason reason);

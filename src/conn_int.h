@@ -67,6 +67,10 @@ struct conn {
 	STACK_OF(X509) *chain;		/*     for checks on reload */
 	ev_timer expiry;		/* when the certificate expires */
 	int ip_counted;			/* counted in the per-address limits */
+	int proxy_wait;			/* a PROXY header is still to come */
+	unsigned char *pbuf;		/* its bytes so far */
+	size_t plen;
+	struct addr local;		/* the address the client reached */
 	char sni[ROUTE_SNI_MAX + 1];
 	char detail[160];
 };

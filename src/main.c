@@ -130,6 +130,7 @@ build_table(const struct conf *conf, size_t nworkers,
 			struct listener *l = &t[w * na + i];
 
 			l->addr = conf->listens[i].addr;
+			l->proxy_protocol = conf->listens[i].proxy_protocol;
 			for (j = 0; j < n_old; j++)
 				if (addr_equal(&old[w * n_old + j].addr,
 				    &l->addr))

@@ -46,6 +46,7 @@ struct route {
 	struct route_server *servers;	/* ROUTE_STATIC */
 	size_t nservers;
 	unsigned port;			/* ROUTE_DIRECT, ROUTE_RESOLVE */
+	int send_proxy;			/* a PROXY v2 header to the server */
 	atomic_uint next;		/* rotating start among servers */
 	const char *file;		/* where it was written */
 	int line;

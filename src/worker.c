@@ -91,7 +91,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		fd = accept4(l->fd, (struct sockaddr *)&peer.ss, &peer.len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
-			conn_start(w, fd, &peer);
+			conn_start(w, fd, &peer, l->proxy_protocol);
 			continue;
 		}
 		err = errno;
@@ -196,6 +196,7 @@ set_listeners(struct worker *w, const struct listener *ls, size_t n)
 	for (i = 0; i < n; i++) {
 		nl[i].fd = ls[i].fd;
 		nl[i].addr = ls[i].addr;
+		nl[i].proxy_protocol = ls[i].proxy_protocol;
 		nl[i].w = w;
 		ev_io_init(&nl[i].io, on_accept, nl[i].fd, EV_READ);
 		nl[i].io.data = &nl[i];

@@ -31,6 +31,7 @@ struct buf {
 struct listener {
 	int fd;
 	struct addr addr;
+	int proxy_protocol;		/* expects a PROXY header first */
 	ev_io io;
 	struct worker *w;
 };

@@ -584,3 +584,138 @@ def test_ctl_usage_and_missing_socket(gw_bin, tmp_path):
     assert ctl(gw_bin, tmp_path / "none.sock", "sessions")[0] == 1
     r = subprocess.run([gw_bin, "ctl"], capture_output=True, timeout=10)
     assert r.returncode == 2
+
+
+# --- PROXY protocol ----------------------------------------------------------
+
+import struct
+
+
+def v2_header(src, sport, dst, dport):
+    return (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) +
+            struct.pack("!H", 12) + socket.inet_aton(src) +
+            socket.inet_aton(dst) + struct.pack("!HH", sport, dport))
+
+
+def tls_after(port, header, sni="db.example.local"):
+    """TLS with the SSH banner after a raw PROXY header; returns what the
+    backend said, or b"" if the gateway refused."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    raw.sendall(header)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        s = ctx.wrap_socket(raw, server_hostname=sni)
+        s.sendall(b"SSH-2.0-test\r\n")
+        s.settimeout(5)
+        data = s.recv(100)
+        s.close()
+        return data
+    except (ssl.SSLError, OSError):
+        raw.close()
+        return b""
+
+
+def proxy_gateway(gateway, backend, **kw):
+    port = free_port()
+    return gateway(["* to %s" % backend.hostport], port=port,
+                   listen=["127.0.0.1:%d proxy-protocol" % port], **kw)
+
+
+def test_proxy_v1_and_v2_carry_the_client(gateway, raw_backend):
+    b = raw_backend(banner)
+    gw = proxy_gateway(gateway, b)
+    assert tls_after(gw.port, b"PROXY TCP4 192.0.2.7 127.0.0.1 51000 "
+                     b"%d\r\n" % gw.port).startswith(b"SSH-2.0-backend")
+    assert gw.wait_record(client="192.0.2.7:51000")["result"] == "ok"
+    assert tls_after(gw.port, v2_header("198.51.100.9", 40000, "127.0.0.1",
+                                        gw.port)).startswith(b"SSH-2.0")
+    gw.wait_record(client="198.51.100.9:40000")
+    # LOCAL (the balancer's own check): the socket's address stays
+    local = b"\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"
+    assert tls_after(gw.port, local).startswith(b"SSH-2.0")
+    gw.wait_record(client=lambda v: v.startswith("127.0.0.1:"))
+
+
+@pytest.mark.parametrize("header,why", [
+    (b"", "closed before its PROXY protocol header"),
+    (b"GET / HTTP/1.0\r\n\r\n", "not a PROXY protocol header"),
+    (b"PROXY TCP4 192.0.2.7\r\n", "PROXY v1 header is not TCP4"),
+    (b"PROXY TCP4 " + b"9" * 200, "longer than 107 bytes"),
+    (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff", "too large"),
+    (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\x01\x02", None),
+])
+def test_proxy_bad_headers_are_refused(gateway, raw_backend, header, why):
+    b = raw_backend(banner)
+    gw = proxy_gateway(gateway, b, timeouts={"handshake": "1s"})
+    c = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    if header:
+        c.sendall(header)
+    else:
+        c.shutdown(socket.SHUT_WR)
+    c.settimeout(5)
+    try:
+        assert c.recv(100) == b""		# closed, nothing said
+    except ConnectionResetError:
+        pass
+    c.close()
+    rec = gw.wait_record(timeout=10)
+    if why is None:				# truncated: waits, then times out
+        assert rec["reason"] == "handshake-timeout", rec
+    else:
+        assert rec["reason"] == "handshake-failed", rec
+        assert why in rec["detail"], rec
+    assert b.conns == []
+
+
+def test_proxy_address_counts_for_per_ip_limits(gateway, raw_backend):
+    b = raw_backend(banner)
+    gw = proxy_gateway(gateway, b, extra="max-connections-per-ip 1")
+    hdr = b"PROXY TCP4 192.0.2.7 127.0.0.1 1 2\r\n"
+    raw = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    raw.sendall(hdr)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    held = ctx.wrap_socket(raw, server_hostname="db.example.local")
+    held.sendall(b"SSH-2.0-x\r\n")
+    held.settimeout(5)
+    assert held.recv(100)
+    # the same carried address is refused; another is served
+    assert tls_after(gw.port, hdr) == b""
+    assert gw.wait_record(reason="too-many")["client"] == "192.0.2.7:1"
+    assert tls_after(gw.port, b"PROXY TCP4 192.0.2.8 127.0.0.1 1 2\r\n")
+    held.close()
+
+
+def test_send_proxy_tells_the_server(gateway, raw_backend):
+    seen = {}
+
+    def handler(c, rec):
+        data = b""
+        while len(data) < 28 + 14:
+            d = c.recv(4096)
+            if not d:
+                break
+            data += d
+        seen["data"] = data
+        c.sendall(b"SSH-2.0-backend\r\n")
+        while c.recv(4096):
+            pass
+    b = raw_backend(handler)
+    gw = gateway(["* to %s send-proxy" % b.hostport], workers=1)
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5,
+                                 source_address=("127.0.0.8", 0))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s, server_hostname="db.example.local")
+    t.sendall(b"SSH-2.0-client\r\n")
+    t.settimeout(5)
+    assert t.recv(100).startswith(b"SSH-2.0-backend")
+    sport = t.getsockname()[1]
+    t.close()
+    hdr = seen["data"][:28]
+    assert hdr == v2_header("127.0.0.8", sport, "127.0.0.1", gw.port)
+    assert seen["data"][28:] == b"SSH-2.0-client\r\n"

@@ -859,10 +859,14 @@ listen_options(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_line_error(f, "listen 127.0.0.1:2223 proxy-protocol",
-	    "listen: proxy-protocol is not supported by this version");
+	struct conf *c;
+
+	c = load_base_ok(f, "listen 127.0.0.1:2223 proxy-protocol\n");
+	assert_int_equal(c->nlistens, 2);
+	assert_int_equal(c->listens[0].proxy_protocol, 0);
+	assert_int_equal(c->listens[1].proxy_protocol, 1);
 	assert_line_error(f, "listen 127.0.0.1:2223 fast",
-	    "listen: unknown option 'fast'");
+	    "listen: unknown option 'fast' (proxy-protocol?)");
 }
 
 static void
@@ -1166,12 +1170,18 @@ route_usage(void **state)
 }
 
 static void
-route_send_proxy_not_built_yet(void **state)
+route_send_proxy(void **state)
 {
 	struct fixture *f = *state;
+	struct conf *c;
 
-	assert_line_error(f, "route * to 127.0.0.1:22 send-proxy", "route *: "
-	    "send-proxy is not supported by this version");
+	c = load_base_ok(f, "route b.example to 127.0.0.1:22 127.0.0.2:22 "
+	    "send-proxy\n");
+	assert_int_equal(c->routes.v[1].send_proxy, 1);
+	assert_int_equal(c->routes.v[1].nservers, 2);
+	assert_int_equal(c->routes.v[0].send_proxy, 0);
+	assert_line_error(f, "route * to send-proxy 127.0.0.1:22", "route *: "
+	    "send-proxy goes after the servers");
 }
 
 static void
@@ -2154,8 +2164,6 @@ ops_keywords(void **state)
 	    "ADDR:PORT (an IPv4 or [IPv6] address), got 'localhost:9100'");
 	assert_line_error(f, "user nobody nogroup",
 	    "usage: user NAME [group NAME]");
-	assert_line_error(f, "route * to 127.0.0.1:22 send-proxy", "route *: "
-	    "send-proxy is not supported by this version");
 }
 
 int
@@ -2216,7 +2224,7 @@ main(void)
 		T(route_static_servers),
 		T(route_order_is_kept),
 		T(route_usage),
-		T(route_send_proxy_not_built_yet),
+		T(route_send_proxy),
 		T(dynamic_routes_parse),
 		T(dynamic_route_without_allow_is_an_open_relay),
 		T(dynamic_route_bad_values),

@@ -1,0 +1,3 @@
+build-pp/addr.o: src/addr.c src/addr.h src/util.h
+src/addr.h:
+src/util.h:

@@ -1,0 +1,3 @@
+build-pp/dest.o: src/dest.c src/dest.h src/addr.h
+src/dest.h:
+src/addr.h:

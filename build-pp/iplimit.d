@@ -1,0 +1,3 @@
+build-pp/iplimit.o: src/iplimit.c src/iplimit.h src/addr.h
+src/iplimit.h:
+src/addr.h:

@@ -1,0 +1,3 @@
+build-pp/listener.o: src/listener.c src/listener.h src/addr.h
+src/listener.h:
+src/addr.h:

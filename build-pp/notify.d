@@ -1,0 +1,2 @@
+build-pp/notify.o: src/notify.c src/notify.h
+src/notify.h:

@@ -1,0 +1,2 @@
+build-pp/sesscache.o: src/sesscache.c src/sesscache.h
+src/sesscache.h:
