@@ -112,7 +112,7 @@ clean:
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
 fuzz_config_SRCS := config.c dest.c policy.c lex.c route.c addr.c util.c
-fuzz_input_SRCS  := addr.c banner.c dest.c log.c route.c util.c
+fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
 
 
 .SECONDEXPANSION:

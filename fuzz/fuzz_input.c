@@ -11,6 +11,7 @@
 #include "banner.h"
 #include "dest.h"
 #include "log.h"
+#include "proxy.h"
 #include "route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +39,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	(void)banner_check(data, size);
+	{	/* what an L4 balancer (or anyone on that port) sends first */
+		struct proxy_info pi;
+		const char *pwhy;
+		size_t used;
+
+		if (proxy_parse(data, size, &used, &pi, &pwhy) == PROXY_OK &&
+		    used > size)
+			abort();
+	}
 	if (route_normalize_sni(s, sni) == 0) {
 		for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 			if (pattern_parse(patterns[i], &p, err,
