@@ -147,15 +147,15 @@ def test_duplicate_listen_names_first_line(gw_bin, pki, tmp_path):
         in err, err
 
 
-def test_unsupported_contract_option_is_named(gw_bin, pki, tmp_path):
+def test_unknown_listen_option_is_named(gw_bin, pki, tmp_path):
     f = tmp_path / "later.conf"
     text = _base(pki)
     n = text.count("\n") + 1
-    f.write_text(text + "listen 127.0.0.1:2998 proxy-protocol\n")
+    f.write_text(text + "listen 127.0.0.1:2998 proxy-protocl\n")
     rc, out, err = check(gw_bin, f)
     assert rc == 1
-    assert "%s:%d: listen: proxy-protocol is not supported by this " \
-        "version" % (f, n) in err, err
+    assert "%s:%d: listen: unknown option 'proxy-protocl' " \
+        "(proxy-protocol?)" % (f, n) in err, err
 
 
 def test_every_error_in_a_file_is_reported(gw_bin, pki, tmp_path):

@@ -719,3 +719,39 @@ def test_send_proxy_tells_the_server(gateway, raw_backend):
     hdr = seen["data"][:28]
     assert hdr == v2_header("127.0.0.8", sport, "127.0.0.1", gw.port)
     assert seen["data"][28:] == b"SSH-2.0-client\r\n"
+
+
+# --- man pages ---------------------------------------------------------------
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+@pytest.mark.parametrize("page", ["sshgate.8", "sshgate.conf.5",
+                                  "sshgate-connect.1"])
+def test_man_page_renders_without_warnings(page):
+    import shutil as sh
+    path = os.path.join(TOP, "doc", page)
+    if sh.which("groff") is None or sh.which("man") is None:
+        pytest.skip("groff/man are not installed")
+    r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", path],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    r = subprocess.run(["man", "-l", path], capture_output=True, timeout=60,
+                       env=dict(os.environ, MANWIDTH="80", PAGER="cat"))
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    assert b"NAME" in r.stdout
+
+
+def test_every_config_keyword_is_in_the_man_page():
+    with open(os.path.join(TOP, "src", "config.c")) as f:
+        src = f.read()
+    import re
+    table = src[src.index("static const struct keyword keywords[]"):]
+    table = table[:table.index("};")]
+    kws = re.findall(r'\{ "([a-z-]+)",', table)
+    assert len(kws) > 20
+    with open(os.path.join(TOP, "doc", "sshgate.conf.5")) as f:
+        man = f.read().replace("\\-", "-")
+    missing = [k for k in kws if k not in man]
+    assert missing == [], missing

@@ -1,3 +1,0 @@
-build-pp/addr.o: src/addr.c src/addr.h src/util.h
-src/addr.h:
-src/util.h:

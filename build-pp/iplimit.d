@@ -1,3 +1,0 @@
-build-pp/iplimit.o: src/iplimit.c src/iplimit.h src/addr.h
-src/iplimit.h:
-src/addr.h:

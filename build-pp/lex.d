@@ -1,2 +1,0 @@
-build-pp/lex.o: src/lex.c src/lex.h
-src/lex.h:

@@ -1,3 +1,0 @@
-build-pp/listener.o: src/listener.c src/listener.h src/addr.h
-src/listener.h:
-src/addr.h:

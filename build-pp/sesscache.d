@@ -1,2 +1,0 @@
-build-pp/sesscache.o: src/sesscache.c src/sesscache.h
-src/sesscache.h:
