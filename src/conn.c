@@ -850,7 +850,8 @@ read_proxy(struct conn *c)
 	size_t used = 0;
 	ssize_t n;
 
-	memcpy(tmp, c->pbuf, c->plen);
+	if (c->plen > 0)
+		memcpy(tmp, c->pbuf, c->plen);
 	n = recv(c->cfd, tmp + c->plen, sizeof(tmp) - c->plen, MSG_PEEK);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
