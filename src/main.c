@@ -268,6 +268,10 @@ reload(struct server *s, struct conf_errors *report)
 			return -1;
 		}
 	}
+	if ((rt->conf->control == NULL) != (s->rt->conf->control == NULL) ||
+	    (rt->conf->control != NULL &&
+	    strcmp(rt->conf->control, s->rt->conf->control) != 0))
+		log_warn("'control' takes effect at the next start");
 	if ((rt->conf->run_user == NULL) != (s->rt->conf->run_user == NULL) ||
 	    (rt->conf->run_user != NULL &&
 	    rt->conf->run_uid != s->rt->conf->run_uid))

@@ -755,3 +755,16 @@ def test_every_config_keyword_is_in_the_man_page():
         man = f.read().replace("\\-", "-")
     missing = [k for k in kws if k not in man]
     assert missing == [], missing
+
+
+def test_reload_says_control_moves_at_next_start(gateway, gw_bin, sshd,
+                                                 tmp_path):
+    sock = tmp_path / "ctl.sock"
+    gw = gateway(["* to %s" % sshd["a"].hostport],
+                 extra="control %s" % sock)
+    gw.conf.write_text(gw.conf.read_text().replace(str(sock),
+                                                   str(tmp_path / "b.sock")))
+    gw.signal(signal.SIGHUP)
+    gw.wait_stderr("reloaded")
+    assert "'control' takes effect at the next start" in gw.stderr()
+    assert ctl(gw_bin, sock, "stats")[0] == 0	# the old one still works
