@@ -768,3 +768,24 @@ def test_reload_says_control_moves_at_next_start(gateway, gw_bin, sshd,
     gw.wait_stderr("reloaded")
     assert "'control' takes effect at the next start" in gw.stderr()
     assert ctl(gw_bin, sock, "stats")[0] == 0	# the old one still works
+
+
+def test_log_syslog_facility(gateway, raw_backend):
+    # a receiver on /dev/log, only where no syslog daemon has one
+    if os.getuid() != 0 or os.path.exists("/dev/log"):
+        pytest.skip("needs root and a free /dev/log")
+    r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    r.bind("/dev/log")
+    try:
+        r.settimeout(10)
+        b = raw_backend(banner)
+        gw = gateway(["* to %s" % b.hostport], log="syslog local3")
+        assert session(gw.port) is not None
+        msg = r.recv(4096).decode()
+        # <PRI> = local3 (19) * 8 + info (6)
+        assert msg.startswith("<158>"), msg
+        assert "sshgate[%d]: " % gw.proc.pid in msg
+        assert "sni=db.example.local" in msg and "event=close" in msg
+    finally:
+        r.close()
+        os.unlink("/dev/log")
