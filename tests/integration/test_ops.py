@@ -789,3 +789,65 @@ def test_log_syslog_facility(gateway, raw_backend):
     finally:
         r.close()
         os.unlink("/dev/log")
+
+
+# --- sshgate connect: an encrypted key asks on the terminal -------------------
+
+import pty
+import select as _select
+
+
+def run_on_tty(argv, answer, timeout=15):
+    """Runs argv on a new terminal; types answer when asked for a
+    passphrase. Returns (exit status, everything the terminal showed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    out, sent = b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = _select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    d = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not d:
+                    break
+                out += d
+            if not sent and b"Passphrase for" in out:
+                time.sleep(0.2)		# let it turn echo off first
+                os.write(fd, answer + b"\n")
+                sent = True
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_connect_asks_for_a_key_passphrase(gateway, gw_bin, pki, tmp_path,
+                                           raw_backend):
+    from test_access import ClientPki
+    (tmp_path / "cpki").mkdir()
+    cp = ClientPki(tmp_path / "cpki")
+    crt, key = cp.user("alice", "/CN=alice")
+    enc = tmp_path / "alice-enc.key"
+    subprocess.run(["openssl", "pkey", "-in", str(key), "-aes256",
+                    "-passout", "pass:s3cret", "-out", str(enc)],
+                   check=True, capture_output=True, timeout=30)
+    b = raw_backend(banner)
+    gw = gateway(["* to %s" % b.hostport], extra="client-ca %s\n"
+                 "access allow user alice to *" % cp.path("ca.pem"))
+    argv = [gw_bin, "connect", "--ca", str(pki["ca"]), "--cert", str(crt),
+            "--key", str(enc), "--timeout", "5", gw.addr, "db.example.local"]
+    rc, out = run_on_tty(argv, b"wrong")
+    assert rc == 1
+    assert "cannot load client certificate" in out, out
+    rc, out = run_on_tty(argv, b"s3cret")
+    # the passphrase is not echoed; the gateway let alice through
+    assert "s3cret" not in out
+    assert "SSH-2.0-backend" in out, out
+    # alice was let through (nothing typed after: the gate times out)
+    rec = gw.wait_record(user="alice")
+    assert int(rec["bytes_down"]) > 0 and rec["dst"] == b.hostport
