@@ -71,6 +71,7 @@ log_conn(struct conn *c, enum conn_reason r, const char *detail)
 		    NULL;
 		rec.cert_serial = c->ident->serial[0] != '\0' ?
 		    c->ident->serial : NULL;
+		rec.cert_subject = c->ident->subject;
 	}
 	rec.handshake_ms = c->handshake_ms;
 	rec.connect_ms = c->connect_ms;	/* -1 until connected */

@@ -29,6 +29,7 @@ struct log_record {
 	long duration_ms;
 	uint64_t bytes_up, bytes_down;
 	const char *user, *groups, *route, *dst, *tls, *cert_serial;
+	const char *cert_subject;
 	int tls_resumed;	/* 1: the TLS session was resumed */
 	long handshake_ms, connect_ms;
 	const char *detail;	/* free text: what exactly failed */

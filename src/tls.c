@@ -368,6 +368,20 @@ tls_ident_get(X509 *cert, struct tls_ident *id)
 		}
 	}
 	id->groups_text[k] = '\0';
+	{
+		BIO *b = BIO_new(BIO_s_mem());
+		char *p;
+		long n;
+
+		if (b != NULL && X509_NAME_print_ex(b, subj, 0,
+		    XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+		    (n = BIO_get_mem_data(b, &p)) >= 0 &&
+		    (id->subject = malloc((size_t)n + 1)) != NULL) {
+			memcpy(id->subject, p, (size_t)n);
+			id->subject[n] = '\0';
+		}
+		BIO_free(b);
+	}
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) !=
 	    NULL && (hex = BN_bn2hex(bn)) != NULL) {
 		util_strlcpy(id->serial, hex, sizeof(id->serial));
@@ -393,6 +407,7 @@ tls_ident_free(struct tls_ident *id)
 	free(id->groups_text);
 	free(id->user);
 	free(id->user_shown);
+	free(id->subject);
 	memset(id, 0, sizeof(*id));
 }
 

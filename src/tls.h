@@ -52,6 +52,7 @@ struct tls_ident {
 	size_t ngroups;
 	char *groups_text;	/* "a,b" (',' and '\' escaped), for logs */
 	char serial[80];	/* hex */
+	char *subject;		/* the whole subject, RFC 2253, for logs */
 	time_t not_after;
 };
 

@@ -304,6 +304,7 @@ def test_refused_certificates(acl_gateway, cpki, backend, who, reason,
     assert (rec["result"], rec["reason"]) == ("denied", reason)
     if who:
         assert rec["user"] == who and rec["cert_serial"]
+        assert rec["cert_subject"].startswith("CN=%s" % who), rec
     assert backend.conns == []
 
 
@@ -481,6 +482,9 @@ def test_odd_subject_is_logged_on_one_line(acl_gateway, cpki, backend):
     rec = json.loads(lines[0])
     assert rec["user"] == 'j\u00fcrgen "the" = admin'
     assert rec["groups"] == "d\u00e9v"
+    # in certificate order, RFC 2253 escapes, UTF-8 kept
+    assert rec["cert_subject"] == 'CN=j\u00fcrgen \\"the\\" = admin,' \
+        'OU=d\u00e9v', rec["cert_subject"]
 
 
 def test_access_rules_need_client_ca(gw_bin, pki, tmp_path):
