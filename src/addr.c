@@ -76,6 +76,17 @@ addr_split(const char *s, char *host, size_t hostlen, unsigned *port,
 }
 
 void
+addr_set_port(struct addr *a, unsigned port)
+{
+	if (a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->ss)->sin_port =
+		    htons((unsigned short)port);
+	else if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port =
+		    htons((unsigned short)port);
+}
+
+void
 addr_format_ip(const struct addr *a, char *buf, size_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;

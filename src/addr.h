@@ -33,6 +33,9 @@ int addr_parse_ip(const char *s, unsigned port, struct addr *out);
 int addr_split(const char *s, char *host, size_t hostlen, unsigned *port,
     char *err, size_t errlen);
 
+/* Sets the port of an IPv4 or IPv6 address. */
+void addr_set_port(struct addr *a, unsigned port);
+
 /* Formats "1.2.3.4:22" or "[::1]:22" into buf (ADDR_TEXT_MAX is enough). */
 void addr_format(const struct addr *a, char *buf, size_t len);
 

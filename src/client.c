@@ -23,6 +23,7 @@
 
 #include "addr.h"
 #include "sesscache.h"
+#include "tls.h"
 #include "util.h"
 
 #define DEFAULT_PORT 2222
@@ -259,7 +260,6 @@ make_ctx(const struct opts *o)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	const char *key = o->key != NULL ? o->key : o->cert;
-	unsigned long e;
 
 	if (ctx == NULL)
 		return NULL;
@@ -271,11 +271,9 @@ make_ctx(const struct opts *o)
 	if (!o->insecure) {
 		if ((o->ca != NULL ? SSL_CTX_load_verify_locations(ctx, o->ca,
 		    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-			e = ERR_get_error();
 			say("cannot load CA certificates %s: %s", o->ca != NULL ?
-			    o->ca : "(system)", ERR_SYSTEM_ERROR(e) ?
-			    strerror(ERR_GET_REASON(e)) : e != 0 ?
-			    ERR_reason_error_string(e) : "none found");
+			    o->ca : "(system)", tls_err_reason(ERR_get_error(),
+			    "none found"));
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -289,11 +287,9 @@ make_ctx(const struct opts *o)
 		    SSL_CTX_use_PrivateKey_file(ctx, key,
 		    SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			e = ERR_get_error();
 			say("cannot load client certificate %s (key %s): %s",
-			    o->cert, key, ERR_SYSTEM_ERROR(e) ?
-			    strerror(ERR_GET_REASON(e)) : e != 0 ?
-			    ERR_reason_error_string(e) : "unknown error");
+			    o->cert, key, tls_err_reason(ERR_get_error(),
+			    "unknown error"));
 			SSL_CTX_free(ctx);
 			return NULL;
 		}

@@ -283,12 +283,7 @@ set_candidates(struct conn *c, const struct addr *addrs, size_t n,
 	for (i = 0; i < n && c->ncands < DNS_ADDR_MAX; i++) {
 		struct addr a = addrs[i];
 
-		if (a.ss.ss_family == AF_INET)
-			((struct sockaddr_in *)&a.ss)->sin_port =
-			    htons((unsigned short)port);
-		else
-			((struct sockaddr_in6 *)&a.ss)->sin6_port =
-			    htons((unsigned short)port);
+		addr_set_port(&a, port);
 		if (c->route->kind != ROUTE_STATIC &&
 		    dest_check(&c->rt->conf->dest, &a, why,
 		    sizeof(why)) != DEST_OK) {

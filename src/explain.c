@@ -153,17 +153,6 @@ judge(const struct conf *c, const struct route *r, const char *sni,
 	return 0;
 }
 
-static void
-set_port(struct addr *a, unsigned port)
-{
-	if (a->ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&a->ss)->sin_port =
-		    htons((unsigned short)port);
-	else
-		((struct sockaddr_in6 *)&a->ss)->sin6_port =
-		    htons((unsigned short)port);
-}
-
 /* Judges every address of a name or literal. Returns how many pass. */
 static int
 judge_name(const struct conf *c, const struct route *r, const char *sni,
@@ -188,7 +177,7 @@ judge_name(const struct conf *c, const struct route *r, const char *sni,
 	    ans.n == 1 ? "" : "es");
 	for (i = 0; i < ans.n; i++) {
 		a = ans.addrs[i];
-		set_port(&a, port);
+		addr_set_port(&a, port);
 		ok += judge(c, r, sni, &a, id, have_id);
 	}
 	return ok;

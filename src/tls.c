@@ -27,6 +27,19 @@ sni_callback(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+const char *
+tls_err_reason(unsigned long e, const char *none)
+{
+	const char *r;
+
+	if (e == 0)
+		return none;
+	if (ERR_SYSTEM_ERROR(e))
+		return strerror(ERR_GET_REASON(e));
+	r = ERR_reason_error_string(e);
+	return r != NULL ? r : none;
+}
+
 static enum tls_cert_verdict
 verdict_of(int err)
 {
@@ -95,14 +108,10 @@ client_auth(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 
 	if (SSL_CTX_load_verify_locations(ctx, c->client_ca, NULL) != 1 ||
 	    (names = SSL_load_client_CA_file(c->client_ca)) == NULL) {
-		unsigned long e = ERR_get_error();
-
-		reason = e != 0 && ERR_SYSTEM_ERROR(e) ?
-		    strerror(ERR_GET_REASON(e)) : e != 0 ?
-		    ERR_reason_error_string(e) : NULL;
+		reason = tls_err_reason(ERR_get_error(),
+		    "no certificate in it");
 		conf_error(errs, c->client_ca_file, c->client_ca_line,
-		    "client-ca: cannot load %s: %s", c->client_ca,
-		    reason != NULL ? reason : "no certificate in it");
+		    "client-ca: cannot load %s: %s", c->client_ca, reason);
 		ERR_clear_error();
 		return;
 	}
@@ -131,15 +140,8 @@ static void
 ssl_errors(struct conf_errors *errs, const char *file, int line,
     const char *what, const char *path)
 {
-	unsigned long e = ERR_get_error();
-	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	if (e != 0 && ERR_SYSTEM_ERROR(e))
-		reason = strerror(ERR_GET_REASON(e));
-	if (reason == NULL)
-		reason = "unknown error";
 	conf_error(errs, file, line, "certificate: %s %s: %s", what, path,
-	    reason);
+	    tls_err_reason(ERR_get_error(), "unknown error"));
 	ERR_clear_error();
 }
 

@@ -98,6 +98,12 @@ void tls_describe(SSL *ssl, char *buf, size_t len);
 int tls_resumed(SSL *ssl);
 
 /*
+ * The reason of OpenSSL error e: errno text for a system error, the
+ * library's reason otherwise, or none when there is nothing to say.
+ */
+const char *tls_err_reason(unsigned long e, const char *none);
+
+/*
  * Says why the last operation on this thread failed (OpenSSL reason or
  * errno text) into buf, and clears the error queue. Returns buf.
  */
