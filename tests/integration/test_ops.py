@@ -851,3 +851,57 @@ def test_connect_asks_for_a_key_passphrase(gateway, gw_bin, pki, tmp_path,
     # alice was let through (nothing typed after: the gate times out)
     rec = gw.wait_record(user="alice")
     assert int(rec["bytes_down"]) > 0 and rec["dst"] == b.hostport
+
+
+# --- bad files and busy addresses are named ----------------------------------
+
+def _check_text(gw_bin, tmp_path, pki, extra):
+    f = tmp_path / "bad.conf"
+    f.write_text("listen 127.0.0.1:2222\ncertificate \"%s\"\n"
+                 "route * to 127.0.0.2:22\n%s\n" % (pki["ecdsa"], extra))
+    r = subprocess.run([gw_bin, "check", "-c", str(f)], capture_output=True,
+                       timeout=30)
+    return f, r.returncode, r.stderr.decode()
+
+
+def test_bad_client_ca_and_crl_files(gw_bin, pki, tmp_path):
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    f, rc, err = _check_text(gw_bin, tmp_path, pki,
+                             "client-ca %s\ncrl %s\naccess allow any to *"
+                             % (tmp_path / "none.pem", junk))
+    assert rc == 1
+    assert "%s:4: client-ca: cannot load %s: No such file or directory" % (
+        f, tmp_path / "none.pem") in err, err
+    f, rc, err = _check_text(gw_bin, tmp_path, pki,
+                             "client-ca \"%s\"\ncrl %s\naccess allow any to *"
+                             % (pki["ca"], junk))
+    assert rc == 1
+    assert "%s:5: crl: cannot load %s: not a CRL (PEM or DER)" % (f, junk) \
+        in err, err
+
+
+def test_busy_metrics_address_and_stray_control_path(gw_bin, pki, tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = free_port()
+    conf = tmp_path / "m.conf"
+    conf.write_text("listen 127.0.0.1:%d\ncertificate \"%s\"\n"
+                    "route * to 127.0.0.2:22\nmetrics 127.0.0.1:%d\n"
+                    % (port, pki["ecdsa"], busy.getsockname()[1]))
+    r = subprocess.run([gw_bin, "serve", "-c", str(conf)],
+                       capture_output=True, timeout=30)
+    busy.close()
+    assert r.returncode == 1
+    assert b"metrics: listen 127.0.0.1:" in r.stderr, r.stderr
+    stray = tmp_path / "stray"
+    stray.write_text("a file, not a socket\n")
+    conf.write_text("listen 127.0.0.1:%d\ncertificate \"%s\"\n"
+                    "route * to 127.0.0.2:22\ncontrol %s\n"
+                    % (port, pki["ecdsa"], stray))
+    r = subprocess.run([gw_bin, "serve", "-c", str(conf)],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1
+    assert b"exists and is not a socket" in r.stderr, r.stderr
+    assert stray.read_text() == "a file, not a socket\n"	# untouched
