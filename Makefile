@@ -26,7 +26,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
@@ -37,7 +37,7 @@ test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
 test_route_SRCS  := route.c addr.c util.c
 test_banner_SRCS := banner.c
-test_config_SRCS := config.c dest.c policy.c lex.c route.c addr.c util.c
+test_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
 test_log_SRCS    := log.c
 test_dest_SRCS   := dest.c addr.c util.c
 test_policy_SRCS := policy.c route.c addr.c util.c
@@ -111,7 +111,7 @@ clean:
 # libFuzzer targets (clang): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz_config_SRCS := config.c dest.c policy.c lex.c route.c addr.c util.c
+fuzz_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
 
 

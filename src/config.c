@@ -10,12 +10,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "file.h"
 #include "lex.h"
 #include "util.h"
 
 #define INCLUDE_DEPTH_MAX 8
 #define LINE_MAX_LEN 4096
 #define CONF_SIZE_MAX (16L << 20)	/* no config is this large: a mistake */
+/* what one load may read in all, includes and pairs files together */
+#define CONF_FILES_MAX 256
+#define CONF_TOTAL_MAX (64L << 20)
 
 struct where {
 	const char *file;
@@ -32,6 +36,9 @@ struct parser {
 	    set_max_per_ip, set_rate, set_user, set_metrics, set_control,
 	    first_access, set_timeout[6];
 	struct policy pairs;		/* access-pairs rules, put last */
+	int nread;			/* files read, against the budget */
+	long bytes_read;
+	int budget_spent;		/* said once; nothing more is read */
 	int resolver_system;
 	int seen_listen, seen_cert, seen_route;
 };
@@ -630,27 +637,76 @@ kw_destination(struct parser *p, const char *file, int line, char **av,
 }
 
 /*
- * Opens a config or pairs file for reading: a regular file, not too
- * large. Returns it, or NULL with *why set to a static reason.
+ * Reads path for the parser: counts it against the budget of every file
+ * and byte one load may read (includes can fan out), records its name
+ * for error messages, and calls fn for each line (without its '\n'; a
+ * line too long or holding a NUL byte is reported here, after prefix,
+ * and skipped). from/fline name the directive that asked for it (NULL
+ * for the main file), what its keyword. Returns 0, or -1 if the file
+ * could not be read.
  */
-static FILE *
-open_regular(const char *path, const char **why)
+static int
+read_lines(struct parser *p, const char *path, const char *from, int fline,
+    const char *what, const char *prefix, void (*fn)(struct parser *,
+    const char *, int, char *, size_t, void *), void *arg)
 {
-	struct stat st;
-	FILE *f = fopen(path, "r");
+	char *buf, *name, **files, *s, *nl, why[128];
+	size_t len, left;
+	int line = 0;
 
-	if (f == NULL) {
-		*why = strerror(errno);
-		return NULL;
+	if (p->budget_spent)
+		return -1;
+	if (p->nread >= CONF_FILES_MAX || p->bytes_read > CONF_TOTAL_MAX) {
+		p->budget_spent = 1;
+		conf_error(p->errs, from != NULL ? from : path, fline, "%s: "
+		    "more than %d files or %ld MiB read for one config (an "
+		    "include loop?); reading stops here", what,
+		    CONF_FILES_MAX, CONF_TOTAL_MAX >> 20);
+		return -1;
 	}
-	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode))
-		*why = "not a regular file";
-	else if (st.st_size > CONF_SIZE_MAX)
-		*why = "larger than 16 MiB";
-	else
-		return f;
-	fclose(f);
-	return NULL;
+	p->nread++;
+	if (file_read(path, CONF_SIZE_MAX, &buf, &len, why,
+	    sizeof(why)) == -1) {
+		if (from != NULL)
+			conf_error(p->errs, from, fline, "%s: cannot read %s: "
+			    "%s", what, path, why);
+		else
+			conf_error(p->errs, path, 0, "cannot read: %s", why);
+		return -1;
+	}
+	p->bytes_read += (long)len;
+	/* file names outlive this read: the conf keeps them for errors */
+	files = realloc(p->c->files, (p->c->nfiles + 1) * sizeof(*files));
+	if (files == NULL || (name = strdup(path)) == NULL) {
+		if (files != NULL)
+			p->c->files = files;
+		free(buf);
+		return oom(p, path, 0);
+	}
+	p->c->files = files;
+	files[p->c->nfiles++] = name;
+	for (s = buf, left = len; left > 0; s = nl + 1) {
+		size_t n;
+
+		line++;
+		nl = memchr(s, '\n', left);
+		n = nl != NULL ? (size_t)(nl - s) : left;
+		left -= nl != NULL ? n + 1 : n;
+		if (n > LINE_MAX_LEN)
+			conf_error(p->errs, name, line, "%sline longer than %d "
+			    "characters", prefix, LINE_MAX_LEN);
+		else if (memchr(s, '\0', n) != NULL)
+			conf_error(p->errs, name, line, "%sNUL byte in line",
+			    prefix);
+		else {
+			s[n] = '\0';
+			fn(p, name, line, s, n, arg);
+		}
+		if (nl == NULL)
+			break;
+	}
+	free(buf);
+	return 0;
 }
 
 static int read_file(struct parser *, const char *, const char *, int);
@@ -771,19 +827,46 @@ kw_access(struct parser *p, const char *file, int line, char **av, int ac)
 	return 0;
 }
 
+struct pairs_read {
+	enum access_who who;
+	int bad;
+};
+
+/* One "NAME,TARGET" line of a pairs file. */
+static void
+pair_line(struct parser *p, const char *name, int n, char *text, size_t len,
+    void *arg)
+{
+	struct pairs_read *pr = arg;
+	struct access_rule *r;
+	char err[300];
+	int rc;
+
+	(void)len;
+	if ((r = add_rule(p, &p->pairs, name, n)) == NULL) {
+		pr->bad = -1;
+		return;
+	}
+	rc = policy_parse_pair(text, pr->who, r, err, sizeof(err));
+	if (rc == -1) {
+		/* a pair's own errors start "access: " */
+		conf_error(p->errs, name, n, "access-pairs: %s",
+		    strncmp(err, "access: ", 8) == 0 ? err + 8 : err);
+		pr->bad = -1;
+	} else if (rc == 1) {
+		r->file = name;
+		r->line = n;
+		p->pairs.n++;
+	}
+}
+
 /* access-pairs user|group FILE: the recipe's "NAME,TARGET" lines. */
 static int
 kw_access_pairs(struct parser *p, const char *file, int line, char **av,
     int ac)
 {
-	char *path, *buf = NULL, **files, *name, err[300];
-	const char *why;
-	enum access_who who;
-	struct access_rule *r;
-	size_t cap = 0;
-	ssize_t len;
-	int n = 0, rc, bad = 0;
-	FILE *f;
+	struct pairs_read pr = { ACCESS_USER, 0 };
+	char *path;
 
 	(void)ac;
 	if (p->first_access.file == NULL) {
@@ -791,9 +874,9 @@ kw_access_pairs(struct parser *p, const char *file, int line, char **av,
 		p->first_access.line = line;
 	}
 	if (strcmp(av[1], "user") == 0)
-		who = ACCESS_USER;
+		pr.who = ACCESS_USER;
 	else if (strcmp(av[1], "group") == 0)
-		who = ACCESS_GROUP;
+		pr.who = ACCESS_GROUP;
 	else {
 		conf_error(p->errs, file, line,
 		    "usage: access-pairs user|group FILE");
@@ -801,51 +884,12 @@ kw_access_pairs(struct parser *p, const char *file, int line, char **av,
 	}
 	if ((path = relative_to(file, av[2])) == NULL)
 		return oom(p, file, line);
-	if ((f = open_regular(path, &why)) == NULL) {
-		conf_error(p->errs, file, line, "access-pairs: cannot read "
-		    "%s: %s", path, why);
-		free(path);
-		return -1;
-	}
-	files = realloc(p->c->files, (p->c->nfiles + 1) * sizeof(*files));
-	if (files == NULL) {
-		fclose(f);
-		free(path);
-		return oom(p, file, line);
-	}
-	p->c->files = files;
-	files[p->c->nfiles++] = name = path;	/* rules point to it */
-	while ((len = getline(&buf, &cap, f)) != -1) {
-		n++;
-		if (len > 0 && buf[len - 1] == '\n')
-			buf[--len] = '\0';
-		if ((r = add_rule(p, &p->pairs, name, n)) == NULL)
-			break;
-		if ((size_t)len > LINE_MAX_LEN ||
-		    memchr(buf, '\0', (size_t)len) != NULL) {
-			util_strlcpy(err, "unreadable line", sizeof(err));
-			rc = -1;
-		} else
-			rc = policy_parse_pair(buf, who, r, err, sizeof(err));
-		if (rc == -1) {
-			/* a pair's own errors start "access: " */
-			conf_error(p->errs, name, n, "access-pairs: %s",
-			    strncmp(err, "access: ", 8) == 0 ? err + 8 : err);
-			bad = -1;
-		} else if (rc == 1) {
-			r->file = name;
-			r->line = n;
-			p->pairs.n++;
-		}
-	}
-	if (ferror(f)) {
-		conf_error(p->errs, name, n, "access-pairs: read error: %s",
-		    strerror(errno));
-		bad = -1;
-	}
-	free(buf);
-	fclose(f);
-	return bad;
+	if (read_lines(p, path, file, line, "access-pairs", "access-pairs: ",
+	    pair_line,
+	    &pr) == -1)
+		pr.bad = -1;
+	free(path);
+	return pr.bad;
 }
 
 static int
@@ -964,67 +1008,38 @@ directive(struct parser *p, const char *file, int line, char **av, int ac)
 	conf_error(p->errs, file, line, "unknown keyword '%s'", av[0]);
 }
 
+/* One line of a config file: words, then the directive. */
+static void
+config_line(struct parser *p, const char *name, int line, char *text,
+    size_t len, void *arg)
+{
+	char *words[LEX_MAX_WORDS];
+	const char *err;
+	int n;
+
+	(void)len;
+	(void)arg;
+	n = lex_line(text, words, LEX_MAX_WORDS, &err);
+	if (n == -1)
+		conf_error(p->errs, name, line, "%s", err);
+	else if (n > 0)
+		directive(p, name, line, words, n);
+}
+
 /*
- * Reads one file. from/fline name the include that asked for it (NULL
- * for the main file). Returns 0, or -1 if the file could not be read.
+ * Reads one config file. from/fline name the include that asked for it
+ * (NULL for the main file). Returns 0, or -1 if it could not be read.
  */
 static int
 read_file(struct parser *p, const char *path, const char *from, int fline)
 {
-	char *words[LEX_MAX_WORDS];
-	char *buf = NULL, *name, **files;
-	const char *err;
-	size_t cap = 0;
-	ssize_t len;
-	int line = 0, n;
-	const char *why;
-	FILE *f;
+	int rc;
 
-	if ((f = open_regular(path, &why)) == NULL) {
-		if (from != NULL)
-			conf_error(p->errs, from, fline, "include: cannot "
-			    "read %s: %s", path, why);
-		else
-			conf_error(p->errs, path, 0, "cannot read: %s", why);
-		return -1;
-	}
-	/* file names outlive this read: the conf keeps them for errors */
-	files = realloc(p->c->files, (p->c->nfiles + 1) * sizeof(*files));
-	if (files == NULL || (name = strdup(path)) == NULL) {
-		if (files != NULL)
-			p->c->files = files;
-		fclose(f);
-		return oom(p, path, 0);
-	}
-	p->c->files = files;
-	files[p->c->nfiles++] = name;
 	p->depth++;
-	while ((len = getline(&buf, &cap, f)) != -1) {
-		line++;
-		if (len > 0 && buf[len - 1] == '\n')
-			len--;
-		if ((size_t)len > LINE_MAX_LEN) {
-			conf_error(p->errs, name, line, "line longer than %d "
-			    "characters", LINE_MAX_LEN);
-			continue;
-		}
-		if (memchr(buf, '\0', (size_t)len) != NULL) {
-			conf_error(p->errs, name, line, "NUL byte in line");
-			continue;
-		}
-		n = lex_line(buf, words, LEX_MAX_WORDS, &err);
-		if (n == -1)
-			conf_error(p->errs, name, line, "%s", err);
-		else if (n > 0)
-			directive(p, name, line, words, n);
-	}
-	if (ferror(f))
-		conf_error(p->errs, name, line, "read error: %s",
-		    strerror(errno));
+	rc = read_lines(p, path, from, fline, "include", "", config_line,
+	    NULL);
 	p->depth--;
-	free(buf);
-	fclose(f);
-	return 0;
+	return rc;
 }
 
 /*

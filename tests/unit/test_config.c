@@ -2073,7 +2073,7 @@ access_pairs_bad_lines(void **state)
 		fail_msg("error 3 does not name the target: %s",
 		    f->errs.msgs[3]);
 	assert_error_at(f, 4, "users.acl", 8,
-	    "access-pairs: unreadable line");
+	    "access-pairs: NUL byte in line");
 	/* for reporting, the good lines are kept, with their lines */
 	reset(f);
 	c = f->c = conf_parse(f->main, &f->errs);
