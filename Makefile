@@ -26,12 +26,13 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c hello.c ident.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
-UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
+              test_hello test_ident
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -44,6 +45,9 @@ test_policy_SRCS := policy.c route.c addr.c util.c
 test_iplimit_SRCS := iplimit.c addr.c util.c
 test_stats_SRCS  := stats.c reason.c
 test_proxy_SRCS  := proxy.c addr.c util.c
+test_hello_SRCS  := hello.c
+test_ident_SRCS  := ident.c
+test_ident_LIBS  := $(shell pkg-config --libs libcrypto)
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -63,7 +67,7 @@ $(BUILD):
 define unit_rule
 $(BUILD)/tests/$(1): tests/unit/$(1).c $$(addprefix src/,$$($(1)_SRCS)) | $(BUILD)
 	$$(CC) $$(CPPFLAGS) -Isrc $$(CFLAGS) $$(shell pkg-config --cflags cmocka) \
-	    $$(LDFLAGS) -o $$@ $$^ $$(shell pkg-config --libs cmocka)
+	    $$(LDFLAGS) -o $$@ $$^ $$(shell pkg-config --libs cmocka) $$($(1)_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -74,7 +78,8 @@ unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
 integration: $(BUILD)/sshgate
-	SSHGATE_BIN=$(abspath $(BUILD)/sshgate) $(PYTHON) -m pytest -q tests/integration
+	SSHGATE_BIN=$(abspath $(BUILD)/sshgate) SSHGATE_SANITIZE=$(SANITIZE) \
+	    $(PYTHON) -m pytest -q tests/integration
 
 test: deps
 	$(MAKE) WERROR=1 all unit
@@ -108,20 +113,36 @@ install: $(BUILD)/sshgate
 clean:
 	rm -rf build build-san
 
-# libFuzzer targets (clang): make fuzz FUZZ_SECONDS=60
-FUZZ_SECONDS ?= 30
+# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=20]. Each starts
+# from a copy of its committed seed corpus (fuzz/corpus/TARGET), so a run
+# never changes the tree; what it learns stays in build/fuzz.
+FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
+FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident
 fuzz_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
-
+fuzz_hello_SRCS  := hello.c
+fuzz_ident_SRCS  := ident.c
+fuzz_ident_LIBS  := $(shell pkg-config --libs libcrypto)
+fuzz_config_MAXLEN := 4096
+fuzz_input_MAXLEN  := 512
+fuzz_hello_MAXLEN  := 40000
+fuzz_ident_MAXLEN  := 16384
 
 .SECONDEXPANSION:
 build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))
-	@mkdir -p build/fuzz/corpus-$*
-	clang $(FUZZ_CFLAGS) -o $@ $^
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $($*_LIBS)
 
-fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_input
-	cp examples/*.conf build/fuzz/corpus-fuzz_config/ 2>/dev/null || true
-	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-fuzz_config
-	build/fuzz/fuzz_input -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz/corpus-fuzz_input
+fuzz-run-%: build/fuzz/%
+	@mkdir -p build/fuzz/corpus-$*
+	@if [ -d fuzz/corpus/$* ]; then cp fuzz/corpus/$*/* build/fuzz/corpus-$*/; fi
+	@echo "== $* ($(FUZZ_SECONDS)s)"
+	@build/fuzz/$* -max_total_time=$(FUZZ_SECONDS) -max_len=$($*_MAXLEN) \
+	    build/fuzz/corpus-$* > build/fuzz/$*.log 2>&1 || \
+	    { tail -60 build/fuzz/$*.log; exit 1; }
+	@grep -E "^#[0-9]+.*(DONE|pulse)" build/fuzz/$*.log | tail -1
+
+.SECONDARY: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+fuzz: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 .PHONY: fuzz

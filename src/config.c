@@ -34,6 +34,7 @@ struct parser {
 	struct where set_ssh_only, set_max_conns, set_workers, set_log,
 	    set_log_format, set_resolve, set_client_ca, set_expire,
 	    set_max_per_ip, set_rate, set_user, set_metrics, set_control,
+	    set_ciphers, set_ciphersuites, set_tls_min,
 	    first_access, set_timeout[6];
 	struct policy pairs;		/* access-pairs rules, put last */
 	int nread;			/* files read, against the budget */
@@ -949,6 +950,45 @@ kw_control(struct parser *p, const char *file, int line, char **av, int ac)
 }
 
 
+/* ciphers LIST / ciphersuites LIST: checked by OpenSSL when loaded. */
+static int
+kw_ciphers(struct parser *p, const char *file, int line, char **av, int ac)
+{
+	int suites = strcmp(av[0], "ciphersuites") == 0;
+	struct conf_at *at = suites ? &p->c->ciphersuites_at :
+	    &p->c->ciphers_at;
+	char **slot = suites ? &p->c->ciphersuites : &p->c->ciphers;
+
+	(void)ac;
+	if (once(p, suites ? &p->set_ciphersuites : &p->set_ciphers, file,
+	    line, av[0]) == -1)
+		return -1;
+	if ((*slot = strdup(av[1])) == NULL)
+		return oom(p, file, line);
+	at->file = file;
+	at->line = line;
+	return 0;
+}
+
+static int
+kw_tls_min_version(struct parser *p, const char *file, int line, char **av,
+    int ac)
+{
+	(void)ac;
+	if (once(p, &p->set_tls_min, file, line, av[0]) == -1)
+		return -1;
+	if (strcmp(av[1], "1.2") == 0)
+		p->c->tls_min = 12;
+	else if (strcmp(av[1], "1.3") == 0)
+		p->c->tls_min = 13;
+	else {
+		conf_error(p->errs, file, line, "tls-min-version: expected 1.2 "
+		    "or 1.3, got '%s'", av[1]);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct keyword keywords[] = {
 	{ "listen", 1, 2, kw_listen },
 	{ "certificate", 1, 3, kw_certificate },
@@ -964,7 +1004,6 @@ static const struct keyword keywords[] = {
 	{ "resolve", 1, 1, kw_resolve },
 	{ "allow-destination", 1, LEX_MAX_WORDS, kw_destination },
 	{ "deny-destination", 1, LEX_MAX_WORDS, kw_destination },
-	/* in the contract, built in later versions */
 	{ "client-ca", 1, 1, kw_client_ca },
 	{ "crl", 1, 1, kw_crl },
 	{ "max-connections-per-ip", 1, 1, kw_max_per_ip },
@@ -975,6 +1014,9 @@ static const struct keyword keywords[] = {
 	{ "metrics", 1, 1, kw_metrics },
 	{ "control", 1, 1, kw_control },
 	{ "user", 1, 3, kw_user },
+	{ "ciphers", 1, 1, kw_ciphers },
+	{ "ciphersuites", 1, 1, kw_ciphers },
+	{ "tls-min-version", 1, 1, kw_tls_min_version },
 };
 
 static void
@@ -1100,6 +1142,8 @@ conf_parse(const char *path, struct conf_errors *errs)
 	c->max_conns = 10000;
 	c->resolve_family = AF_INET;
 	c->expire_sessions = 1;
+	c->tls_min = 12;
+	c->ciphers_at.file = c->ciphersuites_at.file = c->path;
 	memset(&p, 0, sizeof(p));
 	p.c = c;
 	p.errs = errs;
@@ -1166,6 +1210,8 @@ conf_free(struct conf *c)
 	free(c->run_user);
 	free(c->control);
 	free(c->run_group);
+	free(c->ciphers);
+	free(c->ciphersuites);
 	for (i = 0; i < c->ncrls; i++)
 		free(c->crls[i].path);
 	free(c->crls);

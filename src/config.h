@@ -87,6 +87,10 @@ struct conf {
 	int log_line;
 	int log_facility;		/* LOG_TO_SYSLOG, syslog.h value */
 	int log_json;
+	char *ciphers;			/* TLS 1.2 cipher list; NULL: defaults */
+	char *ciphersuites;		/* TLS 1.3 suites; NULL: defaults */
+	struct conf_at ciphers_at, ciphersuites_at;
+	int tls_min;			/* 12 (TLS 1.2, default) or 13 */
 };
 
 /* Errors collected while loading, each "FILE:LINE: message". */

@@ -11,6 +11,7 @@
 
 #include "conn_int.h"
 #include "dest.h"
+#include "ident.h"
 #include "iplimit.h"
 #include "log.h"
 #include "policy.h"
@@ -25,12 +26,17 @@
 
 static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
-static int on_sni(SSL *, const char *);
+static int on_hello(SSL *, const char *, const char *);
 static int on_cert(SSL *, X509 *, enum tls_cert_verdict, const char *);
+static void ticket_info(SSL *, const char **, STACK_OF(X509) **);
+static int client_ident(struct conn *, X509 *);
+static int on_resume(SSL *, const char *, STACK_OF(X509) *);
 static void read_proxy(struct conn *);
 static int send_proxy(struct conn *);
 
-const struct tls_hooks conn_tls_hooks = { on_sni, on_cert };
+const struct tls_hooks conn_tls_hooks = {
+	on_hello, on_cert, ticket_info, on_resume,
+};
 
 static void
 log_conn(struct conn *c, enum conn_reason r, const char *detail)
@@ -103,7 +109,7 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->ident != NULL) {
-		tls_ident_free(c->ident);
+		ident_free(c->ident);
 		free(c->ident);
 	}
 	if (c->ip_counted)
@@ -450,9 +456,10 @@ on_expiry(struct ev_loop *loop, ev_timer *t, int revents)
 
 /*
  * After the handshake, with client-ca: who the client is. A resumed
- * session skipped verification, so its certificate is checked again
- * here against the current CAs, CRLs and time. Then the access policy
- * as far as the SNI decides it, and the expiry timer. -1 if c was closed.
+ * session skipped verification, so its certificate is verified again
+ * here, with the intermediates its ticket carried, against the current
+ * CAs, CRLs and time. Then the access policy as far as the SNI decides
+ * it, and the expiry timer. -1 if c was closed.
  */
 static int
 client_identity(struct conn *c)
@@ -465,20 +472,19 @@ client_identity(struct conn *c)
 	X509 *cert = SSL_get1_peer_certificate(c->ssl);
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	enum tls_cert_verdict v;
-	char why[128];
+	char why[160];
 	double left;
 
 	if (cert == NULL)
 		return conn_close(c, R_NO_CLIENT_CERT, NULL);
 	c->cert = cert;
-	/* a resumed session has no chain: it is checked leaf-only */
+	/* resumed: on_resume took the intermediates from the ticket */
 	if (!tls_resumed(c->ssl) && chain != NULL &&
 	    (c->chain = X509_chain_up_ref(chain)) == NULL)
 		return conn_close(c, R_INTERNAL, "out of memory");
 	if (c->ident == NULL) {		/* resumed: no verify callback ran */
-		if ((c->ident = calloc(1, sizeof(*c->ident))) == NULL ||
-		    tls_ident_get(cert, c->ident) == -1)
-			return conn_close(c, R_INTERNAL, "out of memory");
+		if (client_ident(c, cert) == -1)
+			return conn_close(c, c->deny, c->detail);
 		v = tls_cert_recheck(c->rt->ssl_ctx, cert, c->chain, why,
 		    sizeof(why));
 		if (v != TLS_CERT_OK)
@@ -553,12 +559,19 @@ do_handshake(struct conn *c)
 	relay_update_watchers(c);
 }
 
+/* The server name of this ClientHello picks the route. */
 static int
-on_sni(SSL *ssl, const char *name)
+on_hello(SSL *ssl, const char *name, const char *bad)
 {
 	struct conn *c = SSL_get_app_data(ssl);
 
-	if (name == NULL || *name == '\0') {
+	c->route = NULL;	/* a second ClientHello decides anew */
+	if (bad != NULL) {
+		util_strlcpy(c->detail, bad, sizeof(c->detail));
+		c->deny = R_HANDSHAKE_FAILED;
+		return SSL_AD_DECODE_ERROR;
+	}
+	if (name == NULL) {
 		c->deny = R_NO_SNI;
 		return SSL_AD_UNRECOGNIZED_NAME;
 	}
@@ -577,6 +590,66 @@ on_sni(SSL *ssl, const char *name)
 	return 0;
 }
 
+/* What this session's tickets carry: its name and the client's CAs. */
+static void
+ticket_info(SSL *ssl, const char **sni, STACK_OF(X509) **chain)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	*sni = c->sni;
+	*chain = c->chain;
+}
+
+/*
+ * A ticket is offered: it resumes only under the name it was issued
+ * for, and, with client certificates, only if it carries the client's
+ * intermediates, so that the resumed session can be verified whole.
+ */
+static int
+on_resume(SSL *ssl, const char *sni, STACK_OF(X509) *chain)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	if (strcmp(sni, c->sni) != 0)
+		return -1;
+	if (c->rt->conf->client_ca != NULL && chain == NULL)
+		return -1;
+	sk_X509_pop_free(c->chain, X509_free);	/* an earlier offer's */
+	c->chain = chain;
+	return 0;
+}
+
+/*
+ * Reads who cert names into c->ident, for the log even when refused.
+ * Returns 0, or -1 with c->deny and c->detail set.
+ */
+static int
+client_ident(struct conn *c, X509 *cert)
+{
+	if ((c->ident = calloc(1, sizeof(*c->ident))) == NULL) {
+		c->deny = R_INTERNAL;
+		util_strlcpy(c->detail, "out of memory", sizeof(c->detail));
+		return -1;
+	}
+	switch (ident_get(cert, c->ident)) {
+	case IDENT_OK:
+		return 0;
+	case IDENT_TOO_LARGE:
+		c->deny = R_CERT_UNTRUSTED;
+		snprintf(c->detail, sizeof(c->detail), "client certificate "
+		    "subject too large (a CN or OU over %d bytes, or more "
+		    "than %d OUs)", IDENT_VALUE_MAX, IDENT_GROUPS_MAX);
+		return -1;
+	case IDENT_NO_MEMORY:
+		break;
+	}
+	free(c->ident);
+	c->ident = NULL;
+	c->deny = R_INTERNAL;
+	util_strlcpy(c->detail, "out of memory", sizeof(c->detail));
+	return -1;
+}
+
 /* The verify callback's view of the client certificate (leaf). */
 static int
 on_cert(SSL *ssl, X509 *leaf, enum tls_cert_verdict v, const char *why)
@@ -588,15 +661,8 @@ on_cert(SSL *ssl, X509 *leaf, enum tls_cert_verdict v, const char *why)
 	};
 	struct conn *c = SSL_get_app_data(ssl);
 
-	if (c->ident == NULL) {		/* for the log, even when refused */
-		if ((c->ident = calloc(1, sizeof(*c->ident))) == NULL ||
-		    tls_ident_get(leaf, c->ident) == -1) {
-			free(c->ident);
-			c->ident = NULL;
-			c->deny = R_INTERNAL;
-			return -1;
-		}
-	}
+	if (c->ident == NULL && client_ident(c, leaf) == -1)
+		return -1;
 	if (v != TLS_CERT_OK) {
 		if (c->deny == R_NONE) {
 			c->deny = of[v];

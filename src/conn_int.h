@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "ident.h"
 #include "resolver.h"
 #include "tls.h"
 
@@ -62,7 +63,7 @@ struct conn {
 	ev_tstamp t_start, t_hs, t_conn, last_active;
 	long handshake_ms, connect_ms;	/* -1: not (yet) done */
 	uint64_t bytes_up, bytes_down;
-	struct tls_ident *ident;	/* with client-ca: who the cert names */
+	struct ident *ident;		/* with client-ca: who the cert names */
 	X509 *cert;			/* ... the certificate and chain, kept */
 	STACK_OF(X509) *chain;		/*     for checks on reload */
 	ev_timer expiry;		/* when the certificate expires */

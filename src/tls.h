@@ -1,13 +1,13 @@
 /*
- * tls: everything OpenSSL. The server context for a config, and the
- * non-blocking operations mapped to a small status that conn.c turns
- * into watcher changes.
+ * tls: everything OpenSSL on the gateway side. The server context for a
+ * config (certificates, client CAs and CRLs read without waiting on
+ * them, cipher policy, session tickets), and the non-blocking operations
+ * mapped to a small status that the relay turns into watcher changes.
  */
 #ifndef SSHGATE_TLS_H
 #define SSHGATE_TLS_H
 
 #include <stddef.h>
-#include <time.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -28,12 +28,23 @@ enum tls_cert_verdict {
 	TLS_CERT_REVOKED,
 };
 
+/* The safe defaults of `ciphers` and `ciphersuites`: ECDHE + AEAD only. */
+#define TLS_SAFE_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_SAFE_CIPHERSUITES \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
+
 struct tls_hooks {
 	/*
-	 * Called during the handshake with the client's SNI (NULL if
-	 * none). Returns 0 to go on, or a TLS alert (SSL_AD_*) to refuse.
+	 * Called first in every handshake with the server name the client
+	 * sent in this ClientHello (NULL if none; bad: why the extension
+	 * is malformed, else NULL). Returns 0 to go on, or a TLS alert
+	 * (SSL_AD_*) to refuse.
 	 */
-	int (*on_sni)(SSL *ssl, const char *sni);
+	int (*on_hello)(SSL *ssl, const char *sni, const char *bad);
 	/*
 	 * Called during the handshake with the client certificate (leaf)
 	 * and OpenSSL's verdict on it (why: its reason when not OK). Returns
@@ -42,25 +53,28 @@ struct tls_hooks {
 	 */
 	int (*on_cert)(SSL *ssl, X509 *leaf, enum tls_cert_verdict v,
 	    const char *why);
-};
-
-/* Who a client certificate names. */
-struct tls_ident {
-	char *user;		/* subject CN, UTF-8; NULL if none or unusable */
-	char *user_shown;	/* for logs: NUL bytes shown as '?' */
-	char **groups;		/* every usable subject OU, in order */
-	size_t ngroups;
-	char *groups_text;	/* "a,b" (',' and '\' escaped), for logs */
-	char serial[80];	/* hex */
-	char *subject;		/* the whole subject, RFC 2253, for logs */
-	time_t not_after;
+	/*
+	 * A session ticket is being made: what it must carry. *sni: the
+	 * name the session was routed by; *chain: the client's
+	 * intermediates kept from an earlier ticket (NULL: the ones of this
+	 * handshake are used).
+	 */
+	void (*ticket_info)(SSL *ssl, const char **sni, STACK_OF(X509) **chain);
+	/*
+	 * A ticket was decrypted: sni is the name it was issued for; chain
+	 * the client's intermediates it carries (NULL if it carries none).
+	 * Returns 0 to resume (the hook owns chain from then on), or -1 for
+	 * a full handshake instead (chain is freed here).
+	 */
+	int (*on_resume)(SSL *ssl, const char *sni, STACK_OF(X509) *chain);
 };
 
 /*
  * Builds the server context for c: every certificate (ECDSA and RSA may
- * be combined), TLS 1.2 minimum, no renegotiation, stateless session
- * tickets. Errors are appended as FILE:LINE of the certificate line.
- * Returns the context (SSL_CTX_free), or NULL.
+ * be combined), the TLS versions and ciphers of c, no renegotiation,
+ * stateless session tickets bound to the server name. Files are read
+ * with file_read (regular files only). Errors are appended as FILE:LINE
+ * of the directive. Returns the context (SSL_CTX_free), or NULL.
  */
 SSL_CTX *tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
     struct conf_errors *errs);
@@ -74,17 +88,12 @@ enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n);
 /* Sends close_notify; reading may go on afterwards. */
 enum tls_io tls_close_notify(SSL *ssl);
 
-/* Fills id from cert. Returns 0, or -1 if out of memory. */
-int tls_ident_get(X509 *cert, struct tls_ident *id);
-void tls_ident_free(struct tls_ident *id);
-
 /*
- * Checks cert (with the intermediates the client sent, chain, may be
- * NULL) now, as a new handshake would, against the CAs, CRLs and time of
- * ctx: for sessions resumed from a ticket and live sessions on a
- * reload. Without chain (a resumed session), only the leaf's validity
- * times and the CRLs of its issuer are checked: its chain was verified
- * when the session began. Returns the verdict and its reason in why.
+ * Checks cert, with the intermediates the client sent (chain, may be
+ * NULL), now, as a new handshake would: against the CAs, CRLs (of the
+ * whole chain) and time of ctx. For sessions resumed from a ticket and
+ * for live sessions on a reload. Returns the verdict and its reason in
+ * why.
  */
 enum tls_cert_verdict tls_cert_recheck(SSL_CTX *ctx, X509 *cert,
     STACK_OF(X509) *chain, char *why, size_t whylen);
@@ -92,7 +101,7 @@ enum tls_cert_verdict tls_cert_recheck(SSL_CTX *ctx, X509 *cert,
 /* 1 if the last handshake failure was a client without certificate. */
 int tls_failed_no_cert(void);
 
-/* "TLSv1.3/TLS_AES_256_GCM_SHA384" for the log. */
+/* "TLSv1.3/TLS_AES_128_GCM_SHA256" for the log. */
 void tls_describe(SSL *ssl, char *buf, size_t len);
 /* 1 if the handshake resumed an earlier session (a ticket). */
 int tls_resumed(SSL *ssl);
