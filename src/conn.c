@@ -302,11 +302,12 @@ on_dns(struct dns_wait *wt, const struct dns_answer *ans)
 	struct conn *c = (struct conn *)((char *)wt -
 	    offsetof(struct conn, wait));
 
-	stats_add(&c->w->stats.dns[ans->ok ? STATS_DNS_OK :
-	    strstr(ans->error, "no answer") != NULL ? STATS_DNS_TIMEOUT :
+	stats_add(&c->w->stats.dns[ans->status == DNS_OK ? STATS_DNS_OK :
+	    ans->status == DNS_TIMEOUT ? STATS_DNS_TIMEOUT :
 	    STATS_DNS_FAILED], 1);
-	if (!ans->ok) {
-		snprintf(c->detail, sizeof(c->detail), "%s", ans->error);
+	if (ans->status != DNS_OK) {
+		util_strlcpy(c->detail, dns_status_text(ans->status),
+		    sizeof(c->detail));
 		c->fail = R_DNS_FAILED;
 	} else
 		set_candidates(c, ans->addrs, ans->n, c->lookup_port);
@@ -331,9 +332,9 @@ lookup(struct conn *c, const char *name, unsigned port)
 	if (resolver_lookup(c->w->res, name, c->rt->conf->resolve_family,
 	    &c->wait, &ans)) {
 		stats_add(&c->w->stats.dns[STATS_DNS_CACHED], 1);
-		if (!ans.ok) {
-			snprintf(c->detail, sizeof(c->detail), "%s",
-			    ans.error);
+		if (ans.status != DNS_OK) {
+			util_strlcpy(c->detail, dns_status_text(ans.status),
+			    sizeof(c->detail));
 			c->fail = R_DNS_FAILED;
 		} else
 			set_candidates(c, ans.addrs, ans.n, port);
