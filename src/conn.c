@@ -100,6 +100,12 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	stats_add(&w->stats.closed[reason], 1);
 	stats_add(&w->stats.bytes_up, c->bytes_up);
 	stats_add(&w->stats.bytes_down, c->bytes_down);
+	/*
+	 * Whoever ends it, a session whose TLS is intact ends with a
+	 * close_notify, so that the client can tell it from a cut.
+	 */
+	if (c->ssl != NULL && !(c->flags & (F_DOWN_SHUT | F_TLS_FAILED)))
+		tls_close_notify_once(c->ssl);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->ident != NULL) {

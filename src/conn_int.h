@@ -32,6 +32,8 @@ enum conn_phase {
 #define F_UP_SHUT	0x04	/* ... and the server got SHUT_WR */
 #define F_DOWN_EOF	0x08	/* server finished sending */
 #define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
+#define F_TLS_FAILED	0x20	/* the client's TLS or socket failed: no
+				   close_notify when c ends */
 
 struct conn {
 	struct conn *prev, *next;	/* the worker's list */

@@ -121,6 +121,7 @@ relay_flush_down(struct conn *c)
 			return 0;
 		case TLS_EOF:
 		case TLS_FAIL:
+			c->flags |= F_TLS_FAILED;
 			return conn_io_fail(c, R_CLIENT_CLOSED,
 			    tls_error(why, sizeof(why)));
 		}
@@ -192,6 +193,7 @@ relay_pump_up(struct conn *c)
 			}
 			break;
 		case TLS_FAIL:
+			c->flags |= F_TLS_FAILED;
 			return conn_io_fail(c, R_CLIENT_CLOSED,
 			    tls_error(why, sizeof(why)));
 		}
@@ -271,6 +273,7 @@ relay_settle(struct conn *c)
 				break;
 			case TLS_EOF:
 			case TLS_FAIL:
+				c->flags |= F_TLS_FAILED;
 				return conn_io_fail(c, R_SERVER_CLOSED,
 				    tls_error(why, sizeof(why)));
 			}

@@ -2,6 +2,7 @@
 resets, IPv6, certificate choice and the connection limit."""
 
 import hashlib
+import signal
 import socket
 import subprocess
 import threading
@@ -10,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sshgate_helpers import (BANNER, BioTLSClient, banner_then_reset_on,
+from sshgate_helpers import (BANNER, BioTLSClient, banner_then_record,
+                             banner_then_reset_on,
                              client_context, echo, echo_after_eof, free_port,
                              have_ipv6_loopback,
                              openssl_client, read_line_from, read_until_eof,
@@ -366,3 +368,31 @@ def test_ipv6_backend(gateway, raw_backend):
     s.close()
     rec = gw.wait_record(sni="v6b.example.local")
     assert rec["dst"] == b.hostport
+
+
+# --- the gateway ending a session: the client gets close_notify ---
+
+@pytest.mark.parametrize("end", ["shutdown", "idle-timeout", "not-ssh"])
+def test_session_ended_by_gateway_gets_close_notify(gateway, raw_backend,
+                                                    end):
+    b = raw_backend(banner_then_record)
+    gw = gateway(["bye.example.local to %s" % b.hostport],
+                 timeouts={"idle": "1s" if end == "idle-timeout" else "0",
+                           "drain": "1s"})
+    c = BioTLSClient(gw.port, "bye.example.local")
+    try:
+        c.send(b"GET / HTTP/1.0\r\n\r\n" if end == "not-ssh"
+               else b"SSH-2.0-Client\r\n")
+        if end == "shutdown":
+            conn = b.wait_conns(1)[0]
+            wait_until(lambda: conn["received"] == b"SSH-2.0-Client\r\n", 5,
+                       what="the client banner at the backend")
+            gw.signal(signal.SIGTERM)	# the session outlives the drain
+        data, how = c.read_all(timeout=10)
+    finally:
+        c.close()
+    assert how == "close_notify", "the client saw %s" % how
+    rec = gw.wait_record(sni="bye.example.local")
+    assert rec["reason"] == end, rec
+    if end == "shutdown":
+        assert gw.proc.wait(10) == 0
