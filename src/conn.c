@@ -778,6 +778,10 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		(void)connect_failed(c);
 		return;
 	case CONN_RELAY:
+		if (c->rt->conf->t_idle == 0) {	/* relay_settle's check */
+			(void)relay_check_finished(c);
+			return;
+		}
 		left = c->last_active + c->rt->conf->t_idle - ev_now(loop);
 		if (left > 0.001) {
 			ev_timer_set(t, left, 0);
