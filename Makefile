@@ -27,12 +27,12 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c hello.c ident.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
-        reason.c relay.c resolver.c route.c runtime.c sesscache.c stats.c tls.c util.c worker.c
+        reason.c relay.c resolver.c route.c runtime.c sesscache.c sshconfig.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
-              test_hello test_ident
+              test_hello test_ident test_sshconfig
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -48,6 +48,7 @@ test_proxy_SRCS  := proxy.c addr.c util.c
 test_hello_SRCS  := hello.c
 test_ident_SRCS  := ident.c
 test_ident_LIBS  := $(shell pkg-config --libs libcrypto)
+test_sshconfig_SRCS := sshconfig.c route.c addr.c util.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 

@@ -26,7 +26,6 @@
 #include "tls.h"
 #include "util.h"
 
-#define DEFAULT_PORT 2222
 #define RELAY_BUF 16384
 
 struct opts {
@@ -74,7 +73,7 @@ parse_gateway(const char *s, struct opts *o)
 	char err[128];
 	struct addr a;
 
-	o->port = DEFAULT_PORT;
+	o->port = CLIENT_DEFAULT_PORT;
 	if (addr_parse_ip(s, 0, &a) == 0 || (s[0] != '[' &&
 	    strchr(s, ':') == NULL)) {
 		if (strlen(s) == 0 || strlen(s) >= sizeof(o->host))
@@ -681,104 +680,5 @@ out:
 	SSL_CTX_free(ctx);
 	if (fd != -1)
 		close(fd);
-	return rc;
-}
-
-/* Appends s to out, single-quoted for the shell if it needs it. */
-static void
-shell_word(FILE *out, const char *s)
-{
-	if (strpbrk(s, " \t'\"\\$`!*?[]{}()<>|&;#~%") == NULL) {
-		fputs(s, out);
-		return;
-	}
-	fputc('\'', out);
-	for (; *s != '\0'; s++) {
-		if (*s == '\'')
-			fputs("'\\''", out);
-		else if (*s == '%')
-			fputs("%%", out);	/* ssh_config's own escape */
-		else
-			fputc(*s, out);
-	}
-	fputc('\'', out);
-}
-
-/* An absolute form of path, or NULL (said why). Caller frees. */
-static char *
-absolute(const char *path)
-{
-	char *p = realpath(path, NULL);
-
-	if (p == NULL)
-		say("ssh-config: %s: %s", path, strerror(errno));
-	return p;
-}
-
-int
-client_ssh_config_main(int argc, char **argv)
-{
-	const char *gw = NULL, *files[3] = { NULL, NULL, NULL };
-	static const char *const flags[3] = { "--ca", "--cert", "--key" };
-	char self[PATH_MAX], *abs[3] = { NULL, NULL, NULL };
-	struct opts o;
-	int i, k, first = -1, rc = 1;
-	ssize_t n;
-
-	for (i = 1; i < argc; i++) {
-		for (k = 0; k < 3; k++)
-			if (strcmp(argv[i], flags[k]) == 0 && i + 1 < argc)
-				break;
-		if (k < 3)
-			files[k] = argv[++i];
-		else if (strcmp(argv[i], "--gateway") == 0 && i + 1 < argc)
-			gw = argv[++i];
-		else if (argv[i][0] == '-') {
-			say("ssh-config: unknown or incomplete option '%s'",
-			    argv[i]);
-			first = -1;
-			break;
-		} else {
-			if (first == -1)
-				first = i;
-			continue;
-		}
-		if (first != -1) {
-			say("ssh-config: options go before the patterns");
-			first = -1;
-			break;
-		}
-	}
-	if (gw == NULL || first == -1 || parse_gateway(gw, &o) == -1) {
-		fprintf(stderr, "usage: sshgate ssh-config --gateway GW[:PORT] "
-		    "[--ca FILE] [--cert FILE] [--key FILE] PATTERN...\n");
-		return 2;
-	}
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1) {
-		say("ssh-config: cannot find my own path: %s", strerror(errno));
-		return 1;
-	}
-	self[n] = '\0';
-	for (k = 0; k < 3; k++)
-		if (files[k] != NULL && (abs[k] = absolute(files[k])) == NULL)
-			goto out;
-	printf("Host");
-	for (i = first; i < argc; i++)
-		printf(" %s", argv[i]);
-	printf("\n    ProxyCommand ");
-	shell_word(stdout, self);
-	printf(" connect");
-	for (k = 0; k < 3; k++) {
-		if (abs[k] != NULL) {
-			printf(" %s ", flags[k]);
-			shell_word(stdout, abs[k]);
-		}
-	}
-	printf(strchr(o.host, ':') != NULL ? " [%s]:%u %%h\n" : " %s:%u %%h\n",
-	    o.host, o.port);
-	rc = 0;
-out:
-	for (k = 0; k < 3; k++)
-		free(abs[k]);
 	return rc;
 }

@@ -1,15 +1,15 @@
 /*
- * client: `sshgate connect`, the ProxyCommand side, and `sshgate
- * ssh-config`. TLS to the gateway with verification on by default, SNI =
- * the wanted server, then stdin/stdout relayed until both directions end.
+ * client: `sshgate connect`, the ProxyCommand side. TLS to the gateway
+ * with verification on by default, SNI = the wanted server, then
+ * stdin/stdout relayed until both directions end.
  */
 #ifndef SSHGATE_CLIENT_H
 #define SSHGATE_CLIENT_H
 
+/* The gateway's port when GATEWAY has no :PORT. */
+#define CLIENT_DEFAULT_PORT 2222
+
 /* Runs `sshgate connect ARGS` (argv[0] is "connect"); returns exit status. */
 int client_connect_main(int argc, char **argv);
-
-/* Runs `sshgate ssh-config ARGS`; returns the exit status. */
-int client_ssh_config_main(int argc, char **argv);
 
 #endif

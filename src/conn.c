@@ -106,6 +106,12 @@ conn_close(struct conn *c, enum conn_reason reason, const char *detail)
 	stats_add(&w->stats.closed[reason], 1);
 	stats_add(&w->stats.bytes_up, c->bytes_up);
 	stats_add(&w->stats.bytes_down, c->bytes_down);
+	/*
+	 * Whoever ends it, a session whose TLS is intact ends with a
+	 * close_notify, so that the client can tell it from a cut.
+	 */
+	if (c->ssl != NULL && !(c->flags & (F_DOWN_SHUT | F_TLS_FAILED)))
+		tls_close_notify_once(c->ssl);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->ident != NULL) {
@@ -308,11 +314,12 @@ on_dns(struct dns_wait *wt, const struct dns_answer *ans)
 	struct conn *c = (struct conn *)((char *)wt -
 	    offsetof(struct conn, wait));
 
-	stats_add(&c->w->stats.dns[ans->ok ? STATS_DNS_OK :
-	    strstr(ans->error, "no answer") != NULL ? STATS_DNS_TIMEOUT :
+	stats_add(&c->w->stats.dns[ans->status == DNS_OK ? STATS_DNS_OK :
+	    ans->status == DNS_TIMEOUT ? STATS_DNS_TIMEOUT :
 	    STATS_DNS_FAILED], 1);
-	if (!ans->ok) {
-		snprintf(c->detail, sizeof(c->detail), "%s", ans->error);
+	if (ans->status != DNS_OK) {
+		util_strlcpy(c->detail, dns_status_text(ans->status),
+		    sizeof(c->detail));
 		c->fail = R_DNS_FAILED;
 	} else
 		set_candidates(c, ans->addrs, ans->n, c->lookup_port);
@@ -337,9 +344,9 @@ lookup(struct conn *c, const char *name, unsigned port)
 	if (resolver_lookup(c->w->res, name, c->rt->conf->resolve_family,
 	    &c->wait, &ans)) {
 		stats_add(&c->w->stats.dns[STATS_DNS_CACHED], 1);
-		if (!ans.ok) {
-			snprintf(c->detail, sizeof(c->detail), "%s",
-			    ans.error);
+		if (ans.status != DNS_OK) {
+			util_strlcpy(c->detail, dns_status_text(ans.status),
+			    sizeof(c->detail));
 			c->fail = R_DNS_FAILED;
 		} else
 			set_candidates(c, ans.addrs, ans.n, port);
@@ -837,6 +844,10 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		(void)connect_failed(c);
 		return;
 	case CONN_RELAY:
+		if (c->rt->conf->t_idle == 0) {	/* relay_settle's check */
+			(void)relay_check_finished(c);
+			return;
+		}
 		left = c->last_active + c->rt->conf->t_idle - ev_now(loop);
 		if (left > 0.001) {
 			ev_timer_set(t, left, 0);

@@ -33,6 +33,8 @@ enum conn_phase {
 #define F_UP_SHUT	0x04	/* ... and the server got SHUT_WR */
 #define F_DOWN_EOF	0x08	/* server finished sending */
 #define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
+#define F_TLS_FAILED	0x20	/* the client's TLS or socket failed: no
+				   close_notify when c ends */
 
 struct conn {
 	struct conn *prev, *next;	/* the worker's list */
@@ -46,7 +48,8 @@ struct conn {
 	ev_io cio, bio;			/* client, backend */
 	int cio_events, bio_events;	/* what each watcher waits for now */
 	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */
-	ev_timer timer;			/* handshake, connect, then idle */
+	ev_timer timer;			/* handshake, connect, then idle (with
+					   idle 0: the half-close check) */
 	ev_timer inspect;		/* the SSH-only gate's deadline */
 	struct buf *up, *down;		/* bytes in flight, or NULL */
 	struct route *route;
@@ -95,7 +98,13 @@ int relay_flush_up(struct conn *c);	/* held client bytes -> server */
 int relay_flush_down(struct conn *c);	/* held server bytes -> client */
 int relay_pump_up(struct conn *c);	/* read the client (and gate it) */
 int relay_pump_down(struct conn *c);	/* read the server */
-/* Half-closes finished directions; ends c when both are done. */
+/*
+ * Half-closes finished directions; ends c when both are done. With no
+ * idle timeout, a half-closed session gets c->timer as a periodic check
+ * (relay_check_finished).
+ */
 int relay_settle(struct conn *c);
+/* Ends c if the peer of a finished direction has gone away. */
+int relay_check_finished(struct conn *c);
 
 #endif

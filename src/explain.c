@@ -76,7 +76,7 @@ resolve(const struct conf *c, const char *name, struct dns_answer *ans)
 		ev_timer_stop(loop, &t);
 		if (!l.done) {
 			resolver_cancel(&l.wait);
-			l.ans.error = "no DNS answer within timeout dns";
+			l.ans.status = DNS_TIMEOUT;
 		}
 	}
 	resolver_unref(r);
@@ -168,9 +168,9 @@ judge_name(const struct conf *c, const struct route *r, const char *sni,
 		return judge(c, r, sni, &a, id, have_id);
 	if (resolve(c, host, &ans) == -1)
 		return 0;
-	if (!ans.ok) {
+	if (ans.status != DNS_OK) {
 		printf("             %s: refused, dns-failed: %s\n", host,
-		    ans.error);
+		    dns_status_text(ans.status));
 		return 0;
 	}
 	printf("             %s resolves to %zu address%s\n", host, ans.n,

@@ -25,6 +25,7 @@
 #include "resolver.h"
 #include "log.h"
 #include "runtime.h"
+#include "sshconfig.h"
 #include "worker.h"
 
 #ifndef SSHGATE_VERSION
@@ -575,7 +576,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "connect") == 0)
 		return client_connect_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "ssh-config") == 0)
-		return client_ssh_config_main(argc - 1, argv + 1);
+		return sshconfig_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0) {
 		if ((path = config_arg(argc, argv)) == NULL) {
 			fprintf(stderr, "sshgate %s: usage: sshgate %s -c "

@@ -4,16 +4,21 @@
  * gate and half-close.
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "banner.h"
 #include "conn_int.h"
+#include "runtime.h"
 #include "worker.h"
 
 /* Most reads per direction per event, so one session cannot starve. */
 #define ROUNDS_MAX 8
+/* Seconds between two looks at a half-closed session's finished side. */
+#define HALF_CLOSE_CHECK 5.0
 
 static void
 watch(struct conn *c, ev_io *io, int fd, int *cur, int want)
@@ -121,6 +126,7 @@ relay_flush_down(struct conn *c)
 			return 0;
 		case TLS_EOF:
 		case TLS_FAIL:
+			c->flags |= F_TLS_FAILED;
 			return conn_io_fail(c, R_CLIENT_CLOSED,
 			    tls_error(why, sizeof(why)));
 		}
@@ -192,6 +198,7 @@ relay_pump_up(struct conn *c)
 			}
 			break;
 		case TLS_FAIL:
+			c->flags |= F_TLS_FAILED;
 			return conn_io_fail(c, R_CLIENT_CLOSED,
 			    tls_error(why, sizeof(why)));
 		}
@@ -271,6 +278,7 @@ relay_settle(struct conn *c)
 				break;
 			case TLS_EOF:
 			case TLS_FAIL:
+				c->flags |= F_TLS_FAILED;
 				return conn_io_fail(c, R_SERVER_CLOSED,
 				    tls_error(why, sizeof(why)));
 			}
@@ -278,8 +286,58 @@ relay_settle(struct conn *c)
 		if ((c->flags & (F_UP_SHUT | F_DOWN_SHUT)) ==
 		    (F_UP_SHUT | F_DOWN_SHUT))
 			return conn_close(c, c->first_end, NULL);
+		/*
+		 * A finished side is not read any more: without an idle
+		 * timeout to end the session, its peer vanishing would go
+		 * unnoticed for ever. c->timer, unused in RELAY then, looks.
+		 */
+		if ((c->flags & (F_UP_EOF | F_DOWN_EOF)) != 0 &&
+		    c->rt->conf->t_idle == 0 && !ev_is_active(&c->timer)) {
+			ev_timer_set(&c->timer, HALF_CLOSE_CHECK,
+			    HALF_CLOSE_CHECK);
+			ev_timer_start(c->w->loop, &c->timer);
+		}
 	}
 	relay_update_watchers(c);
+	return 0;
+}
+
+/*
+ * 1 if fd's peer is gone: a reset, or TCP keepalive giving up (it is on
+ * for both sides), puts the socket in CLOSE, which poll() shows as
+ * POLLHUP even after the error itself was read. Says why in why.
+ */
+static int
+peer_gone(int fd, char *why, size_t len)
+{
+	struct pollfd p;
+	socklen_t elen = sizeof(int);
+	int err = 0;
+
+	p.fd = fd;
+	p.events = 0;		/* POLLERR and POLLHUP come anyway */
+	p.revents = 0;
+	if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLERR | POLLHUP)))
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		err = errno;
+	/* Linux reports a reset after the peer's FIN as EPIPE */
+	snprintf(why, len, "%s after half-close", err == 0 ?
+	    "connection lost" : strerror(err == EPIPE ? ECONNRESET : err));
+	return 1;
+}
+
+int
+relay_check_finished(struct conn *c)
+{
+	if ((c->flags & F_UP_EOF) && peer_gone(c->cfd, c->detail,
+	    sizeof(c->detail))) {
+		c->flags |= F_TLS_FAILED;
+		return conn_close(c, R_CLIENT_CLOSED, c->detail);
+	}
+	if ((c->flags & F_DOWN_EOF) && peer_gone(c->bfd, c->detail,
+	    sizeof(c->detail)))
+		return conn_close(c, R_SERVER_CLOSED, c->detail);
 	return 0;
 }
 

@@ -1,9 +1,15 @@
 #include "resolver.h"
 
 #include <ares.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "route.h"
 #include "util.h"
@@ -14,6 +20,13 @@
 #define HOLD_MAX 300.0		/* ... and at most, whatever its TTL */
 #define HOLD_NEGATIVE 5.0	/* NXDOMAIN / no address of the family */
 
+/* DNS header response codes (RFC 1035 4.1.1) that c-ares 1.18 hides */
+#define RCODE_SERVFAIL 2
+#define RCODE_NOTIMP 4
+#define RCODE_REFUSED 5
+#define QTYPE_A 1
+#define QTYPE_AAAA 28
+
 struct dns_entry {
 	struct dns_entry *hnext;		/* bucket chain */
 	struct dns_entry *older, *newer;	/* age list, for eviction */
@@ -21,6 +34,7 @@ struct dns_entry {
 	unsigned hash;
 	int family;
 	int pending;			/* a query is in flight */
+	unsigned rcode;			/* its last error answer (RCODE_*), 0 */
 	int delivering;			/* waiters being called: keep it */
 	struct dns_wait *delivery;	/* waiters not yet called */
 	ev_tstamp expires;
@@ -49,6 +63,41 @@ struct resolver {
 };
 
 static void rearm(struct resolver *r);
+static struct dns_entry *find(struct resolver *r, const char *name,
+    int family, unsigned h);
+static unsigned hash_name(const char *name, int family);
+
+const char *
+dns_status_text(enum dns_status s)
+{
+	switch (s) {
+	case DNS_OK:
+		return "answered";
+	case DNS_NXDOMAIN:
+		return "name not found (NXDOMAIN)";
+	case DNS_NO_ADDRESS:
+		return "no address of the wanted family";
+	case DNS_SERVFAIL:
+		return "server failure (SERVFAIL)";
+	case DNS_REFUSED:
+		return "query refused by the DNS server (REFUSED)";
+	case DNS_NOTIMP:
+		return "query not implemented by the DNS server (NOTIMP)";
+	case DNS_BAD_ANSWER:
+		return "malformed answer from the DNS server";
+	case DNS_TIMEOUT:
+		return "no answer from the DNS servers";
+	case DNS_UNREACHABLE:
+		return "no DNS server reachable";
+	case DNS_BAD_NAME:
+		return "not a name DNS can look up";
+	case DNS_NO_MEMORY:
+		return "out of memory";
+	case DNS_ERROR:
+		break;
+	}
+	return "DNS lookup failed";
+}
 
 int
 resolver_global_init(void)
@@ -138,6 +187,154 @@ rearm(struct resolver *r)
 	ev_timer_start(r->loop, &r->timer);
 }
 
+/*
+ * Why the servers said no. c-ares 1.18 ends a lookup whose every answer
+ * was SERVFAIL, REFUSED or NOTIMP with ARES_ECONNREFUSED, the status it
+ * also gives when nothing listens (later versions report the rcode).
+ * ARES_FLAG_NOCHECKRESP would hand over the rcode, but also stop c-ares
+ * from asking the next server after a SERVFAIL: a broken first resolver
+ * would fail every lookup. So c-ares keeps its retries and failover, and
+ * does its socket calls through the functions below, plain system calls
+ * except that each UDP answer's header is looked at on the way in: an
+ * error rcode is noted on the cache entries waiting for that question.
+ * When c-ares then says ECONNREFUSED, a noted rcode is the cause, and
+ * without one no server answered at all. UDP sockets are connected to
+ * their server, so only it can be heard; TCP (after a truncated answer)
+ * is not looked at: error answers hold no records and are not truncated.
+ */
+
+/*
+ * Reads the question of a DNS answer: its name (lower case, dotted, into
+ * name[ROUTE_SNI_MAX + 1]), type and the answer's rcode. Returns 0, or -1
+ * if p is not an answer with one plain question.
+ */
+static int
+answer_question(const unsigned char *p, size_t len, char *name,
+    unsigned *qtype, unsigned *rcode)
+{
+	size_t i = 12, o = 0, l, k;
+
+	if (len < 12 || !(p[2] & 0x80) || p[4] != 0 || p[5] != 1)
+		return -1;
+	*rcode = p[3] & 0x0f;
+	while (i < len && (l = p[i]) != 0) {
+		/* > 63: a compression pointer, never first in a message */
+		if (l > 63 || l >= len - i || o + l + 1 > ROUTE_SNI_MAX)
+			return -1;
+		if (o > 0)
+			name[o++] = '.';
+		for (k = 1; k <= l; k++) {
+			unsigned char ch = p[i + k];
+
+			if (ch == '\0' || ch == '.')
+				return -1;
+			name[o++] = (char)(ch >= 'A' && ch <= 'Z' ?
+			    ch - 'A' + 'a' : ch);
+		}
+		i += 1 + l;
+	}
+	if (o == 0 || i >= len || len - i < 5)	/* the 0, type, class */
+		return -1;
+	name[o] = '\0';
+	*qtype = (unsigned)p[i + 1] << 8 | p[i + 2];
+	return 0;
+}
+
+/*
+ * Notes rcode on the pending entries that asked name (qtype A or AAAA),
+ * or a name that c-ares made of one by appending a search domain.
+ */
+static void
+note_rcode(struct resolver *r, char *name, unsigned qtype, unsigned rcode)
+{
+	const int fams[2] = { AF_UNSPEC,
+	    qtype == QTYPE_A ? AF_INET : AF_INET6 };
+	struct dns_entry *e;
+	char *dot;
+	size_t i;
+
+	if (qtype != QTYPE_A && qtype != QTYPE_AAAA)
+		return;
+	for (;;) {
+		for (i = 0; i < 2; i++) {
+			e = find(r, name, fams[i], hash_name(name, fams[i]));
+			if (e != NULL && e->pending)
+				e->rcode = rcode;
+		}
+		if ((dot = strrchr(name, '.')) == NULL)
+			return;
+		*dot = '\0';
+	}
+}
+
+static ares_socket_t
+sock_open(int domain, int type, int protocol, void *data)
+{
+	int fd, on = 1;
+
+	(void)data;
+	/* c-ares leaves the options of sockets it did not make to us */
+	fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+	if (fd == -1)
+		return ARES_SOCKET_BAD;
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on));
+	return fd;
+}
+
+static int
+sock_close(ares_socket_t fd, void *data)
+{
+	(void)data;
+	return close(fd);
+}
+
+static int
+sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
+    void *data)
+{
+	(void)data;
+	return connect(fd, sa, len);
+}
+
+static ares_ssize_t
+sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+    struct sockaddr *from, ares_socklen_t *fromlen, void *data)
+{
+	char name[ROUTE_SNI_MAX + 1];
+	unsigned qtype, rcode;
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+	ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+
+	/* the socket's type only for an error answer: that is rare */
+	if (n > 0 && answer_question(buf, (size_t)n, name, &qtype, &rcode) ==
+	    0 && (rcode == RCODE_SERVFAIL || rcode == RCODE_NOTIMP ||
+	    rcode == RCODE_REFUSED) &&
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 &&
+	    type == SOCK_DGRAM)
+		note_rcode(data, name, qtype, rcode);
+	return n;
+}
+
+static ares_ssize_t
+sock_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *data)
+{
+	struct msghdr m;
+
+	(void)data;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = (struct iovec *)iov;	/* sendmsg only reads it */
+	m.msg_iovlen = (size_t)n;
+	/* TCP to a server that went away must not raise SIGPIPE */
+	return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+static const struct ares_socket_functions sock_funcs = {
+	sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv,
+};
+
 struct resolver *
 resolver_new(struct ev_loop *loop, const char *servers, double timeout,
     char *err, size_t errlen)
@@ -169,6 +366,7 @@ resolver_new(struct ev_loop *loop, const char *servers, double timeout,
 		free(r);
 		return NULL;
 	}
+	ares_set_socket_functions(r->channel, &sock_funcs, r);
 	if (servers != NULL &&
 	    (rc = ares_set_servers_ports_csv(r->channel, servers)) !=
 	    ARES_SUCCESS) {
@@ -187,9 +385,15 @@ static unsigned
 hash_name(const char *name, int family)
 {
 	unsigned h = 2166136261u ^ (unsigned)family;
+	unsigned char ch;
 
-	for (; *name != '\0'; name++)
-		h = (h ^ (unsigned char)*name) * 16777619u;
+	/* DNS names are case-insensitive: so is the cache */
+	for (; *name != '\0'; name++) {
+		ch = (unsigned char)*name;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		h = (h ^ ch) * 16777619u;
+	}
 	return h;
 }
 
@@ -253,9 +457,43 @@ find(struct resolver *r, const char *name, int family, unsigned h)
 
 	for (e = r->buckets[h % CACHE_BUCKETS]; e != NULL; e = e->hnext)
 		if (e->hash == h && e->family == family &&
-		    strcmp(e->name, name) == 0)
+		    strcasecmp(e->name, name) == 0)
 			return e;
 	return NULL;
+}
+
+/* A failed lookup's c-ares status (and noted rcode) as ours. */
+static enum dns_status
+dns_status_of(int status, unsigned rcode)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+	case ARES_ENODATA:
+		return DNS_NO_ADDRESS;
+	case ARES_ENOTFOUND:
+		return DNS_NXDOMAIN;
+	case ARES_ETIMEOUT:
+		return DNS_TIMEOUT;
+	case ARES_ECONNREFUSED:	/* the rcode noted by sock_recvfrom() */
+		return rcode == RCODE_SERVFAIL ? DNS_SERVFAIL :
+		    rcode == RCODE_REFUSED ? DNS_REFUSED :
+		    rcode == RCODE_NOTIMP ? DNS_NOTIMP : DNS_UNREACHABLE;
+	case ARES_ESERVFAIL:
+		return DNS_SERVFAIL;
+	case ARES_EREFUSED:
+		return DNS_REFUSED;
+	case ARES_ENOTIMP:
+		return DNS_NOTIMP;
+	case ARES_EFORMERR:
+	case ARES_EBADRESP:
+		return DNS_BAD_ANSWER;
+	case ARES_EBADNAME:
+		return DNS_BAD_NAME;
+	case ARES_ENOMEM:
+		return DNS_NO_MEMORY;
+	default:
+		return DNS_ERROR;
+	}
 }
 
 static void
@@ -291,42 +529,15 @@ fill_answer(struct dns_entry *e, int status, struct ares_addrinfo *res)
 		}
 	}
 	if (a->n > 0) {
-		a->ok = 1;
+		a->status = DNS_OK;
 		e->expires = now + (ttl < HOLD_MIN ? HOLD_MIN :
 		    ttl > HOLD_MAX ? HOLD_MAX : ttl);
 		return;
 	}
-	switch (status) {
-	case ARES_SUCCESS:
-	case ARES_ENODATA:
-		a->error = "no address of the wanted family";
-		e->expires = now + HOLD_NEGATIVE;
-		break;
-	case ARES_ENOTFOUND:
-		a->error = "name not found (NXDOMAIN)";
-		e->expires = now + HOLD_NEGATIVE;
-		break;
-	case ARES_ETIMEOUT:
-		a->error = "no answer from the DNS servers";
-		e->expires = now;	/* ask again next time */
-		break;
-	case ARES_ECONNREFUSED:
-		a->error = "no DNS server reachable";
-		e->expires = now;
-		break;
-	case ARES_ESERVFAIL:
-		a->error = "server failure (SERVFAIL)";
-		e->expires = now;
-		break;
-	case ARES_EREFUSED:
-		a->error = "query refused by the DNS server";
-		e->expires = now;
-		break;
-	default:
-		a->error = ares_strerror(status);
-		e->expires = now;
-		break;
-	}
+	a->status = dns_status_of(status, e->rcode);
+	/* a name that is not there stays so a while; failures are retried */
+	e->expires = now + (a->status == DNS_NXDOMAIN ||
+	    a->status == DNS_NO_ADDRESS ? HOLD_NEGATIVE : 0);
 }
 
 static void
@@ -386,7 +597,7 @@ resolver_lookup(struct resolver *r, const char *name, int family,
 		evict(r);
 		if ((e = calloc(1, sizeof(*e))) == NULL) {
 			memset(ans, 0, sizeof(*ans));
-			ans->error = "out of memory";
+			ans->status = DNS_NO_MEMORY;
 			return 1;
 		}
 		util_strlcpy(e->name, name, sizeof(e->name));
@@ -408,6 +619,7 @@ resolver_lookup(struct resolver *r, const char *name, int family,
 	e->waiters = w;
 	if (!e->pending) {
 		e->pending = 1;
+		e->rcode = 0;
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = family;
 		hints.ai_socktype = SOCK_STREAM;

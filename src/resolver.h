@@ -13,12 +13,30 @@
 
 #define DNS_ADDR_MAX 8		/* addresses kept per answer */
 
+/* How a lookup ended; dns_status_text() words it for the log. */
+enum dns_status {
+	DNS_OK = 0,		/* addrs[0..n) hold the answer */
+	DNS_NXDOMAIN,		/* the name does not exist */
+	DNS_NO_ADDRESS,		/* it exists, with no address of the family */
+	DNS_SERVFAIL,		/* the servers answered SERVFAIL */
+	DNS_REFUSED,		/* the servers answered REFUSED */
+	DNS_NOTIMP,		/* the servers answered NOTIMP */
+	DNS_BAD_ANSWER,		/* FORMERR, or an answer that does not parse */
+	DNS_TIMEOUT,		/* no answer in time */
+	DNS_UNREACHABLE,	/* no server answered at all (nothing listening) */
+	DNS_BAD_NAME,		/* not a name DNS can be asked about */
+	DNS_NO_MEMORY,
+	DNS_ERROR,		/* any other failure of the resolver */
+};
+
 struct dns_answer {
-	int ok;				/* 1: addrs[0..n) hold the answer */
+	enum dns_status status;
 	struct addr addrs[DNS_ADDR_MAX];	/* port 0 */
 	size_t n;
-	const char *error;		/* when !ok: "NXDOMAIN", "timeout"... */
 };
+
+/* The status in words, for the log's detail ("server failure (SERVFAIL)"). */
+const char *dns_status_text(enum dns_status s);
 
 struct dns_entry;
 struct resolver;

@@ -685,6 +685,16 @@ tls_close_notify(SSL *ssl)
 }
 
 void
+tls_close_notify_once(SSL *ssl)
+{
+	/* after a fatal error OpenSSL is back "in init": skipped too */
+	if (!SSL_is_init_finished(ssl))
+		return;
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+}
+
+void
 tls_describe(SSL *ssl, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", SSL_get_version(ssl),

@@ -87,6 +87,12 @@ enum tls_io tls_read(SSL *ssl, void *buf, size_t len, size_t *n);
 enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n);
 /* Sends close_notify; reading may go on afterwards. */
 enum tls_io tls_close_notify(SSL *ssl);
+/*
+ * For a connection about to be closed: one try at sending close_notify
+ * (or finishing one under way), never waiting, and only if the handshake
+ * completed. Failures are dropped with their errors.
+ */
+void tls_close_notify_once(SSL *ssl);
 
 /*
  * Checks cert, with the intermediates the client sent (chain, may be

@@ -406,8 +406,11 @@ class BioTLSClient:
     def __init__(self, port, sni, host="127.0.0.1", timeout=5.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.obj = client_context().wrap_bio(self.inc, self.out,
-                                             server_hostname=sni)
+        ctx = client_context()
+        # Python sets this by default: a TCP FIN would then read as a
+        # close_notify, and read_all could not tell them apart
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=sni)
         self.timeout = timeout
         self._loop(self.obj.do_handshake)
 

@@ -698,6 +698,95 @@ def test_ssh_config_usage_errors(gw_bin, env, args):
     assert b"sshgate" in r.stderr, r.stderr
 
 
+def _use_block(block, user_key, env, tmp_path, target):
+    """What a user does with a printed block: put it in a config, run ssh."""
+    cfg = tmp_path / "ssh_config"
+    cfg.write_bytes(block)
+    run_ssh(user_key, None, target, env, config=cfg, timeout=30)
+
+
+def test_ssh_config_gateway_holding_a_command_is_refused(gw_bin, user_key,
+                                                         env, tmp_path):
+    made = tmp_path / "made-by-the-gateway-argument"
+    gw = "$(touch %s)" % made
+    r = ssh_config(gw_bin, "--gateway", gw, "*.example.local", env=env)
+    if r.returncode == 0:
+        _use_block(r.stdout, user_key, env, tmp_path, "a.example.local")
+    assert not made.exists(), "the --gateway value ran as a command"
+    assert_message(r, "sshgate: ssh-config: --gateway '%s': expected a "
+                   "host name, an IPv4 address or an [IPv6] address in "
+                   "brackets, with an optional :PORT (1-65535)" % gw, rc=2)
+    assert r.stdout == b""
+
+
+def test_ssh_config_pattern_with_a_newline_is_refused(gw_bin, user_key, env,
+                                                      tmp_path):
+    made = tmp_path / "made-by-the-pattern"
+    pattern = "a.example.local\n    ProxyCommand touch %s" % made
+    r = ssh_config(gw_bin, "--gateway", "127.0.0.1:2222", pattern, env=env)
+    if r.returncode == 0:
+        _use_block(r.stdout, user_key, env, tmp_path, "a.example.local")
+    assert not made.exists(), "the pattern added a directive"
+    assert_message(r, "sshgate: ssh-config: pattern '%s' refused: "
+                   "ssh_config would misread it (a pattern is letters, "
+                   "digits, '.', '-', '_', ':', '*', '?', after an "
+                   "optional '!')" % pattern.replace("\n", "\\n"), rc=2)
+    assert r.stdout == b""
+
+
+@pytest.mark.parametrize("gateway_arg,patterns,bad", [
+    ("gw.example;id", ["x"], "gw.example;id"),
+    ("gw example", ["x"], "gw example"),
+    ("-oProxyCommand", ["x"], "-oProxyCommand"),
+    ("::1", ["x"], "::1"),
+    ("gw.example:0", ["x"], "gw.example:0"),
+    ("gw.example", ["a b"], "a b"),
+    ("gw.example", ['db"7'], 'db"7'),
+    ("gw.example", ["db'7"], "db'7"),
+    ("gw.example", ["db#7"], "db#7"),
+    ("gw.example", ["ok", "db%h"], "db%h"),
+], ids=["gateway-semicolon", "gateway-blank", "gateway-option",
+        "gateway-bare-ipv6", "gateway-port-0", "pattern-blank",
+        "pattern-double-quote", "pattern-single-quote", "pattern-comment",
+        "pattern-percent"])
+def test_ssh_config_refuses_what_ssh_config_would_misread(
+        gw_bin, env, gateway_arg, patterns, bad):
+    r = ssh_config(gw_bin, "--gateway", gateway_arg, *patterns, env=env)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout == b""
+    assert ("'%s'" % bad).encode() in r.stderr, r.stderr
+
+
+def test_ssh_config_quotes_an_ipv6_gateway_and_odd_paths(
+        gateway, gw_bin, pki, sshd, user_key, env, tmp_path):
+    """[::1]:PORT is a shell glob unless quoted, and a CA path may hold
+    blanks, quotes, '$' and '%': the block still works with real ssh, run
+    from a directory where the unquoted glob would match files."""
+    if not have_ipv6_loopback():
+        pytest.skip("::1 is not configured on this machine")
+    port = free_port("::1")
+    gw = gateway(two_routes(sshd), port=port, host="::1",
+                 listen=["[::1]:%d" % port])
+    odd = tmp_path / "it's a $HOME 100%h dir"
+    odd.mkdir()
+    ca = odd / "ca.pem"
+    shutil.copy(str(pki["ca"]), str(ca))
+    r = ssh_config(gw_bin, "--gateway", "[::1]:%d" % port, "--ca", ca,
+                   "a.example.local", env=env)
+    assert r.returncode == 0, r.stderr
+    cfg = tmp_path / "ssh_config"
+    cfg.write_bytes(r.stdout)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    for name in (":%d" % port, "1:%d" % port):
+        (cwd / name).write_text("")
+    r = subprocess.run(ssh_argv(user_key, None, "a.example.local",
+                                config=cfg),
+                       capture_output=True, timeout=30, env=env, cwd=str(cwd))
+    assert answered_by(r) == sshd["a"].addr
+    assert gw.wait_record(sni="a.example.local")["result"] == "ok"
+
+
 # --- TLS session resumption ---
 
 def test_second_run_resumes_the_tls_session(gateway, gw_bin, pki, sshd,

@@ -8,6 +8,7 @@ import getpass
 import os
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -19,7 +20,12 @@ from sshgate_helpers import (RawBackend, free_port, have_ipv6_loopback,
 
 DNS_ADDR = "127.0.0.53"
 SILENT_DNS_ADDR = "127.0.0.54"
+VALIDATING_DNS_ADDR = "127.0.0.56"
 GW_OWN_ADDR = "127.0.0.6"
+# The root zone's key-signing key (KSK-2017) as a DS record.
+ROOT_TRUST_ANCHOR = (".,20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409"
+                     "BBC683457104237C7F8EC8D")
+RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_REFUSED = 2, 3, 5
 
 
 class Dnsmasq:
@@ -62,6 +68,61 @@ def dns(tmp_path):
     m = Dnsmasq(d)
     yield m
     terminate(m.proc)
+
+
+@pytest.fixture
+def servfail_dns(dns, tmp_path):
+    """A dnsmasq that answers SERVFAIL: it validates DNSSEC up to the root's
+    trust anchor, and its one upstream (the dns fixture, which signs
+    nothing and refuses the DS queries outside its zone) cannot give it a
+    chain of signatures, so every validation is abandoned. Returns its
+    ADDR:PORT."""
+    options = subprocess.run(["dnsmasq", "--version"], capture_output=True,
+                             text=True, timeout=10).stdout.split()
+    if "DNSSEC" not in options:		# "no-DNSSEC" when built without
+        pytest.skip("this dnsmasq is built without DNSSEC")
+    d = tmp_path / "dns-validating"
+    d.mkdir()
+    port = free_port(VALIDATING_DNS_ADDR)
+    log = open(d / "dnsmasq.out", "wb")
+    argv = ["dnsmasq", "--no-daemon", "--port=%d" % port,
+            "--listen-address=%s" % VALIDATING_DNS_ADDR,
+            "--bind-interfaces", "--no-resolv", "--no-hosts", "--pid-file=",
+            "--server=%s#%d" % (DNS_ADDR, dns.port), "--dnssec",
+            "--trust-anchor=%s" % ROOT_TRUST_ANCHOR, "--log-queries",
+            "--log-facility=%s" % (d / "dnsmasq.log")]
+    if os.getuid() == 0:
+        argv.append("--user=root")
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=log)
+    try:
+        wait_tcp(VALIDATING_DNS_ADDR, port)
+        yield "%s:%d" % (VALIDATING_DNS_ADDR, port)
+    finally:
+        terminate(proc)
+        log.close()
+
+
+def dns_rcode(server, name):
+    """Asks server (ADDR:PORT) for name's A record over UDP; returns the
+    answer's rcode, or None without an answer within 5 s."""
+    host, port = server.rsplit(":", 1)
+    qid = os.getpid() & 0xffff
+    query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"".join(
+        bytes([len(l)]) + l.encode() for l in name.split(".")) + \
+        b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(5)
+        s.sendto(query, (host, int(port)))
+        while True:
+            data = s.recv(4096)
+            if data[:2] == query[:2]:
+                return data[3] & 0x0f
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
 
 
 @pytest.fixture
@@ -359,3 +420,42 @@ def test_unreachable_dns_server(gateway, pki, twins):
     assert rec["reason"] == "dns-failed"
     assert rec["detail"] in ("no DNS server reachable",
                              "no DNS answer within 1s"), rec
+
+
+# --- why a lookup failed, as the record's detail says it -----------------
+
+def test_refused_answer_is_named_refused(gateway, pki, dns, twins):
+    # the dns fixture has no upstream: it refuses what is outside .internal
+    assert dns_rcode(dns.server, "db.example.test") == RCODE_REFUSED
+    gw = start(gateway, pki, ["resolver %s" % dns.server,
+                              "allow-destination 127.0.0.2/32",
+                              "route *.example.test resolve port %d" % twins])
+    assert probe(gw, "db.example.test") == b""
+    rec = gw.wait_record(sni="db.example.test")
+    assert (rec["result"], rec["reason"]) == ("error", "dns-failed")
+    assert rec["detail"] == "query refused by the DNS server (REFUSED)", rec
+
+
+def test_servfail_answer_is_named_servfail(gateway, pki, dns, servfail_dns,
+                                          twins):
+    dns.set({"db.internal": "127.0.0.2"})
+    assert dns_rcode(servfail_dns, "db.internal") == RCODE_SERVFAIL
+    gw = start(gateway, pki, ["resolver %s" % servfail_dns,
+                              "allow-destination 127.0.0.2/32",
+                              "route *.internal resolve port %d" % twins])
+    assert probe(gw, "db.internal") == b""
+    rec = gw.wait_record(sni="db.internal")
+    assert (rec["result"], rec["reason"]) == ("error", "dns-failed")
+    assert rec["detail"] == "server failure (SERVFAIL)", rec
+
+
+def test_servfail_from_first_resolver_falls_over_to_the_next(
+        gateway, pki, dns, servfail_dns, twins):
+    dns.set({"db.internal": "127.0.0.2"})
+    gw = start(gateway, pki, ["resolver %s" % servfail_dns,
+                              "resolver %s" % dns.server,
+                              "allow-destination 127.0.0.2/32",
+                              "route *.internal resolve port %d" % twins])
+    assert probe(gw, "db.internal").startswith(b"SSH-2.0-alpha")
+    assert gw.wait_record(sni="db.internal")["dst"] == \
+        "127.0.0.2:%d" % twins

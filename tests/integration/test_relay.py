@@ -2,7 +2,9 @@
 resets, IPv6, certificate choice and the connection limit."""
 
 import hashlib
+import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -10,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sshgate_helpers import (BANNER, BioTLSClient, banner_then_reset_on,
+from sshgate_helpers import (BANNER, BioTLSClient, banner_then_record,
+                             banner_then_reset_on,
                              client_context, echo, echo_after_eof, free_port,
                              have_ipv6_loopback,
                              openssl_client, read_line_from, read_until_eof,
@@ -366,3 +369,102 @@ def test_ipv6_backend(gateway, raw_backend):
     s.close()
     rec = gw.wait_record(sni="v6b.example.local")
     assert rec["dst"] == b.hostport
+
+
+# --- half-closed sessions whose finished side vanishes (timeout idle 0) ---
+
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)	# SO_LINGER 0: close sends RST
+
+
+def test_vanished_client_of_half_closed_session_is_noticed(gateway,
+                                                           raw_backend):
+    """The client finishes sending (close_notify, then FIN), the server
+    stays silent, then the client's connection is reset: with no idle
+    timeout the gateway still ends the session within a few seconds."""
+    release = threading.Event()
+
+    def silent_after_eof(c, rec):
+        read_until_eof(c, rec)
+        release.wait(30)
+    b = raw_backend(silent_after_eof)
+    gw = gateway(["gone.example.local to %s" % b.hostport], ssh_only="no")
+    c = BioTLSClient(gw.port, "gone.example.local")
+    try:
+        c.send(b"last words")
+        c.close_notify()
+        c.shut_wr()
+        conn = b.wait_conns(1)[0]
+        wait_until(lambda: conn["eof"], 5, what="the backend to see EOF")
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          RESET_ON_CLOSE)
+    finally:
+        c.close()
+        t0 = time.monotonic()
+    try:
+        rec = gw.wait_record(sni="gone.example.local", timeout=12)
+    finally:
+        release.set()
+    assert time.monotonic() - t0 < 8
+    assert (rec["result"], rec["reason"]) == ("ok", "client-closed"), rec
+    assert "reset" in rec.get("detail", "").lower(), rec
+    assert rec["bytes_up"] == "10"
+
+
+def test_vanished_server_of_half_closed_session_is_noticed(gateway,
+                                                           raw_backend):
+    """The server says hello and shuts its write side, the client stays
+    silent, then the server's connection is reset: the session ends
+    within a few seconds and the client sees its connection close."""
+    go = threading.Event()
+
+    def greet_half_close_then_reset(c, rec):
+        c.sendall(b"hello\n")
+        c.shutdown(socket.SHUT_WR)
+        go.wait(30)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+        c.close()
+    b = raw_backend(greet_half_close_then_reset)
+    gw = gateway(["gone.example.local to %s" % b.hostport], ssh_only="no")
+    c = BioTLSClient(gw.port, "gone.example.local")
+    try:
+        assert c.read_all(timeout=5) == (b"hello\n", "close_notify")
+        go.set()
+        assert b.wait_conns(1)[0]["closed"].wait(5)
+        t0 = time.monotonic()
+        rec = gw.wait_record(sni="gone.example.local", timeout=12)
+        assert time.monotonic() - t0 < 8
+        c.sock.settimeout(5)
+        assert c.sock.recv(1) == b"", "client connection left open"
+    finally:
+        go.set()
+        c.close()
+    assert (rec["result"], rec["reason"]) == ("ok", "server-closed"), rec
+    assert "reset" in rec.get("detail", "").lower(), rec
+
+
+# --- the gateway ending a session: the client gets close_notify ---
+
+@pytest.mark.parametrize("end", ["shutdown", "idle-timeout", "not-ssh"])
+def test_session_ended_by_gateway_gets_close_notify(gateway, raw_backend,
+                                                    end):
+    b = raw_backend(banner_then_record)
+    gw = gateway(["bye.example.local to %s" % b.hostport],
+                 timeouts={"idle": "1s" if end == "idle-timeout" else "0",
+                           "drain": "1s"})
+    c = BioTLSClient(gw.port, "bye.example.local")
+    try:
+        c.send(b"GET / HTTP/1.0\r\n\r\n" if end == "not-ssh"
+               else b"SSH-2.0-Client\r\n")
+        if end == "shutdown":
+            conn = b.wait_conns(1)[0]
+            wait_until(lambda: conn["received"] == b"SSH-2.0-Client\r\n", 5,
+                       what="the client banner at the backend")
+            gw.signal(signal.SIGTERM)	# the session outlives the drain
+        data, how = c.read_all(timeout=10)
+    finally:
+        c.close()
+    assert how == "close_notify", "the client saw %s" % how
+    rec = gw.wait_record(sni="bye.example.local")
+    assert rec["reason"] == end, rec
+    if end == "shutdown":
+        assert gw.proc.wait(10) == 0
