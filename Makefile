@@ -26,12 +26,12 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c iplimit.c lex.c httpreq.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
-UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy test_httpreq
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -44,6 +44,7 @@ test_policy_SRCS := policy.c route.c addr.c util.c
 test_iplimit_SRCS := iplimit.c addr.c util.c
 test_stats_SRCS  := stats.c reason.c
 test_proxy_SRCS  := proxy.c addr.c util.c
+test_httpreq_SRCS := httpreq.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -113,6 +114,10 @@ FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
 fuzz_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
+fuzz_http_SRCS   := httpreq.c
+# targets with a seed corpus in fuzz/corpus/NAME: run from a copy of it,
+# so that what the fuzzer adds stays in build/ and the tree stays clean
+FUZZ_SEEDED      := fuzz_http
 
 
 .SECONDEXPANSION:
@@ -120,8 +125,13 @@ build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))
 	@mkdir -p build/fuzz/corpus-$*
 	clang $(FUZZ_CFLAGS) -o $@ $^
 
-fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_input
+fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_input $(FUZZ_SEEDED:%=build/fuzz/%)
 	cp examples/*.conf build/fuzz/corpus-fuzz_config/ 2>/dev/null || true
-	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-fuzz_config
-	build/fuzz/fuzz_input -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz/corpus-fuzz_input
+	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=build/fuzz/ build/fuzz/corpus-fuzz_config
+	build/fuzz/fuzz_input -max_total_time=$(FUZZ_SECONDS) -max_len=512 -artifact_prefix=build/fuzz/ build/fuzz/corpus-fuzz_input
+	set -e; for t in $(FUZZ_SEEDED); do \
+	    cp fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
+	    build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	        -artifact_prefix=build/fuzz/ build/fuzz/corpus-$$t; \
+	done
 .PHONY: fuzz
