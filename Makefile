@@ -26,12 +26,12 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c iplimit.c lex.c httpreq.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c ctlproto.c dest.c explain.c file.c iplimit.c lex.c httpreq.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
-UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy test_httpreq
+UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy test_httpreq test_ctlproto
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -45,6 +45,7 @@ test_iplimit_SRCS := iplimit.c addr.c util.c
 test_stats_SRCS  := stats.c reason.c
 test_proxy_SRCS  := proxy.c addr.c util.c
 test_httpreq_SRCS := httpreq.c
+test_ctlproto_SRCS := ctlproto.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -115,9 +116,10 @@ FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,un
 fuzz_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
 fuzz_http_SRCS   := httpreq.c
+fuzz_ctl_SRCS    := ctlproto.c
 # targets with a seed corpus in fuzz/corpus/NAME: run from a copy of it,
 # so that what the fuzzer adds stays in build/ and the tree stays clean
-FUZZ_SEEDED      := fuzz_http
+FUZZ_SEEDED      := fuzz_http fuzz_ctl
 
 
 .SECONDEXPANSION:

@@ -19,11 +19,11 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "ctlproto.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
 
-#define REQUEST_MAX 1024
 #define REPLY_MAX (64 << 20)	/* a sessions list of ~200k rows */
 
 struct control {
@@ -159,6 +159,15 @@ list_worker(struct worker *w, void *argp)
 	}
 }
 
+/* How a user name is shown: bare if it reads back so, else quoted. */
+static const char *
+shown_name(const char *name, char *buf, size_t len)
+{
+	if (ctl_word_is_bare(name) || ctl_quote(name, buf, len) == 0)
+		return name;
+	return buf;
+}
+
 struct kill_arg {
 	unsigned long long id;	/* or 0 */
 	const char *user;	/* or NULL */
@@ -171,7 +180,7 @@ kill_worker(struct worker *w, void *argp)
 	struct kill_arg *a = argp;
 	struct conn *c, *next;
 	const char *u;
-	char why[300];
+	char shown[2 * CTL_REQUEST_MAX + 3], why[32 + sizeof(shown)];
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = conn_next(c);
@@ -181,7 +190,7 @@ kill_worker(struct worker *w, void *argp)
 			continue;
 		if (a->user != NULL)
 			snprintf(why, sizeof(why), "sshgate ctl kill-user %s",
-			    a->user);
+			    shown_name(a->user, shown, sizeof(shown)));
 		else
 			snprintf(why, sizeof(why), "sshgate ctl kill %llu",
 			    a->id);
@@ -190,22 +199,19 @@ kill_worker(struct worker *w, void *argp)
 	}
 }
 
+/* Runs a parsed request; the answer's text goes to out, *ok says which. */
 static void
-run(struct control *ctl, char *line, struct sbuf *out, int *ok)
+run(struct control *ctl, const struct ctl_request *r, struct sbuf *out,
+    int *ok)
 {
 	const struct control_ops *ops = ctl->ops;
 	struct gateway *gw = ops->gw;
-	char *words[4], *save = NULL, *t;
-	int n = 0;
 	size_t i;
 
-	for (t = strtok_r(line, " \t", &save); t != NULL && n < 4;
-	    t = strtok_r(NULL, " \t", &save))
-		words[n++] = t;
 	*ok = 1;
-	if (n >= 1 && n <= 2 && strcmp(words[0], "sessions") == 0 &&
-	    (n == 1 || strcmp(words[1], "--json") == 0)) {
-		struct list_arg a = { out, n == 2, 0 };
+	switch (r->cmd) {
+	case CTL_CMD_SESSIONS: {
+		struct list_arg a = { out, r->json, 0 };
 
 		if (a.json)
 			sb_printf(out, "[");
@@ -217,31 +223,31 @@ run(struct control *ctl, char *line, struct sbuf *out, int *ok)
 			worker_call(&gw->workers[i], list_worker, &a);
 		if (a.json)
 			sb_printf(out, "]\n");
-	} else if (n == 2 && (strcmp(words[0], "kill") == 0 ||
-	    strcmp(words[0], "kill-user") == 0)) {
-		struct kill_arg a = { 0, NULL, 0 };
-		unsigned long id;
+		break;
+	}
+	case CTL_CMD_KILL:
+	case CTL_CMD_KILL_USER: {
+		struct kill_arg a = { r->id, NULL, 0 };
+		char shown[2 * CTL_REQUEST_MAX + 3];
 
-		if (words[0][4] == '-')
-			a.user = words[1];
-		else if (util_parse_uint(words[1], 1, ~0UL, &id) == 0)
-			a.id = id;
-		else {
-			*ok = 0;
-			sb_printf(out, "kill: '%s' is not a session id\n",
-			    words[1]);
-			return;
-		}
+		if (r->cmd == CTL_CMD_KILL_USER)
+			a.user = r->arg;
 		for (i = 0; i < gw->nworkers; i++)
 			worker_call(&gw->workers[i], kill_worker, &a);
 		if (a.n == 0) {
 			*ok = 0;
-			sb_printf(out, "no session %s %s\n", a.user != NULL ?
-			    "of user" : "with id", words[1]);
+			if (a.user != NULL)
+				sb_printf(out, "no session of user %s\n",
+				    shown_name(a.user, shown, sizeof(shown)));
+			else
+				sb_printf(out, "no session with id %llu\n",
+				    r->id);
 		} else
 			sb_printf(out, "killed %zu session%s\n", a.n,
 			    a.n == 1 ? "" : "s");
-	} else if (n == 1 && strcmp(words[0], "reload") == 0) {
+		break;
+	}
+	case CTL_CMD_RELOAD: {
 		struct conf_errors errs = { NULL, 0 };
 
 		if (ops->reload(ops->arg, &errs) == 0)
@@ -254,7 +260,9 @@ run(struct control *ctl, char *line, struct sbuf *out, int *ok)
 			    "configuration stays\n");
 		}
 		conf_errors_free(&errs);
-	} else if (n == 1 && strcmp(words[0], "stats") == 0) {
+		break;
+	}
+	case CTL_CMD_STATS: {
 		struct stats_snapshot s;
 		char *body = malloc(65536);
 		size_t len;
@@ -266,11 +274,19 @@ run(struct control *ctl, char *line, struct sbuf *out, int *ok)
 		else
 			*ok = 0;
 		free(body);
-	} else {
-		*ok = 0;
-		sb_printf(out, "unknown command; use: sessions [--json] | "
-		    "kill ID | kill-user NAME | reload | stats\n");
+		break;
 	}
+	}
+}
+
+/* The answer to a request the parser refused. */
+static void
+refuse(const struct ctl_request *r, enum ctl_error err, struct sbuf *out)
+{
+	if (err == CTL_E_ID)
+		sb_printf(out, "kill: '%s' is not a session id\n", r->arg);
+	else
+		sb_printf(out, "%s\n", ctl_strerror(err));
 }
 
 static void
@@ -278,9 +294,12 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct control *ctl = io->data;
 	struct timeval tv = { 2, 0 };
-	struct sbuf out = { NULL, 0, 0, 0 };
-	char line[REQUEST_MAX + 1];
-	size_t len = 0;
+	struct sbuf out = { NULL, 0, 0, 0 }, body = { NULL, 0, 0, 0 };
+	struct ctl_request req;
+	enum ctl_status st;
+	enum ctl_error err;
+	char line[CTL_REQUEST_MAX];
+	size_t len = 0, used;
 	ssize_t n;
 	int fd, ok = 0;
 
@@ -291,23 +310,20 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	/* a local, authorized peer: short blocking I/O is fine here */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (len < REQUEST_MAX && memchr(line, '\n', len) == NULL &&
-	    (n = read(fd, line + len, REQUEST_MAX - len)) > 0)
+	while ((st = ctl_parse(line, len, &used, &req, &err)) ==
+	    CTL_NEED_MORE && (n = read(fd, line + len, sizeof(line) - len)) > 0)
 		len += (size_t)n;
-	line[len] = '\0';
-	if (memchr(line, '\n', len) == NULL) {
-		sb_printf(&out, "error\nrequest too long or incomplete\n");
-	} else {
-		struct sbuf body = { NULL, 0, 0, 0 };
-
-		line[strcspn(line, "\r\n")] = '\0';
-		run(ctl, line, &body, &ok);
-		sb_printf(&out, "%s\n%.*s", ok && !body.failed ? "ok" : "error",
-		    (int)body.len, body.p != NULL ? body.p : "");
-		if (body.failed)
-			sb_printf(&out, "reply too large\n");
-		free(body.p);
-	}
+	if (st == CTL_COMPLETE)
+		run(ctl, &req, &body, &ok);
+	else if (st == CTL_BAD)
+		refuse(&req, err, &body);
+	else
+		sb_printf(&body, "request ends without a newline\n");
+	sb_printf(&out, "%s\n%.*s", ok && !body.failed ? "ok" : "error",
+	    (int)body.len, body.p != NULL ? body.p : "");
+	if (body.failed)
+		sb_printf(&out, "reply too large\n");
+	free(body.p);
 	for (len = 0; len < out.len; len += (size_t)n)
 		if ((n = send(fd, out.p + len, out.len - len, MSG_NOSIGNAL))
 		    <= 0)
@@ -404,16 +420,67 @@ control_path(const struct control *ctl)
 	return ctl->path;
 }
 
+/*
+ * The request for argv[0..argc): every word quoted, so that a name with
+ * blanks or quotes stays one word. Returns it (caller frees) with its
+ * length in *len, or NULL: *len is 0 if a word holds a line break, else
+ * memory ran out. How long a request may be is the gateway's to say.
+ */
+static char *
+request(int argc, char **argv, size_t *len)
+{
+	size_t need = 1, n, k;
+	char *req;
+	int i;
+
+	*len = 0;
+	for (i = 0; i < argc; i++) {
+		if ((k = ctl_quote(argv[i], NULL, 0)) == 0)
+			return NULL;
+		need += k + 1;
+	}
+	if ((req = malloc(need)) == NULL) {
+		*len = need;
+		return NULL;
+	}
+	for (i = 0, n = 0; i < argc; i++) {
+		if (i > 0)
+			req[n++] = ' ';
+		n += ctl_quote(argv[i], req + n, need - n);
+	}
+	req[n++] = '\n';
+	*len = n;
+	return req;
+}
+
+/* Sends all of buf; returns 0, or -1 with errno. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int
 ctl_main(int argc, char **argv)
 {
 	struct sockaddr_un sun;
-	char req[REQUEST_MAX], buf[65536];
+	char head[8], buf[65536], *req;
 	const char *path = NULL;
-	size_t len = 0;
+	size_t len, hlen = 0;
 	ssize_t n;
-	int i, fd, first = 1, ok = 0;
-	FILE *to = stdout;
+	int fd, ok = 0, werr = 0;
+	FILE *to = NULL;
 
 	if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
 		path = argv[2];
@@ -425,17 +492,6 @@ ctl_main(int argc, char **argv)
 		    "| kill ID | kill-user NAME | reload | stats\n");
 		return 2;
 	}
-	for (i = 1; i < argc; i++) {
-		n = snprintf(req + len, sizeof(req) - len, "%s%s", i > 1 ?
-		    " " : "", argv[i]);
-		if (n < 0 || (size_t)n >= sizeof(req) - len - 1 ||
-		    strpbrk(argv[i], "\r\n") != NULL) {
-			fprintf(stderr, "sshgate: ctl: command too long\n");
-			return 2;
-		}
-		len += (size_t)n;
-	}
-	req[len++] = '\n';
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -443,37 +499,61 @@ ctl_main(int argc, char **argv)
 		return 2;
 	}
 	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((req = request(argc - 1, argv + 1, &len)) == NULL) {
+		fprintf(stderr, "sshgate: ctl: %s\n", len == 0 ? "an argument "
+		    "cannot hold a line break" : "out of memory");
+		return len == 0 ? 2 : 1;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		fprintf(stderr, "sshgate: ctl: cannot reach the gateway at %s: "
 		    "%s\n", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(req);
 		return 1;
 	}
-	if (write(fd, req, len) != (ssize_t)len) {
-		fprintf(stderr, "sshgate: ctl: %s\n", strerror(errno));
-		close(fd);
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		char *p = buf;
-		size_t k = (size_t)n;
+	/*
+	 * A gateway that refuses the request (too long) answers and stops
+	 * reading: a failed send still leaves its answer to read.
+	 */
+	if (send_all(fd, req, len) == -1)
+		werr = errno;
+	else
+		(void)shutdown(fd, SHUT_WR);
+	free(req);
+	/* "ok" or "error" on the first line, then the text */
+	for (;;) {
+		char *p = buf, *nl;
+		size_t k, w;
 
-		if (first) {	/* the status line */
-			char *nl = memchr(buf, '\n', k);
-
+		if ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* the end, or a reset after the answer */
+		k = (size_t)n;
+		if (to == NULL) {
+			nl = memchr(buf, '\n', k);
+			w = nl != NULL ? (size_t)(nl - buf) : k;
+			if (hlen + w > sizeof(head))
+				break;	/* not a status line */
+			memcpy(head + hlen, buf, w);
+			hlen += w;
 			if (nl == NULL)
+				continue;
+			ok = hlen == 2 && memcmp(head, "ok", 2) == 0;
+			if (!ok && (hlen != 5 || memcmp(head, "error", 5) != 0))
 				break;
-			ok = nl - buf == 2 && strncmp(buf, "ok", 2) == 0;
 			to = ok ? stdout : stderr;
-			k -= (size_t)(nl + 1 - buf);
+			k -= w + 1;
 			p = nl + 1;
-			first = 0;
 		}
 		fwrite(p, 1, k, to);
 	}
 	close(fd);
-	if (first) {
-		fprintf(stderr, "sshgate: ctl: no answer from the gateway\n");
+	if (to == NULL) {
+		fprintf(stderr, "sshgate: ctl: no answer from the gateway%s%s\n",
+		    werr != 0 ? ": " : "", werr != 0 ? strerror(werr) : "");
 		return 1;
 	}
 	return ok ? 0 : 1;
