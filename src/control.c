@@ -1,9 +1,20 @@
 /*
  * control: the UNIX socket behind `sshgate ctl`, and the ctl command.
  * One request per connection: a line "sessions [--json]", "kill ID",
- * "kill-user NAME", "reload" or "stats"; the answer is "ok" or "error"
- * on its first line, then the text. The socket is 0600: only its owner
- * (root or the service user) may talk to it.
+ * "kill-user NAME", "reload" or "stats", words quoted (ctlproto.h); the
+ * answer is "ok" or "error" on its first line, then the text. The socket
+ * is 0600: only its owner (root or the service user) may talk to it.
+ *
+ * The clients live on the main thread's loop, non-blocking, each with a
+ * deadline, so that a slow or silent one never holds up the signals, the
+ * metrics endpoint or another ctl client. Only running a command blocks:
+ * worker_call() waits for each worker to answer between two events.
+ *
+ *   accept --> CLIENT_READING --request whole, or refused--> CLIENT_WRITING
+ *                   | 5 s: a last word, close                     | all sent:
+ *                   v                                             | shutdown
+ *              client_close <-- EOF, 256 KiB, 2 s -- CLIENT_DRAINING <-+
+ *                   ^                                  (reply: 10 s)
  */
 #include "control.h"
 
@@ -14,7 +25,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,20 +35,50 @@
 #include "worker.h"
 
 #define REPLY_MAX (64 << 20)	/* a sessions list of ~200k rows */
-
-struct control {
-	struct ev_loop *loop;
-	int fd;
-	ev_io io;
-	char path[108];
-	const struct control_ops *ops;
-};
+#define CLIENTS_MAX 16		/* at once; the next ones wait in the backlog */
+#define REQUEST_TIMEOUT 5.0	/* seconds for the whole request */
+#define REPLY_TIMEOUT 10.0	/* seconds for the client to take the reply */
+#define DRAIN_TIMEOUT 2.0	/* seconds, after the reply, to see its EOF */
+#define DRAIN_MAX (256 << 10)	/* bytes discarded after the reply */
+#define ACCEPT_PAUSE 0.5	/* seconds without accepting when out of fds */
 
 /* A growing text buffer; on allocation failure it stops growing. */
 struct sbuf {
 	char *p;
 	size_t len, cap;
 	int failed;
+};
+
+enum client_phase {
+	CLIENT_READING = 0,	/* reading the request (REQUEST_TIMEOUT) */
+	CLIENT_WRITING,		/* writing the reply (REPLY_TIMEOUT) */
+	CLIENT_DRAINING,	/* reply sent, our side shut: reading to EOF */
+};
+
+struct client {
+	ev_io io;
+	ev_timer timer;
+	struct control *ctl;
+	struct client *next;
+	enum client_phase phase;
+	int fd;
+	char req[CTL_REQUEST_MAX];
+	size_t len;
+	char status[8];		/* "ok\n" or "error\n", then the body */
+	struct sbuf body;
+	size_t off;		/* bytes of status + body sent */
+	size_t drained;
+};
+
+struct control {
+	struct ev_loop *loop;
+	int fd;
+	ev_io io;		/* accepting; stopped at CLIENTS_MAX */
+	ev_timer pause;		/* accepting paused: out of fds or memory */
+	char path[108];
+	const struct control_ops *ops;
+	struct client *clients;
+	size_t nclients;
 };
 
 static void
@@ -289,47 +329,244 @@ refuse(const struct ctl_request *r, enum ctl_error err, struct sbuf *out)
 		sb_printf(out, "%s\n", ctl_strerror(err));
 }
 
+/* Accepts again if nothing stops it: a full house or a pause. */
+static void
+accept_resume(struct control *ctl)
+{
+	if (ctl->nclients < CLIENTS_MAX && !ev_is_active(&ctl->pause))
+		ev_io_start(ctl->loop, &ctl->io);
+}
+
+/* The one end of a client: stops its watchers, closes, frees. */
+static void
+client_close(struct client *c)
+{
+	struct control *ctl = c->ctl;
+	struct client **pp;
+
+	ev_io_stop(ctl->loop, &c->io);
+	ev_timer_stop(ctl->loop, &c->timer);
+	close(c->fd);
+	for (pp = &ctl->clients; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	ctl->nclients--;
+	free(c->body.p);
+	free(c);
+	accept_resume(ctl);
+}
+
+/* Moves to a phase: what to wait for, and that phase's deadline. */
+static void
+set_phase(struct client *c, enum client_phase phase)
+{
+	static const double timeout[] = {
+		[CLIENT_READING] = REQUEST_TIMEOUT,
+		[CLIENT_WRITING] = REPLY_TIMEOUT,
+		[CLIENT_DRAINING] = DRAIN_TIMEOUT,
+	};
+	struct ev_loop *loop = c->ctl->loop;
+
+	c->phase = phase;
+	ev_io_stop(loop, &c->io);
+	ev_io_set(&c->io, c->fd, phase == CLIENT_WRITING ? EV_WRITE : EV_READ);
+	ev_io_start(loop, &c->io);
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, timeout[phase], 0);
+	ev_timer_start(loop, &c->timer);
+}
+
+/* Writes what the socket takes of the reply; at its end, shuts our side. */
+static void
+client_write(struct client *c)
+{
+	size_t slen = strlen(c->status), total = slen + c->body.len;
+	struct msghdr msg;
+	struct iovec iov[2];
+	ssize_t n;
+
+	while (c->off < total) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		if (c->off < slen) {
+			iov[0].iov_base = c->status + c->off;
+			iov[0].iov_len = slen - c->off;
+			iov[1].iov_base = c->body.p;
+			iov[1].iov_len = c->body.len;
+			msg.msg_iovlen = c->body.len > 0 ? 2 : 1;
+		} else {
+			iov[0].iov_base = c->body.p + (c->off - slen);
+			iov[0].iov_len = total - c->off;
+			msg.msg_iovlen = 1;
+		}
+		if ((n = sendmsg(c->fd, &msg, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				client_close(c);
+			return;
+		}
+		c->off += (size_t)n;
+	}
+	/*
+	 * One request per connection. Closing with unread bytes would make
+	 * the client's read fail with ECONNRESET: end our side, then discard
+	 * what it still sends until its EOF (bounded in bytes and time).
+	 */
+	(void)shutdown(c->fd, SHUT_WR);
+	set_phase(c, CLIENT_DRAINING);
+}
+
+/* Starts sending the answer: "ok" or "error", then body (taken over). */
+static void
+client_reply(struct client *c, int ok, struct sbuf *body)
+{
+	if (body->failed) {	/* out of memory, or past REPLY_MAX */
+		free(body->p);
+		memset(body, 0, sizeof(*body));
+		sb_printf(body, "reply too large\n");
+		ok = 0;
+	}
+	util_strlcpy(c->status, ok ? "ok\n" : "error\n", sizeof(c->status));
+	c->body = *body;
+	c->off = 0;
+	set_phase(c, CLIENT_WRITING);
+	client_write(c);
+}
+
+static void
+client_read(struct client *c)
+{
+	struct sbuf body = { NULL, 0, 0, 0 };
+	struct ctl_request req;
+	enum ctl_error err;
+	size_t used;
+	ssize_t n;
+	int ok = 0;
+
+	n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1 || (n == 0 && c->len == 0)) {
+		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		sb_printf(&body, "request ends without a newline\n");
+		client_reply(c, 0, &body);
+		return;
+	}
+	c->len += (size_t)n;
+	switch (ctl_parse(c->req, c->len, &used, &req, &err)) {
+	case CTL_NEED_MORE:	/* the parser says bad before the buffer fills */
+		return;
+	case CTL_BAD:
+		refuse(&req, err, &body);
+		break;
+	case CTL_COMPLETE:
+		run(c->ctl, &req, &body, &ok);
+		break;
+	}
+	client_reply(c, ok, &body);
+}
+
+static void
+client_drain(struct client *c)
+{
+	char sink[4096];
+	ssize_t n;
+
+	while ((n = recv(c->fd, sink, sizeof(sink), 0)) > 0) {
+		c->drained += (size_t)n;
+		if (c->drained > DRAIN_MAX) {
+			client_close(c);
+			return;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		client_close(c);
+}
+
+static void
+on_client(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct client *c = io->data;
+
+	(void)loop;
+	(void)revents;
+	switch (c->phase) {
+	case CLIENT_READING:
+		client_read(c);
+		break;
+	case CLIENT_WRITING:
+		client_write(c);
+		break;
+	case CLIENT_DRAINING:
+		client_drain(c);
+		break;
+	}
+}
+
+static void
+on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct client *c = t->data;
+	char late[64];
+	int n;
+
+	(void)loop;
+	(void)revents;
+	/* a last word for a person typing, if the socket takes it now */
+	n = snprintf(late, sizeof(late), "error\nno whole request within "
+	    "%gs\n", REQUEST_TIMEOUT);
+	if (c->phase == CLIENT_READING && n > 0 && (size_t)n < sizeof(late))
+		(void)send(c->fd, late, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	client_close(c);
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct control *ctl = io->data;
-	struct timeval tv = { 2, 0 };
-	struct sbuf out = { NULL, 0, 0, 0 }, body = { NULL, 0, 0, 0 };
-	struct ctl_request req;
-	enum ctl_status st;
-	enum ctl_error err;
-	char line[CTL_REQUEST_MAX];
-	size_t len = 0, used;
-	ssize_t n;
-	int fd, ok = 0;
+	struct client *c;
+	int fd;
 
+	(void)revents;
+	while (ctl->nclients < CLIENTS_MAX) {
+		if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC)) == -1) {
+			/* out of fds or memory: pause rather than spin */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				ev_io_stop(loop, &ctl->io);
+				ev_timer_start(loop, &ctl->pause);
+			}
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->ctl = ctl;
+		c->next = ctl->clients;
+		ctl->clients = c;
+		ctl->nclients++;
+		ev_io_init(&c->io, on_client, fd, EV_READ);
+		c->io.data = c;
+		ev_timer_init(&c->timer, on_client_timeout, REQUEST_TIMEOUT, 0);
+		c->timer.data = c;
+		set_phase(c, CLIENT_READING);
+	}
+	ev_io_stop(loop, &ctl->io);	/* full: the next ones wait */
+}
+
+static void
+on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
 	(void)loop;
 	(void)revents;
-	if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
-		return;
-	/* a local, authorized peer: short blocking I/O is fine here */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while ((st = ctl_parse(line, len, &used, &req, &err)) ==
-	    CTL_NEED_MORE && (n = read(fd, line + len, sizeof(line) - len)) > 0)
-		len += (size_t)n;
-	if (st == CTL_COMPLETE)
-		run(ctl, &req, &body, &ok);
-	else if (st == CTL_BAD)
-		refuse(&req, err, &body);
-	else
-		sb_printf(&body, "request ends without a newline\n");
-	sb_printf(&out, "%s\n%.*s", ok && !body.failed ? "ok" : "error",
-	    (int)body.len, body.p != NULL ? body.p : "");
-	if (body.failed)
-		sb_printf(&out, "reply too large\n");
-	free(body.p);
-	for (len = 0; len < out.len; len += (size_t)n)
-		if ((n = send(fd, out.p + len, out.len - len, MSG_NOSIGNAL))
-		    <= 0)
-			break;
-	free(out.p);
-	close(fd);
+	accept_resume(t->data);
 }
 
 struct control *
@@ -399,6 +636,8 @@ control_start(struct ev_loop *loop, const char *path, long uid, long gid,
 	util_strlcpy(ctl->path, path, sizeof(ctl->path));
 	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
 	ctl->io.data = ctl;
+	ev_timer_init(&ctl->pause, on_pause_end, ACCEPT_PAUSE, 0);
+	ctl->pause.data = ctl;
 	ev_io_start(loop, &ctl->io);
 	return ctl;
 }
@@ -408,7 +647,10 @@ control_stop(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	while (ctl->clients != NULL)
+		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
+	ev_timer_stop(ctl->loop, &ctl->pause);
 	close(ctl->fd);
 	(void)unlink(ctl->path);
 	free(ctl);

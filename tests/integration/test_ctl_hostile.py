@@ -103,3 +103,118 @@ def test_kill_user_with_blanks_and_quotes_in_the_name(gateway, gw_bin,
         for s in held:
             s.close()
         test_access._contexts.clear()
+
+
+# --- slow, silent and oversized clients ---------------------------------
+
+def scrape_seconds(port):
+    """Seconds a whole /metrics scrape takes (fails past 5 s)."""
+    t0 = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    finally:
+        s.close()
+    assert data.startswith(b"HTTP/1.1 200 OK"), data[:100]
+    return time.monotonic() - t0
+
+
+def stats_seconds(gw_bin, sock):
+    """Seconds a `sshgate ctl stats` takes (fails past 5 s)."""
+    t0 = time.monotonic()
+    r = subprocess.run([gw_bin, "ctl", "-s", str(sock), "stats"],
+                       capture_output=True, timeout=5)
+    assert r.returncode == 0, r.stderr
+    assert b"sshgate_sessions_active 0" in r.stdout
+    return time.monotonic() - t0
+
+
+def ctl_and_metrics(gateway, sshd, tmp_path):
+    from sshgate_helpers import free_port
+    mport = free_port()
+    sock = tmp_path / "ctl.sock"
+    gw = gateway(["* to %s" % sshd["a"].hostport],
+                 extra="control %s\nmetrics 127.0.0.1:%d" % (sock, mport))
+    gw.wait_stderr("metrics on")
+    return gw, sock, mport
+
+
+def read_to_end(s):
+    out = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            return out
+        out += d
+
+
+def test_slow_ctl_client_does_not_stall_metrics_or_ctl(gateway, gw_bin,
+                                                         sshd, tmp_path):
+    gw, sock, mport = ctl_and_metrics(gateway, sshd, tmp_path)
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.settimeout(15)
+    slow.connect(str(sock))
+    t0 = time.monotonic()
+    try:
+        # one byte every 1.5 s: the others are served all along
+        for i, byte in enumerate(b"sessions"[:4]):
+            slow.sendall(bytes([byte]))
+            assert scrape_seconds(mport) < 1.0
+            assert stats_seconds(gw_bin, sock) < 1.0
+            time.sleep(max(0.0, t0 + 1.5 * (i + 1) - time.monotonic()))
+        # the whole request had 5 s: then a last word and the end
+        got = read_to_end(slow)
+        waited = time.monotonic() - t0
+    finally:
+        slow.close()
+    assert got == b"error\nno whole request within 5s\n"
+    assert 4.5 < waited < 8, waited
+    assert stats_seconds(gw_bin, sock) < 1.0
+
+
+def test_silent_ctl_client_is_closed_after_the_deadline(gateway, gw_bin,
+                                                         sshd, tmp_path):
+    gw, sock, mport = ctl_and_metrics(gateway, sshd, tmp_path)
+    silent = []
+    try:
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(15)
+            s.connect(str(sock))
+            silent.append(s)
+        t0 = time.monotonic()
+        assert stats_seconds(gw_bin, sock) < 1.0
+        assert scrape_seconds(mport) < 1.0
+        rc, out, _ = ctl(gw_bin, sock, "sessions", "--json")
+        assert (rc, out) == (0, "[]\n")
+        for s in silent:
+            assert read_to_end(s).startswith(b"error\n")
+        assert 4 < time.monotonic() - t0 < 8
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_oversized_request_gets_an_error_not_a_reset(gateway, gw_bin, sshd,
+                                                      tmp_path):
+    gw, sock, _ = ctl_and_metrics(gateway, sshd, tmp_path)
+    want = b"error\nrequest longer than 1024 bytes\n"
+    # a raw client: its whole request is read or discarded, no reset
+    assert raw_request(sock, b"kill-user " + b"x" * 2000 + b"\n") == want
+    assert raw_request(sock, b"x" * 20000) == want
+    # sshgate ctl says so and fails, also for a request far past the limit
+    for n in (1100, 100000):
+        rc, out, err = ctl(gw_bin, sock, "kill-user", "x" * n)
+        assert (rc, out) == (1, ""), err
+        assert err == "request longer than 1024 bytes\n"
+    # the longest request that is allowed still gets its answer
+    name = "y" * (1024 - len('"kill-user" ""\n'))
+    rc, _, err = ctl(gw_bin, sock, "kill-user", name)
+    assert rc == 1 and err == "no session of user %s\n" % name
+    assert ctl(gw_bin, sock, "stats")[0] == 0
