@@ -4,7 +4,7 @@
 set -e
 pkgs="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl
       libcmocka-dev python3-pytest openssh-server openssh-client dnsmasq-base
-      haproxy valgrind clang groff-base man-db"
+      haproxy valgrind clang groff-base man-db strace"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -24,12 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "ctlproto.h"
+#include "listener.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -72,7 +72,7 @@ struct client {
 
 struct control {
 	struct ev_loop *loop;
-	int fd;
+	struct unix_listener ul;
 	ev_io io;		/* accepting; stopped at CLIENTS_MAX */
 	ev_timer pause;		/* accepting paused: out of fds or memory */
 	char path[108];
@@ -533,7 +533,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)revents;
 	while (ctl->nclients < CLIENTS_MAX) {
-		if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK |
+		if ((fd = accept4(ctl->ul.fd, NULL, NULL, SOCK_NONBLOCK |
 		    SOCK_CLOEXEC)) == -1) {
 			/* out of fds or memory: pause rather than spin */
 			if (errno == EMFILE || errno == ENFILE ||
@@ -571,70 +571,26 @@ on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
 
 struct control *
 control_start(struct ev_loop *loop, const char *path, long uid, long gid,
-    const struct control_ops *ops, char *err, size_t errlen)
+    const char *user, const struct control_ops *ops, char *err,
+    size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd, probe;
+	char why[512];
 
-	if (ctl == NULL || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "control %s: %s", path, ctl == NULL ?
-		    "out of memory" : "path too long");
-		free(ctl);
+	if (ctl == NULL) {
+		snprintf(err, errlen, "control %s: out of memory", path);
 		return NULL;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	/* a socket left by a gateway that died: remove it, if no one answers */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "control %s: exists and is not a "
-			    "socket", path);
-			free(ctl);
-			return NULL;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
-		    sizeof(sun)) == 0) {
-			close(probe);
-			snprintf(err, errlen, "control %s: another gateway is "
-			    "using it", path);
-			free(ctl);
-			return NULL;
-		}
-		if (probe != -1)
-			close(probe);
-		(void)unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	old = umask(0177);	/* born 0600: no window where others may connect */
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(fd, 16) == -1) {
-		umask(old);
-		snprintf(err, errlen, "control %s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		free(ctl);
-		return NULL;
-	}
-	umask(old);
-	if (uid >= 0 && geteuid() == 0 &&
-	    chown(path, (uid_t)uid, (gid_t)gid) == -1) {
-		snprintf(err, errlen, "control %s: chown: %s", path,
-		    strerror(errno));
-		close(fd);
-		(void)unlink(path);
+	if (listener_open_unix(&ctl->ul, path, uid, gid, user, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "control %s", why);
 		free(ctl);
 		return NULL;
 	}
 	ctl->loop = loop;
-	ctl->fd = fd;
 	ctl->ops = ops;
 	util_strlcpy(ctl->path, path, sizeof(ctl->path));
-	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
+	ev_io_init(&ctl->io, on_accept, ctl->ul.fd, EV_READ);
 	ctl->io.data = ctl;
 	ev_timer_init(&ctl->pause, on_pause_end, ACCEPT_PAUSE, 0);
 	ctl->pause.data = ctl;
@@ -651,8 +607,7 @@ control_stop(struct control *ctl)
 		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
 	ev_timer_stop(ctl->loop, &ctl->pause);
-	close(ctl->fd);
-	(void)unlink(ctl->path);
+	listener_close_unix(&ctl->ul);
 	free(ctl);
 }
 

@@ -4,6 +4,7 @@ socket's own creation when the gateway starts as root."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -218,3 +219,196 @@ def test_oversized_request_gets_an_error_not_a_reset(gateway, gw_bin, sshd,
     rc, _, err = ctl(gw_bin, sock, "kill-user", name)
     assert rc == 1 and err == "no session of user %s\n" % name
     assert ctl(gw_bin, sock, "stats")[0] == 0
+
+
+# --- the socket's creation, started as root ------------------------------
+
+import grp
+import pwd
+import shutil
+import stat
+import tempfile
+
+
+def needs_root():
+    if os.getuid() != 0:
+        pytest.skip("needs root to give the socket to another user")
+
+
+def nobody():
+    nb = pwd.getpwnam("nobody")
+    return nb.pw_uid, nb.pw_gid, grp.getgrgid(nb.pw_gid).gr_name
+
+
+@pytest.fixture
+def top():
+    """A directory anyone may pass through, with a victim file of root's
+    that a swapped path could point at."""
+    d = tempfile.mkdtemp(prefix="sshgate-ctl-")
+    os.chmod(d, 0o755)
+    with open(d + "/victim", "w") as f:
+        f.write("root's\n")
+    os.chmod(d + "/victim", 0o600)
+    yield d
+    shutil.rmtree(d)
+
+
+def sock_dir(top, name, uid, gid, mode):
+    d = os.path.join(top, name)
+    os.mkdir(d)
+    os.chown(d, uid, gid)
+    os.chmod(d, mode)
+    return d
+
+
+def victim_untouched(top):
+    st = os.stat(top + "/victim")
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o600)
+    with open(top + "/victim") as f:
+        assert f.read() == "root's\n"
+
+
+def user_extra(path):
+    return "user nobody group %s\ncontrol %s" % (nobody()[2], path)
+
+
+def user_gateway(gateway, sshd, path, **kw):
+    return gateway(["* to %s" % sshd["a"].hostport], workers=1,
+                   extra=user_extra(path), **kw)
+
+
+def refused_start(gw_bin, pki, sshd, tmp_path, path):
+    """Runs a gateway that must not start; returns its stderr."""
+    from sshgate_helpers import free_port
+    conf = tmp_path / "refused.conf"
+    conf.write_text("listen 127.0.0.1:%d\ncertificate \"%s\"\n"
+                    "route * to %s\nworkers 1\n%s\n"
+                    % (free_port(), pki["ecdsa"], sshd["a"].hostport,
+                       user_extra(path)))
+    try:
+        r = subprocess.run([gw_bin, "serve", "-c", str(conf)],
+                           capture_output=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the gateway started with control %s" % path)
+    assert r.returncode == 1, r.stderr
+    return r.stderr.decode()
+
+
+def stop_traced(gw):
+    """Stops a gateway started under strace: the signal goes to it, not
+    to strace, which then ends with its status."""
+    pid = gw.proc.pid
+    if gw.proc.poll() is None:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            children = f.read().split()
+        for child in children:
+            os.kill(int(child), signal.SIGTERM)
+        gw.proc.wait(20)
+    return gw.stop()
+
+
+def swap_while_made(gateway, sshd, top, d):
+    """Starts a gateway whose listen() calls each take 1.5 s (strace), so
+    that between binding the control socket and whatever comes after,
+    the test can put a symlink to the victim in its place, as someone
+    who may write the directory could. Returns the gateway."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    path = os.path.join(d, "ctl.sock")
+    os.symlink(top + "/victim", os.path.join(d, "planted"))
+    # a sanitized build cannot check leaks under ptrace: not this one
+    prefix = ["env", "ASAN_OPTIONS=detect_leaks=0", "strace", "-qq", "-o",
+              "/dev/null", "-e", "trace=listen", "-e",
+              "inject=listen:delay_enter=1500000"]
+    gw = user_gateway(gateway, sshd, path, prefix=prefix, wait=False)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    break
+            except FileNotFoundError:
+                pass
+            if time.monotonic() > deadline or gw.proc.poll() is not None:
+                pytest.fail("no control socket appeared: " + gw.stderr())
+            time.sleep(0.001)
+        os.rename(os.path.join(d, "planted"), path)
+        gw.wait_ready()
+        assert os.path.islink(path)
+    except BaseException:
+        stop_traced(gw)
+        raise
+    return gw
+
+
+def check_owned_by_nobody_and_usable(gw_bin, path):
+    uid, gid, _ = nobody()
+    st = os.lstat(path)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert (st.st_uid, st.st_gid) == (uid, gid)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert ctl(gw_bin, path, "stats")[0] == 0		# root
+    r = subprocess.run([gw_bin, "ctl", "-s", path, "stats"], user=uid,
+                       group=gid, extra_groups=[], capture_output=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr			# its owner
+
+
+def test_control_socket_in_the_users_directory_is_born_theirs(
+        gateway, gw_bin, pki, sshd, top, tmp_path):
+    needs_root()
+    uid, gid, _ = nobody()
+    d = sock_dir(top, "run", uid, gid, 0o700)
+    path = os.path.join(d, "ctl.sock")
+    # a symlink planted at the path is refused, never followed
+    os.symlink(top + "/victim", path)
+    assert "exists and is not a socket" in refused_start(gw_bin, pki, sshd,
+                                                         tmp_path, path)
+    victim_untouched(top)
+    os.unlink(path)
+    gw = user_gateway(gateway, sshd, path)
+    check_owned_by_nobody_and_usable(gw_bin, path)
+    assert gw.stop() == 0
+    assert not os.path.lexists(path)			# removed at the end
+    # swapped for a symlink right after it is made: nothing follows it
+    gw = swap_while_made(gateway, sshd, top, d)
+    try:
+        victim_untouched(top)
+    finally:
+        rc = stop_traced(gw)
+    assert rc == 0
+    assert os.path.islink(path)		# not ours: left alone at the end
+    victim_untouched(top)
+
+
+def test_control_socket_in_a_root_only_directory_is_given(gateway, gw_bin,
+                                                          sshd, top):
+    needs_root()
+    d = sock_dir(top, "run", 0, 0, 0o755)
+    path = os.path.join(d, "ctl.sock")
+    gw = user_gateway(gateway, sshd, path)
+    check_owned_by_nobody_and_usable(gw_bin, path)
+    assert gw.stop() == 0
+    os.unlink(path)		# nobody may not remove it from root's directory
+    # only root can swap it there; even then, the ownership given to the
+    # user goes to the node in the directory, never through a symlink
+    gw = swap_while_made(gateway, sshd, top, d)
+    try:
+        victim_untouched(top)
+    finally:
+        rc = stop_traced(gw)
+    assert rc == 0
+    victim_untouched(top)
+
+
+def test_control_socket_where_the_user_cannot_make_it(gw_bin, pki, sshd,
+                                                     top, tmp_path):
+    needs_root()
+    # writable by root's group too: not root's alone, so it is made as
+    # nobody, who may not write there
+    d = sock_dir(top, "run", 0, 0, 0o770)
+    path = os.path.join(d, "ctl.sock")
+    err = refused_start(gw_bin, pki, sshd, tmp_path, path)
+    assert "control %s: user nobody cannot create it in %s: Permission " \
+        "denied" % (path, d) in err, err
+    assert os.listdir(d) == []
