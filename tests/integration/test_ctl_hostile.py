@@ -146,6 +146,10 @@ def ctl_and_metrics(gateway, sshd, tmp_path):
     return gw, sock, mport
 
 
+def open_fds(gw):
+    return len(os.listdir("/proc/%d/fd" % gw.proc.pid))
+
+
 def read_to_end(s):
     out = b""
     while True:
@@ -182,6 +186,7 @@ def test_slow_ctl_client_does_not_stall_metrics_or_ctl(gateway, gw_bin,
 def test_silent_ctl_client_is_closed_after_the_deadline(gateway, gw_bin,
                                                          sshd, tmp_path):
     gw, sock, mport = ctl_and_metrics(gateway, sshd, tmp_path)
+    fds = open_fds(gw)
     silent = []
     try:
         for _ in range(3):
@@ -200,11 +205,13 @@ def test_silent_ctl_client_is_closed_after_the_deadline(gateway, gw_bin,
     finally:
         for s in silent:
             s.close()
+    assert open_fds(gw) == fds			# every client closed
 
 
 def test_oversized_request_gets_an_error_not_a_reset(gateway, gw_bin, sshd,
                                                       tmp_path):
     gw, sock, _ = ctl_and_metrics(gateway, sshd, tmp_path)
+    fds = open_fds(gw)
     want = b"error\nrequest longer than 1024 bytes\n"
     # a raw client: its whole request is read or discarded, no reset
     assert raw_request(sock, b"kill-user " + b"x" * 2000 + b"\n") == want
@@ -219,6 +226,7 @@ def test_oversized_request_gets_an_error_not_a_reset(gateway, gw_bin, sshd,
     rc, _, err = ctl(gw_bin, sock, "kill-user", name)
     assert rc == 1 and err == "no session of user %s\n" % name
     assert ctl(gw_bin, sock, "stats")[0] == 0
+    wait_until(lambda: open_fds(gw) == fds, 5, what="every client closed")
 
 
 # --- the socket's creation, started as root ------------------------------
@@ -412,3 +420,38 @@ def test_control_socket_where_the_user_cannot_make_it(gw_bin, pki, sshd,
     assert "control %s: user nobody cannot create it in %s: Permission " \
         "denied" % (path, d) in err, err
     assert os.listdir(d) == []
+
+
+def test_client_that_does_not_take_its_answer_holds_up_nothing(
+        gateway, gw_bin, sshd, tmp_path):
+    gw, sock, mport = ctl_and_metrics(gateway, sshd, tmp_path)
+    fds = open_fds(gw)
+    good = gw.conf.read_text()
+    # a failed reload answers with every error: far more than a socket
+    # holds, so the gateway must wait for the client to read
+    gw.conf.write_text(good + "bogus-keyword %s\n" % ("x" * 100) * 5000)
+    lazy = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        lazy.connect(str(sock))
+        lazy.sendall(b"reload\n")
+        gw.wait_stderr("reload failed")	# done; its answer waits
+        time.sleep(0.2)
+        for _ in range(3):
+            assert stats_seconds(gw_bin, sock) < 1.0
+            assert scrape_seconds(mport) < 1.0
+        # 10 s to take the answer, then it is cut short
+        lazy.settimeout(20)
+        t0 = time.monotonic()
+        time.sleep(10)
+        got = b""
+        try:
+            got = read_to_end(lazy)
+        except ConnectionResetError:
+            pass
+        assert 100000 < len(got) < 5000 * 100
+        assert got.startswith(b"error\n")
+        assert time.monotonic() - t0 < 12
+    finally:
+        lazy.close()
+        gw.conf.write_text(good)
+    wait_until(lambda: open_fds(gw) == fds, 5, what="every client closed")
