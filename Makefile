@@ -26,13 +26,13 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c dest.c explain.c file.c hello.c ident.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c ctlproto.c dest.c explain.c file.c hello.c httpreq.c ident.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c sshconfig.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
-              test_hello test_ident test_sshconfig
+              test_hello test_ident test_sshconfig test_httpreq test_ctlproto
 test_util_SRCS   := util.c
 test_lex_SRCS    := lex.c
 test_addr_SRCS   := addr.c util.c
@@ -49,6 +49,8 @@ test_hello_SRCS  := hello.c
 test_ident_SRCS  := ident.c
 test_ident_LIBS  := $(shell pkg-config --libs libcrypto)
 test_sshconfig_SRCS := sshconfig.c route.c addr.c util.c
+test_httpreq_SRCS := httpreq.c
+test_ctlproto_SRCS := ctlproto.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -119,7 +121,7 @@ clean:
 # never changes the tree; what it learns stays in build/fuzz.
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident
+FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl
 fuzz_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
 fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
 fuzz_hello_SRCS  := hello.c
@@ -129,6 +131,10 @@ fuzz_config_MAXLEN := 4096
 fuzz_input_MAXLEN  := 512
 fuzz_hello_MAXLEN  := 40000
 fuzz_ident_MAXLEN  := 16384
+fuzz_http_SRCS   := httpreq.c
+fuzz_ctl_SRCS    := ctlproto.c
+fuzz_http_MAXLEN   := 8192
+fuzz_ctl_MAXLEN    := 8192
 
 .SECONDEXPANSION:
 build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))
@@ -140,7 +146,8 @@ fuzz-run-%: build/fuzz/%
 	@if [ -d fuzz/corpus/$* ]; then cp fuzz/corpus/$*/* build/fuzz/corpus-$*/; fi
 	@echo "== $* ($(FUZZ_SECONDS)s)"
 	@build/fuzz/$* -max_total_time=$(FUZZ_SECONDS) -max_len=$($*_MAXLEN) \
-	    build/fuzz/corpus-$* > build/fuzz/$*.log 2>&1 || \
+	    -artifact_prefix=build/fuzz/$*- build/fuzz/corpus-$* \
+	    > build/fuzz/$*.log 2>&1 || \
 	    { tail -60 build/fuzz/$*.log; exit 1; }
 	@grep -E "^#[0-9]+.*(DONE|pulse)" build/fuzz/$*.log | tail -1
 

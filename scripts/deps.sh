@@ -4,7 +4,7 @@
 set -e
 pkgs="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl
       libcmocka-dev python3-pytest python3-cryptography openssh-server openssh-client dnsmasq-base
-      haproxy valgrind clang groff-base man-db testssl.sh"
+      haproxy valgrind clang groff-base man-db testssl.sh strace"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,9 +1,20 @@
 /*
  * control: the UNIX socket behind `sshgate ctl`, and the ctl command.
  * One request per connection: a line "sessions [--json]", "kill ID",
- * "kill-user NAME", "reload" or "stats"; the answer is "ok" or "error"
- * on its first line, then the text. The socket is 0600: only its owner
- * (root or the service user) may talk to it.
+ * "kill-user NAME", "reload" or "stats", words quoted (ctlproto.h); the
+ * answer is "ok" or "error" on its first line, then the text. The socket
+ * is 0600: only its owner (root or the service user) may talk to it.
+ *
+ * The clients live on the main thread's loop, non-blocking, each with a
+ * deadline, so that a slow or silent one never holds up the signals, the
+ * metrics endpoint or another ctl client. Only running a command blocks:
+ * worker_call() waits for each worker to answer between two events.
+ *
+ *   accept --> CLIENT_READING --request whole, or refused--> CLIENT_WRITING
+ *                   | 5 s: a last word, close                     | all sent:
+ *                   v                                             | shutdown
+ *              client_close <-- EOF, 256 KiB, 2 s -- CLIENT_DRAINING <-+
+ *                   ^                                  (reply: 10 s)
  */
 #include "control.h"
 
@@ -13,32 +24,61 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
+#include "ctlproto.h"
+#include "listener.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
 
-#define REQUEST_MAX 1024
 #define REPLY_MAX (64 << 20)	/* a sessions list of ~200k rows */
-
-struct control {
-	struct ev_loop *loop;
-	int fd;
-	ev_io io;
-	char path[108];
-	const struct control_ops *ops;
-};
+#define CLIENTS_MAX 16		/* at once; the next ones wait in the backlog */
+#define REQUEST_TIMEOUT 5.0	/* seconds for the whole request */
+#define REPLY_TIMEOUT 10.0	/* seconds for the client to take the reply */
+#define DRAIN_TIMEOUT 2.0	/* seconds, after the reply, to see its EOF */
+#define DRAIN_MAX (256 << 10)	/* bytes discarded after the reply */
+#define ACCEPT_PAUSE 0.5	/* seconds without accepting when out of fds */
 
 /* A growing text buffer; on allocation failure it stops growing. */
 struct sbuf {
 	char *p;
 	size_t len, cap;
 	int failed;
+};
+
+enum client_phase {
+	CLIENT_READING = 0,	/* reading the request (REQUEST_TIMEOUT) */
+	CLIENT_WRITING,		/* writing the reply (REPLY_TIMEOUT) */
+	CLIENT_DRAINING,	/* reply sent, our side shut: reading to EOF */
+};
+
+struct client {
+	ev_io io;
+	ev_timer timer;
+	struct control *ctl;
+	struct client *next;
+	enum client_phase phase;
+	int fd;
+	char req[CTL_REQUEST_MAX];
+	size_t len;
+	char status[8];		/* "ok\n" or "error\n", then the body */
+	struct sbuf body;
+	size_t off;		/* bytes of status + body sent */
+	size_t drained;
+};
+
+struct control {
+	struct ev_loop *loop;
+	struct unix_listener ul;
+	ev_io io;		/* accepting; stopped at CLIENTS_MAX */
+	ev_timer pause;		/* accepting paused: out of fds or memory */
+	char path[108];
+	const struct control_ops *ops;
+	struct client *clients;
+	size_t nclients;
 };
 
 static void
@@ -159,6 +199,15 @@ list_worker(struct worker *w, void *argp)
 	}
 }
 
+/* How a user name is shown: bare if it reads back so, else quoted. */
+static const char *
+shown_name(const char *name, char *buf, size_t len)
+{
+	if (ctl_word_is_bare(name) || ctl_quote(name, buf, len) == 0)
+		return name;
+	return buf;
+}
+
 struct kill_arg {
 	unsigned long long id;	/* or 0 */
 	const char *user;	/* or NULL */
@@ -171,7 +220,7 @@ kill_worker(struct worker *w, void *argp)
 	struct kill_arg *a = argp;
 	struct conn *c, *next;
 	const char *u;
-	char why[300];
+	char shown[2 * CTL_REQUEST_MAX + 3], why[32 + sizeof(shown)];
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = conn_next(c);
@@ -181,7 +230,7 @@ kill_worker(struct worker *w, void *argp)
 			continue;
 		if (a->user != NULL)
 			snprintf(why, sizeof(why), "sshgate ctl kill-user %s",
-			    a->user);
+			    shown_name(a->user, shown, sizeof(shown)));
 		else
 			snprintf(why, sizeof(why), "sshgate ctl kill %llu",
 			    a->id);
@@ -190,22 +239,19 @@ kill_worker(struct worker *w, void *argp)
 	}
 }
 
+/* Runs a parsed request; the answer's text goes to out, *ok says which. */
 static void
-run(struct control *ctl, char *line, struct sbuf *out, int *ok)
+run(struct control *ctl, const struct ctl_request *r, struct sbuf *out,
+    int *ok)
 {
 	const struct control_ops *ops = ctl->ops;
 	struct gateway *gw = ops->gw;
-	char *words[4], *save = NULL, *t;
-	int n = 0;
 	size_t i;
 
-	for (t = strtok_r(line, " \t", &save); t != NULL && n < 4;
-	    t = strtok_r(NULL, " \t", &save))
-		words[n++] = t;
 	*ok = 1;
-	if (n >= 1 && n <= 2 && strcmp(words[0], "sessions") == 0 &&
-	    (n == 1 || strcmp(words[1], "--json") == 0)) {
-		struct list_arg a = { out, n == 2, 0 };
+	switch (r->cmd) {
+	case CTL_CMD_SESSIONS: {
+		struct list_arg a = { out, r->json, 0 };
 
 		if (a.json)
 			sb_printf(out, "[");
@@ -217,31 +263,31 @@ run(struct control *ctl, char *line, struct sbuf *out, int *ok)
 			worker_call(&gw->workers[i], list_worker, &a);
 		if (a.json)
 			sb_printf(out, "]\n");
-	} else if (n == 2 && (strcmp(words[0], "kill") == 0 ||
-	    strcmp(words[0], "kill-user") == 0)) {
-		struct kill_arg a = { 0, NULL, 0 };
-		unsigned long id;
+		break;
+	}
+	case CTL_CMD_KILL:
+	case CTL_CMD_KILL_USER: {
+		struct kill_arg a = { r->id, NULL, 0 };
+		char shown[2 * CTL_REQUEST_MAX + 3];
 
-		if (words[0][4] == '-')
-			a.user = words[1];
-		else if (util_parse_uint(words[1], 1, ~0UL, &id) == 0)
-			a.id = id;
-		else {
-			*ok = 0;
-			sb_printf(out, "kill: '%s' is not a session id\n",
-			    words[1]);
-			return;
-		}
+		if (r->cmd == CTL_CMD_KILL_USER)
+			a.user = r->arg;
 		for (i = 0; i < gw->nworkers; i++)
 			worker_call(&gw->workers[i], kill_worker, &a);
 		if (a.n == 0) {
 			*ok = 0;
-			sb_printf(out, "no session %s %s\n", a.user != NULL ?
-			    "of user" : "with id", words[1]);
+			if (a.user != NULL)
+				sb_printf(out, "no session of user %s\n",
+				    shown_name(a.user, shown, sizeof(shown)));
+			else
+				sb_printf(out, "no session with id %llu\n",
+				    r->id);
 		} else
 			sb_printf(out, "killed %zu session%s\n", a.n,
 			    a.n == 1 ? "" : "s");
-	} else if (n == 1 && strcmp(words[0], "reload") == 0) {
+		break;
+	}
+	case CTL_CMD_RELOAD: {
 		struct conf_errors errs = { NULL, 0 };
 
 		if (ops->reload(ops->arg, &errs) == 0)
@@ -254,7 +300,9 @@ run(struct control *ctl, char *line, struct sbuf *out, int *ok)
 			    "configuration stays\n");
 		}
 		conf_errors_free(&errs);
-	} else if (n == 1 && strcmp(words[0], "stats") == 0) {
+		break;
+	}
+	case CTL_CMD_STATS: {
 		struct stats_snapshot s;
 		char *body = malloc(65536);
 		size_t len;
@@ -266,123 +314,286 @@ run(struct control *ctl, char *line, struct sbuf *out, int *ok)
 		else
 			*ok = 0;
 		free(body);
-	} else {
-		*ok = 0;
-		sb_printf(out, "unknown command; use: sessions [--json] | "
-		    "kill ID | kill-user NAME | reload | stats\n");
+		break;
 	}
+	}
+}
+
+/* The answer to a request the parser refused. */
+static void
+refuse(const struct ctl_request *r, enum ctl_error err, struct sbuf *out)
+{
+	if (err == CTL_E_ID)
+		sb_printf(out, "kill: '%s' is not a session id\n", r->arg);
+	else
+		sb_printf(out, "%s\n", ctl_strerror(err));
+}
+
+/* Accepts again if nothing stops it: a full house or a pause. */
+static void
+accept_resume(struct control *ctl)
+{
+	if (ctl->nclients < CLIENTS_MAX && !ev_is_active(&ctl->pause))
+		ev_io_start(ctl->loop, &ctl->io);
+}
+
+/* The one end of a client: stops its watchers, closes, frees. */
+static void
+client_close(struct client *c)
+{
+	struct control *ctl = c->ctl;
+	struct client **pp;
+
+	ev_io_stop(ctl->loop, &c->io);
+	ev_timer_stop(ctl->loop, &c->timer);
+	close(c->fd);
+	for (pp = &ctl->clients; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	ctl->nclients--;
+	free(c->body.p);
+	free(c);
+	accept_resume(ctl);
+}
+
+/* Moves to a phase: what to wait for, and that phase's deadline. */
+static void
+set_phase(struct client *c, enum client_phase phase)
+{
+	static const double timeout[] = {
+		[CLIENT_READING] = REQUEST_TIMEOUT,
+		[CLIENT_WRITING] = REPLY_TIMEOUT,
+		[CLIENT_DRAINING] = DRAIN_TIMEOUT,
+	};
+	struct ev_loop *loop = c->ctl->loop;
+
+	c->phase = phase;
+	ev_io_stop(loop, &c->io);
+	ev_io_set(&c->io, c->fd, phase == CLIENT_WRITING ? EV_WRITE : EV_READ);
+	ev_io_start(loop, &c->io);
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, timeout[phase], 0);
+	ev_timer_start(loop, &c->timer);
+}
+
+/* Writes what the socket takes of the reply; at its end, shuts our side. */
+static void
+client_write(struct client *c)
+{
+	size_t slen = strlen(c->status), total = slen + c->body.len;
+	struct msghdr msg;
+	struct iovec iov[2];
+	ssize_t n;
+
+	while (c->off < total) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		if (c->off < slen) {
+			iov[0].iov_base = c->status + c->off;
+			iov[0].iov_len = slen - c->off;
+			iov[1].iov_base = c->body.p;
+			iov[1].iov_len = c->body.len;
+			msg.msg_iovlen = c->body.len > 0 ? 2 : 1;
+		} else {
+			iov[0].iov_base = c->body.p + (c->off - slen);
+			iov[0].iov_len = total - c->off;
+			msg.msg_iovlen = 1;
+		}
+		if ((n = sendmsg(c->fd, &msg, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				client_close(c);
+			return;
+		}
+		c->off += (size_t)n;
+	}
+	/*
+	 * One request per connection. Closing with unread bytes would make
+	 * the client's read fail with ECONNRESET: end our side, then discard
+	 * what it still sends until its EOF (bounded in bytes and time).
+	 */
+	(void)shutdown(c->fd, SHUT_WR);
+	set_phase(c, CLIENT_DRAINING);
+}
+
+/* Starts sending the answer: "ok" or "error", then body (taken over). */
+static void
+client_reply(struct client *c, int ok, struct sbuf *body)
+{
+	if (body->failed) {	/* out of memory, or past REPLY_MAX */
+		free(body->p);
+		memset(body, 0, sizeof(*body));
+		sb_printf(body, "reply too large\n");
+		ok = 0;
+	}
+	util_strlcpy(c->status, ok ? "ok\n" : "error\n", sizeof(c->status));
+	c->body = *body;
+	c->off = 0;
+	set_phase(c, CLIENT_WRITING);
+	client_write(c);
+}
+
+static void
+client_read(struct client *c)
+{
+	struct sbuf body = { NULL, 0, 0, 0 };
+	struct ctl_request req;
+	enum ctl_error err;
+	size_t used;
+	ssize_t n;
+	int ok = 0;
+
+	n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1 || (n == 0 && c->len == 0)) {
+		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		sb_printf(&body, "request ends without a newline\n");
+		client_reply(c, 0, &body);
+		return;
+	}
+	c->len += (size_t)n;
+	switch (ctl_parse(c->req, c->len, &used, &req, &err)) {
+	case CTL_NEED_MORE:	/* the parser says bad before the buffer fills */
+		return;
+	case CTL_BAD:
+		refuse(&req, err, &body);
+		break;
+	case CTL_COMPLETE:
+		run(c->ctl, &req, &body, &ok);
+		break;
+	}
+	client_reply(c, ok, &body);
+}
+
+static void
+client_drain(struct client *c)
+{
+	char sink[4096];
+	ssize_t n;
+
+	while ((n = recv(c->fd, sink, sizeof(sink), 0)) > 0) {
+		c->drained += (size_t)n;
+		if (c->drained > DRAIN_MAX) {
+			client_close(c);
+			return;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		client_close(c);
+}
+
+static void
+on_client(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct client *c = io->data;
+
+	(void)loop;
+	(void)revents;
+	switch (c->phase) {
+	case CLIENT_READING:
+		client_read(c);
+		break;
+	case CLIENT_WRITING:
+		client_write(c);
+		break;
+	case CLIENT_DRAINING:
+		client_drain(c);
+		break;
+	}
+}
+
+static void
+on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct client *c = t->data;
+	char late[64];
+	int n;
+
+	(void)loop;
+	(void)revents;
+	/* a last word for a person typing, if the socket takes it now */
+	n = snprintf(late, sizeof(late), "error\nno whole request within "
+	    "%gs\n", REQUEST_TIMEOUT);
+	if (c->phase == CLIENT_READING && n > 0 && (size_t)n < sizeof(late))
+		(void)send(c->fd, late, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	client_close(c);
 }
 
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct control *ctl = io->data;
-	struct timeval tv = { 2, 0 };
-	struct sbuf out = { NULL, 0, 0, 0 };
-	char line[REQUEST_MAX + 1];
-	size_t len = 0;
-	ssize_t n;
-	int fd, ok = 0;
+	struct client *c;
+	int fd;
 
+	(void)revents;
+	while (ctl->nclients < CLIENTS_MAX) {
+		if ((fd = accept4(ctl->ul.fd, NULL, NULL, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC)) == -1) {
+			/* out of fds or memory: pause rather than spin */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				ev_io_stop(loop, &ctl->io);
+				ev_timer_start(loop, &ctl->pause);
+			}
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->ctl = ctl;
+		c->next = ctl->clients;
+		ctl->clients = c;
+		ctl->nclients++;
+		ev_io_init(&c->io, on_client, fd, EV_READ);
+		c->io.data = c;
+		ev_timer_init(&c->timer, on_client_timeout, REQUEST_TIMEOUT, 0);
+		c->timer.data = c;
+		set_phase(c, CLIENT_READING);
+	}
+	ev_io_stop(loop, &ctl->io);	/* full: the next ones wait */
+}
+
+static void
+on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
 	(void)loop;
 	(void)revents;
-	if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
-		return;
-	/* a local, authorized peer: short blocking I/O is fine here */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (len < REQUEST_MAX && memchr(line, '\n', len) == NULL &&
-	    (n = read(fd, line + len, REQUEST_MAX - len)) > 0)
-		len += (size_t)n;
-	line[len] = '\0';
-	if (memchr(line, '\n', len) == NULL) {
-		sb_printf(&out, "error\nrequest too long or incomplete\n");
-	} else {
-		struct sbuf body = { NULL, 0, 0, 0 };
-
-		line[strcspn(line, "\r\n")] = '\0';
-		run(ctl, line, &body, &ok);
-		sb_printf(&out, "%s\n%.*s", ok && !body.failed ? "ok" : "error",
-		    (int)body.len, body.p != NULL ? body.p : "");
-		if (body.failed)
-			sb_printf(&out, "reply too large\n");
-		free(body.p);
-	}
-	for (len = 0; len < out.len; len += (size_t)n)
-		if ((n = send(fd, out.p + len, out.len - len, MSG_NOSIGNAL))
-		    <= 0)
-			break;
-	free(out.p);
-	close(fd);
+	accept_resume(t->data);
 }
 
 struct control *
 control_start(struct ev_loop *loop, const char *path, long uid, long gid,
-    const struct control_ops *ops, char *err, size_t errlen)
+    const char *user, const struct control_ops *ops, char *err,
+    size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd, probe;
+	char why[512];
 
-	if (ctl == NULL || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "control %s: %s", path, ctl == NULL ?
-		    "out of memory" : "path too long");
-		free(ctl);
+	if (ctl == NULL) {
+		snprintf(err, errlen, "control %s: out of memory", path);
 		return NULL;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	/* a socket left by a gateway that died: remove it, if no one answers */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "control %s: exists and is not a "
-			    "socket", path);
-			free(ctl);
-			return NULL;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
-		    sizeof(sun)) == 0) {
-			close(probe);
-			snprintf(err, errlen, "control %s: another gateway is "
-			    "using it", path);
-			free(ctl);
-			return NULL;
-		}
-		if (probe != -1)
-			close(probe);
-		(void)unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	old = umask(0177);	/* born 0600: no window where others may connect */
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(fd, 16) == -1) {
-		umask(old);
-		snprintf(err, errlen, "control %s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		free(ctl);
-		return NULL;
-	}
-	umask(old);
-	if (uid >= 0 && geteuid() == 0 &&
-	    chown(path, (uid_t)uid, (gid_t)gid) == -1) {
-		snprintf(err, errlen, "control %s: chown: %s", path,
-		    strerror(errno));
-		close(fd);
-		(void)unlink(path);
+	if (listener_open_unix(&ctl->ul, path, uid, gid, user, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "control %s", why);
 		free(ctl);
 		return NULL;
 	}
 	ctl->loop = loop;
-	ctl->fd = fd;
 	ctl->ops = ops;
 	util_strlcpy(ctl->path, path, sizeof(ctl->path));
-	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
+	ev_io_init(&ctl->io, on_accept, ctl->ul.fd, EV_READ);
 	ctl->io.data = ctl;
+	ev_timer_init(&ctl->pause, on_pause_end, ACCEPT_PAUSE, 0);
+	ctl->pause.data = ctl;
 	ev_io_start(loop, &ctl->io);
 	return ctl;
 }
@@ -392,9 +603,11 @@ control_stop(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	while (ctl->clients != NULL)
+		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
-	close(ctl->fd);
-	(void)unlink(ctl->path);
+	ev_timer_stop(ctl->loop, &ctl->pause);
+	listener_close_unix(&ctl->ul);
 	free(ctl);
 }
 
@@ -404,16 +617,67 @@ control_path(const struct control *ctl)
 	return ctl->path;
 }
 
+/*
+ * The request for argv[0..argc): every word quoted, so that a name with
+ * blanks or quotes stays one word. Returns it (caller frees) with its
+ * length in *len, or NULL: *len is 0 if a word holds a line break, else
+ * memory ran out. How long a request may be is the gateway's to say.
+ */
+static char *
+request(int argc, char **argv, size_t *len)
+{
+	size_t need = 1, n, k;
+	char *req;
+	int i;
+
+	*len = 0;
+	for (i = 0; i < argc; i++) {
+		if ((k = ctl_quote(argv[i], NULL, 0)) == 0)
+			return NULL;
+		need += k + 1;
+	}
+	if ((req = malloc(need)) == NULL) {
+		*len = need;
+		return NULL;
+	}
+	for (i = 0, n = 0; i < argc; i++) {
+		if (i > 0)
+			req[n++] = ' ';
+		n += ctl_quote(argv[i], req + n, need - n);
+	}
+	req[n++] = '\n';
+	*len = n;
+	return req;
+}
+
+/* Sends all of buf; returns 0, or -1 with errno. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int
 ctl_main(int argc, char **argv)
 {
 	struct sockaddr_un sun;
-	char req[REQUEST_MAX], buf[65536];
+	char head[8], buf[65536], *req;
 	const char *path = NULL;
-	size_t len = 0;
+	size_t len, hlen = 0;
 	ssize_t n;
-	int i, fd, first = 1, ok = 0;
-	FILE *to = stdout;
+	int fd, ok = 0, werr = 0;
+	FILE *to = NULL;
 
 	if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
 		path = argv[2];
@@ -425,17 +689,6 @@ ctl_main(int argc, char **argv)
 		    "| kill ID | kill-user NAME | reload | stats\n");
 		return 2;
 	}
-	for (i = 1; i < argc; i++) {
-		n = snprintf(req + len, sizeof(req) - len, "%s%s", i > 1 ?
-		    " " : "", argv[i]);
-		if (n < 0 || (size_t)n >= sizeof(req) - len - 1 ||
-		    strpbrk(argv[i], "\r\n") != NULL) {
-			fprintf(stderr, "sshgate: ctl: command too long\n");
-			return 2;
-		}
-		len += (size_t)n;
-	}
-	req[len++] = '\n';
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -443,37 +696,61 @@ ctl_main(int argc, char **argv)
 		return 2;
 	}
 	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((req = request(argc - 1, argv + 1, &len)) == NULL) {
+		fprintf(stderr, "sshgate: ctl: %s\n", len == 0 ? "an argument "
+		    "cannot hold a line break" : "out of memory");
+		return len == 0 ? 2 : 1;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		fprintf(stderr, "sshgate: ctl: cannot reach the gateway at %s: "
 		    "%s\n", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(req);
 		return 1;
 	}
-	if (write(fd, req, len) != (ssize_t)len) {
-		fprintf(stderr, "sshgate: ctl: %s\n", strerror(errno));
-		close(fd);
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		char *p = buf;
-		size_t k = (size_t)n;
+	/*
+	 * A gateway that refuses the request (too long) answers and stops
+	 * reading: a failed send still leaves its answer to read.
+	 */
+	if (send_all(fd, req, len) == -1)
+		werr = errno;
+	else
+		(void)shutdown(fd, SHUT_WR);
+	free(req);
+	/* "ok" or "error" on the first line, then the text */
+	for (;;) {
+		char *p = buf, *nl;
+		size_t k, w;
 
-		if (first) {	/* the status line */
-			char *nl = memchr(buf, '\n', k);
-
+		if ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* the end, or a reset after the answer */
+		k = (size_t)n;
+		if (to == NULL) {
+			nl = memchr(buf, '\n', k);
+			w = nl != NULL ? (size_t)(nl - buf) : k;
+			if (hlen + w > sizeof(head))
+				break;	/* not a status line */
+			memcpy(head + hlen, buf, w);
+			hlen += w;
 			if (nl == NULL)
+				continue;
+			ok = hlen == 2 && memcmp(head, "ok", 2) == 0;
+			if (!ok && (hlen != 5 || memcmp(head, "error", 5) != 0))
 				break;
-			ok = nl - buf == 2 && strncmp(buf, "ok", 2) == 0;
 			to = ok ? stdout : stderr;
-			k -= (size_t)(nl + 1 - buf);
+			k -= w + 1;
 			p = nl + 1;
-			first = 0;
 		}
 		fwrite(p, 1, k, to);
 	}
 	close(fd);
-	if (first) {
-		fprintf(stderr, "sshgate: ctl: no answer from the gateway\n");
+	if (to == NULL) {
+		fprintf(stderr, "sshgate: ctl: no answer from the gateway%s%s\n",
+		    werr != 0 ? ": " : "", werr != 0 ? strerror(werr) : "");
 		return 1;
 	}
 	return ok ? 0 : 1;

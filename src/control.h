@@ -21,12 +21,14 @@ struct control_ops {
 struct control;
 
 /*
- * Listens on the UNIX socket path (made 0600; given to uid/gid when
- * running as root and uid >= 0). Returns it, or NULL with err.
+ * Listens on the UNIX socket path, made 0600 and, when running as root
+ * with uid > 0, owned by that user (named user, for messages), without
+ * a path race (listener_open_unix). Call before any thread exists: it may
+ * switch effective ids for a moment. Returns it, or NULL with err.
  */
 struct control *control_start(struct ev_loop *loop, const char *path,
-    long uid, long gid, const struct control_ops *ops, char *err,
-    size_t errlen);
+    long uid, long gid, const char *user, const struct control_ops *ops,
+    char *err, size_t errlen);
 void control_stop(struct control *ctl);
 const char *control_path(const struct control *ctl);
 

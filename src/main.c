@@ -431,7 +431,10 @@ serve(const char *path)
 	}
 	atomic_init(&s.gw.active, 0);
 	atomic_init(&s.gw.next_id, 0);
-	/* the control socket is made as root, then given to the user */
+	/*
+	 * The control socket is made for the user before dropping root, and
+	 * before any thread: making it may switch effective ids for a moment.
+	 */
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	s.control_ops.arg = &s;
 	s.control_ops.gw = &s.gw;
@@ -440,7 +443,7 @@ serve(const char *path)
 	if (s.rt->conf->control != NULL && (s.control = control_start(s.loop,
 	    s.rt->conf->control, s.rt->conf->run_user != NULL ?
 	    (long)s.rt->conf->run_uid : -1, (long)s.rt->conf->run_gid,
-	    &s.control_ops, err, sizeof(err))) == NULL)
+	    s.rt->conf->run_user, &s.control_ops, err, sizeof(err))) == NULL)
 		log_err("%s", err);
 	if ((s.rt->conf->control != NULL && s.control == NULL) ||
 	    drop_privileges(s.rt->conf) == -1) {

@@ -7,9 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "httpreq.h"
 #include "listener.h"
 
-#define REQUEST_MAX 4096	/* bytes of request line and headers */
 #define REQUEST_TIMEOUT 5.0	/* seconds to send them */
 #define CLIENTS_MAX 16		/* scrapers served at once */
 #define BODY_MAX 65536
@@ -20,7 +20,7 @@ struct client {
 	struct metrics *m;
 	struct client *next;
 	int fd;
-	char req[REQUEST_MAX];
+	char req[HTTPREQ_HEAD_MAX];
 	size_t len;
 	char *resp;		/* being written */
 	size_t resp_len, resp_off;
@@ -142,33 +142,19 @@ error_page(struct client *c, const char *status, const char *extra)
 	    (size_t)n);
 }
 
-/* The request is whole: "METHOD SP TARGET SP HTTP/1.x CRLF ...". */
+/* The request head is whole and well formed: answer it. */
 static void
-handle(struct client *c)
+handle(struct client *c, const struct httpreq *r)
 {
-	char *sp1, *sp2, *eol, *q, *body;
 	struct stats_snapshot snap;
+	char *body;
 	size_t n;
 
-	c->req[c->len] = '\0';
-	eol = strstr(c->req, "\r\n");
-	sp1 = memchr(c->req, ' ', (size_t)(eol - c->req));
-	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) :
-	    NULL;
-	if (sp1 == NULL || sp2 == NULL || (size_t)(eol - sp2 - 1) != 8 ||
-	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
-	    (sp2[8] != '0' && sp2[8] != '1') || sp1[1] != '/') {
-		error_page(c, "400 Bad Request", "");
-		return;
-	}
-	*sp1 = *sp2 = '\0';
-	if ((q = strchr(sp1 + 1, '?')) != NULL)
-		*q = '\0';
-	if (strcmp(c->req, "GET") != 0 && strcmp(c->req, "HEAD") != 0) {
+	if (!httpreq_method_is(r, "GET") && !httpreq_method_is(r, "HEAD")) {
 		error_page(c, "405 Method Not Allowed", "Allow: GET, HEAD\r\n");
 		return;
 	}
-	if (strcmp(sp1 + 1, "/metrics") != 0) {
+	if (!httpreq_path_is(r, "/metrics")) {
 		error_page(c, "404 Not Found", "");
 		return;
 	}
@@ -181,7 +167,7 @@ handle(struct client *c)
 		return;
 	}
 	respond(c, "200 OK", "", "text/plain; version=0.0.4; charset=utf-8",
-	    body, strcmp(c->req, "HEAD") == 0 ? 0 : n);
+	    body, httpreq_method_is(r, "HEAD") ? 0 : n);
 	free(body);
 }
 
@@ -189,11 +175,13 @@ static void
 on_read(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct client *c = io->data;
+	enum httpreq_error err;
+	struct httpreq r;
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	n = recv(c->fd, c->req + c->len, sizeof(c->req) - 1 - c->len, 0);
+	n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -201,17 +189,16 @@ on_read(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	c->len += (size_t)n;
-	c->req[c->len] = '\0';
-	if (memchr(c->req, '\0', c->len) != NULL) {
-		error_page(c, "400 Bad Request", "");
+	switch (httpreq_parse(c->req, c->len, &r, &err)) {
+	case HTTPREQ_NEED_MORE:	/* the parser says bad before the buffer fills */
+		return;
+	case HTTPREQ_COMPLETE:
+		handle(c, &r);
+		return;
+	case HTTPREQ_BAD:
+		error_page(c, httpreq_status_line(err), "");
 		return;
 	}
-	if (strstr(c->req, "\r\n\r\n") != NULL) {
-		handle(c);
-		return;
-	}
-	if (c->len == sizeof(c->req) - 1)
-		error_page(c, "431 Request Header Fields Too Large", "");
 }
 
 static void
