@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "file.h"
 
 struct log_sink {
 	enum log_target to;
@@ -239,6 +242,7 @@ log_sink_open(enum log_target to, const char *path, int facility, char *err,
     size_t errlen)
 {
 	struct log_sink *s = calloc(1, sizeof(*s));
+	char why[256];
 
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -257,11 +261,10 @@ log_sink_open(enum log_target to, const char *path, int facility, char *err,
 		openlog("sshgate", LOG_PID | LOG_NDELAY, facility);
 		break;
 	case LOG_TO_FILE:
-		s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
-		if (s->fd == -1 || (s->path = strdup(path)) == NULL) {
+		if ((s->fd = file_open_log(path, why, sizeof(why))) == -1 ||
+		    (s->path = strdup(path)) == NULL) {
 			snprintf(err, errlen, "cannot open log file %s: %s",
-			    path, strerror(errno));
+			    path, s->fd == -1 ? why : strerror(errno));
 			if (s->fd != -1)
 				close(s->fd);
 			free(s);
@@ -274,28 +277,6 @@ log_sink_open(enum log_target to, const char *path, int facility, char *err,
 		break;
 	}
 	return s;
-}
-
-int
-log_file_writable(const char *path, char *err, size_t errlen)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-
-	if (access(path, W_OK) == 0)
-		return 0;
-	if (errno == ENOENT) {
-		if (slash == NULL)
-			snprintf(dir, sizeof(dir), ".");
-		else
-			snprintf(dir, sizeof(dir), "%.*s",
-			    (int)(slash - path + 1), path);
-		if (access(dir, W_OK | X_OK) == 0)
-			return 0;
-	}
-	snprintf(err, errlen, "cannot open log file %s: %s", path,
-	    strerror(errno));
-	return -1;
 }
 
 void
@@ -337,7 +318,12 @@ log_sink_close(struct log_sink *s)
 void
 log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid)
 {
-	if (s != NULL && s->to == LOG_TO_FILE && geteuid() == 0)
+	struct stat st;
+
+	/* decided on what the fd is now: never a device, never linked */
+	if (s != NULL && s->to == LOG_TO_FILE && geteuid() == 0 &&
+	    fstat(s->fd, &st) == 0 &&
+	    file_log_kind(st.st_mode, st.st_nlink) == FILE_LOG_REGULAR)
 		(void)fchown(s->fd, (uid_t)uid, (gid_t)gid);
 }
 
@@ -345,23 +331,28 @@ int
 log_reopen_all(void)
 {
 	struct log_sink *s;
+	char why[256];
 	int fd, bad = 0;
 
 	pthread_mutex_lock(&files_lock);
 	for (s = files; s != NULL; s = s->next) {
-		fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
+		fd = file_open_log(s->path, why, sizeof(why));
 		/*
 		 * dup3 swaps the file under the same fd number: a worker
 		 * writing now writes whole records to the old file or the new.
 		 */
-		if (fd == -1 || dup3(fd, s->fd, O_CLOEXEC) == -1) {
-			log_err("cannot reopen log file %s: %s", s->path,
-			    strerror(errno));
-			bad = -1;
-		}
-		if (fd != -1)
+		if (fd != -1 && dup3(fd, s->fd, O_CLOEXEC) == -1) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
 			close(fd);
+			fd = -1;
+		}
+		if (fd == -1) {
+			log_err("cannot reopen log file %s: %s; still writing "
+			    "to the old file", s->path, why);
+			bad = -1;
+			continue;
+		}
+		close(fd);
 	}
 	pthread_mutex_unlock(&files_lock);
 	return bad;

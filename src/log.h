@@ -47,29 +47,28 @@ size_t log_format(const struct log_record *r, int json, char *buf,
 struct log_sink;
 
 /*
- * Opens where records go. Returns the sink (close with log_sink_close),
- * or NULL with a reason in err.
+ * Opens where records go; a file with file_open_log() (no symbolic
+ * link, no hard-linked file; a character device is fine). Returns the
+ * sink (close with log_sink_close), or NULL with a reason in err.
  */
 struct log_sink *log_sink_open(enum log_target to, const char *path,
     int facility, char *err, size_t errlen);
 
 /* Writes one formatted line with a single write(2); thread-safe. */
-/*
- * Without creating it: can path be opened for appending (or created in
- * its directory)? Returns 0, or -1 with a reason in err.
- */
-int log_file_writable(const char *path, char *err, size_t errlen);
-
 void log_sink_write(struct log_sink *s, const char *line, size_t len);
 void log_sink_close(struct log_sink *s);
 
-/* As root: gives a log file to the user the gateway runs as. */
+/*
+ * As root: gives a log file to the user the gateway runs as. Only a
+ * regular file with one name; never a device.
+ */
 void log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid);
 
 /*
  * Reopens every open log file by its path (after logrotate moved it),
- * under the same file descriptors. Returns 0, or -1 if one failed (it
- * keeps writing to the old file; the error is logged).
+ * under the same file descriptors, with the rules of log_sink_open.
+ * Returns 0, or -1 if one failed (it keeps writing to the old file; the
+ * error is logged).
  */
 int log_reopen_all(void);
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/log.c: the audit record in text and JSON, the file
- * sink and the daemon's own messages. JSON lines are checked by a real
- * parser (python3's json module) as well as byte for byte.
+ * sink (and file.c's rules for opening it) and the daemon's own messages.
+ * JSON lines are checked by a real parser (python3's json module) as well
+ * as byte for byte.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 
 /* 2023-11-14T22:13:20Z, plus half a second (exact in binary). */
@@ -1011,6 +1013,188 @@ daemon_long_message_cut_to_one_line(void **state)
 	assert_null(memchr(out, '\0', n));
 }
 
+/* --- opening a log file: what may be written, what may be chowned -------- */
+
+static void
+file_log_kind_by_type_and_links(void **state)
+{
+	(void)state;
+	assert_int_equal(file_log_kind(S_IFREG | 0640, 1), FILE_LOG_REGULAR);
+	assert_int_equal(file_log_kind(S_IFREG | 0640, 2), FILE_LOG_LINKED);
+	assert_int_equal(file_log_kind(S_IFREG | 0640, 0), FILE_LOG_LINKED);
+	assert_int_equal(file_log_kind(S_IFCHR | 0666, 1), FILE_LOG_DEVICE);
+	assert_int_equal(file_log_kind(S_IFLNK | 0777, 1), FILE_LOG_SYMLINK);
+	assert_int_equal(file_log_kind(S_IFDIR | 0755, 2), FILE_LOG_OTHER);
+	assert_int_equal(file_log_kind(S_IFIFO | 0600, 1), FILE_LOG_OTHER);
+	assert_int_equal(file_log_kind(S_IFSOCK | 0600, 1), FILE_LOG_OTHER);
+	assert_int_equal(file_log_kind(S_IFBLK | 0600, 1), FILE_LOG_OTHER);
+}
+
+/* A scratch directory with a "secret" file and paths in it. */
+struct scratch {
+	char dir[64], secret[96], log[96];
+};
+
+static void
+scratch_make(struct scratch *t)
+{
+	int fd;
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/sshgate-log-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->secret, sizeof(t->secret), "%s/secret", t->dir);
+	snprintf(t->log, sizeof(t->log), "%s/audit.log", t->dir);
+	fd = open(t->secret, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "secret\n", 7), 7);
+	close(fd);
+}
+
+static void
+scratch_secret_untouched(const struct scratch *t)
+{
+	char got[32];
+	ssize_t n;
+	int fd = open(t->secret, O_RDONLY);
+
+	assert_true(fd != -1);
+	n = read(fd, got, sizeof(got));
+	close(fd);
+	assert_int_equal(n, 7);
+	assert_memory_equal(got, "secret\n", 7);
+}
+
+static void
+scratch_remove(struct scratch *t)
+{
+	unlink(t->log);
+	unlink(t->secret);
+	assert_int_equal(rmdir(t->dir), 0);
+}
+
+/* Both the opener (serve) and the checker (check) refuse path: why. */
+static void
+assert_log_refused(const char *path, const char *why)
+{
+	char err[256] = "";
+
+	assert_int_equal(file_open_log(path, err, sizeof(err)), -1);
+	assert_string_equal(err, why);
+	err[0] = '\0';
+	assert_int_equal(file_check_log(path, err, sizeof(err)), -1);
+	assert_string_equal(err, why);
+}
+
+static void
+log_path_symlink_refused(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	assert_int_equal(symlink(t.secret, t.log), 0);
+	assert_log_refused(t.log, "a symbolic link (refused: name the file "
+	    "itself)");
+	scratch_secret_untouched(&t);
+	/* dangling: refused too, and nothing is created where it points */
+	unlink(t.log);
+	unlink(t.secret);
+	assert_int_equal(symlink(t.secret, t.log), 0);
+	assert_log_refused(t.log, "a symbolic link (refused: name the file "
+	    "itself)");
+	assert_int_equal(access(t.secret, F_OK), -1);
+	scratch_remove(&t);
+}
+
+static void
+log_path_hard_link_refused(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	assert_int_equal(link(t.secret, t.log), 0);
+	assert_log_refused(t.log, "a file with 2 hard links (refused: another "
+	    "of its names could be any file)");
+	scratch_secret_untouched(&t);
+	scratch_remove(&t);
+}
+
+static void
+log_path_fifo_refused_without_waiting(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	/* nobody reads it: a plain open for writing would wait forever */
+	assert_int_equal(mkfifo(t.log, 0600), 0);
+	assert_log_refused(t.log, "a FIFO, not a regular file or a character "
+	    "device");
+	scratch_remove(&t);
+}
+
+static void
+log_path_directory_refused(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	assert_log_refused(t.dir, "a directory, not a regular file or a "
+	    "character device");
+	scratch_remove(&t);
+}
+
+static void
+log_path_device_is_written(void **state)
+{
+	char err[256] = "";
+	int fd;
+
+	(void)state;
+	fd = file_open_log("/dev/null", err, sizeof(err));
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	assert_int_equal(file_check_log("/dev/null", err, sizeof(err)), 0);
+}
+
+static void
+log_path_regular_created(void **state)
+{
+	struct scratch t;
+	char err[256] = "";
+	struct stat st;
+	int fd;
+
+	(void)state;
+	scratch_make(&t);
+	/* missing: check says it can be created, and does not create it */
+	assert_int_equal(file_check_log(t.log, err, sizeof(err)), 0);
+	assert_int_equal(access(t.log, F_OK), -1);
+	fd = file_open_log(t.log, err, sizeof(err));
+	assert_true(fd != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0007, 0);
+	close(fd);
+	assert_int_equal(file_check_log(t.log, err, sizeof(err)), 0);
+	scratch_remove(&t);
+}
+
+static void
+log_path_in_missing_directory(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(file_check_log("/nonexistent-sshgate-dir/a.log", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "No such file or directory");
+}
+
 int
 main(void)
 {
@@ -1055,6 +1239,14 @@ main(void)
 		cmocka_unit_test(sink_close_null_is_safe),
 		cmocka_unit_test(daemon_messages_have_prefix_and_level),
 		cmocka_unit_test(daemon_long_message_cut_to_one_line),
+		cmocka_unit_test(file_log_kind_by_type_and_links),
+		cmocka_unit_test(log_path_symlink_refused),
+		cmocka_unit_test(log_path_hard_link_refused),
+		cmocka_unit_test(log_path_fifo_refused_without_waiting),
+		cmocka_unit_test(log_path_directory_refused),
+		cmocka_unit_test(log_path_device_is_written),
+		cmocka_unit_test(log_path_regular_created),
+		cmocka_unit_test(log_path_in_missing_directory),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
