@@ -13,6 +13,7 @@
 #include "dest.h"
 #include "iplimit.h"
 #include "log.h"
+#include "logsink.h"
 #include "policy.h"
 #include "proxy.h"
 #include "resolver.h"

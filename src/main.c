@@ -23,7 +23,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "resolver.h"
-#include "log.h"
+#include "logsink.h"
 #include "runtime.h"
 #include "worker.h"
 

@@ -21,6 +21,7 @@
 
 #include "file.h"
 #include "log.h"
+#include "logsink.h"
 
 /* 2023-11-14T22:13:20Z, plus half a second (exact in binary). */
 #define T0 1700000000.5
