@@ -26,7 +26,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c ctlproto.c dest.c explain.c file.c hello.c httpreq.c ident.c iplimit.c lex.c listener.c log.c main.c metrics.c notify.c policy.c proxy.c \
+SRCS := addr.c banner.c client.c config.c conn.c control.c ctlproto.c dest.c explain.c file.c hello.c httpreq.c ident.c iplimit.c lex.c listener.c log.c logq.c logsink.c main.c metrics.c notify.c policy.c proxy.c \
         reason.c relay.c resolver.c route.c runtime.c sesscache.c sshconfig.c stats.c tls.c util.c worker.c
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 
@@ -39,7 +39,7 @@ test_addr_SRCS   := addr.c util.c
 test_route_SRCS  := route.c addr.c util.c
 test_banner_SRCS := banner.c
 test_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
-test_log_SRCS    := log.c
+test_log_SRCS    := log.c logq.c logsink.c file.c
 test_dest_SRCS   := dest.c addr.c util.c
 test_policy_SRCS := policy.c route.c addr.c util.c
 test_iplimit_SRCS := iplimit.c addr.c util.c

@@ -14,6 +14,7 @@
 #include "ident.h"
 #include "iplimit.h"
 #include "log.h"
+#include "logsink.h"
 #include "policy.h"
 #include "proxy.h"
 #include "resolver.h"

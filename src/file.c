@@ -77,3 +77,124 @@ fail:
 	close(fd);
 	return -1;
 }
+
+enum file_log_kind
+file_log_kind(unsigned mode, unsigned long nlink)
+{
+	if (S_ISLNK(mode))
+		return FILE_LOG_SYMLINK;
+	if (S_ISCHR(mode))
+		return FILE_LOG_DEVICE;
+	if (!S_ISREG(mode))
+		return FILE_LOG_OTHER;
+	return nlink == 1 ? FILE_LOG_REGULAR : FILE_LOG_LINKED;
+}
+
+/* Why a file of this kind is refused, in err; returns -1. */
+static int
+refusal(const struct stat *st, char *err, size_t errlen)
+{
+	const char *what = S_ISDIR(st->st_mode) ? "a directory" :
+	    S_ISFIFO(st->st_mode) ? "a FIFO" :
+	    S_ISSOCK(st->st_mode) ? "a socket" :
+	    S_ISBLK(st->st_mode) ? "a block device" : "not a regular file";
+
+	switch (file_log_kind(st->st_mode, st->st_nlink)) {
+	case FILE_LOG_SYMLINK:
+		snprintf(err, errlen, "a symbolic link (refused: name the "
+		    "file itself)");
+		break;
+	case FILE_LOG_LINKED:
+		snprintf(err, errlen, "a file with %lu hard links (refused: "
+		    "another of its names could be any file)",
+		    (unsigned long)st->st_nlink);
+		break;
+	default:
+		snprintf(err, errlen, "%s, not a regular file or a character "
+		    "device", what);
+		break;
+	}
+	return -1;
+}
+
+static int
+refused(const struct stat *st)
+{
+	enum file_log_kind k = file_log_kind(st->st_mode, st->st_nlink);
+
+	return k != FILE_LOG_REGULAR && k != FILE_LOG_DEVICE;
+}
+
+int
+file_open_log(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, flags, e;
+
+	/*
+	 * O_NOFOLLOW: a symbolic link put at the path is refused, not
+	 * followed. O_NONBLOCK: opening a FIFO must not wait for a reader
+	 * (it is refused below).
+	 */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		/* ELOOP, ENXIO, EISDIR: say what is there, not the errno */
+		e = errno;
+		if (lstat(path, &st) == 0 && refused(&st))
+			return refusal(&st, err, errlen);
+		snprintf(err, errlen, "%s", strerror(e));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (refused(&st)) {
+		(void)refusal(&st, err, errlen);
+		goto fail;
+	}
+	/* the sink's writer thread may wait; workers never write here */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+file_check_log(const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (refused(&st))
+			return refusal(&st, err, errlen);
+		if (access(path, W_OK) == -1) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	/* missing: serve creates it, if the directory lets it */
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1),
+		    path);
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -5,6 +5,12 @@
  * read, so a FIFO, a device or a socket named by mistake (or by someone
  * who can write the config's directory) gives an error at once instead
  * of hanging `check` or the reload in open() or read().
+ *
+ * And opening the log file for appending, often as root in a directory
+ * the service user may write (to reopen it after logrotate): never
+ * through a symbolic link, never a file with other names, so that the
+ * user cannot send root's writes, or the chown that follows, to a file
+ * of their choosing.
  */
 #ifndef SSHGATE_FILE_H
 #define SSHGATE_FILE_H
@@ -19,5 +25,31 @@
  */
 int file_read(const char *path, size_t max, char **buf, size_t *len,
     char *err, size_t errlen);
+
+/* What a log path names, for opening it to append. */
+enum file_log_kind {
+	FILE_LOG_REGULAR = 0,	/* a regular file with one name: may be chowned */
+	FILE_LOG_DEVICE,	/* a character device (/dev/null): never chowned */
+	FILE_LOG_SYMLINK,	/* refused: it could point anywhere */
+	FILE_LOG_LINKED,	/* a regular file with other names: refused */
+	FILE_LOG_OTHER,		/* directory, FIFO, socket, block device: refused */
+};
+
+/* The kind of a file with this st_mode and st_nlink (of lstat/fstat). */
+enum file_log_kind file_log_kind(unsigned mode, unsigned long nlink);
+
+/*
+ * Opens path to append log lines (created 0640 if missing; blocking
+ * writes). Refuses what file_log_kind refuses. Returns the fd, or -1
+ * with a reason in err.
+ */
+int file_open_log(const char *path, char *err, size_t errlen);
+
+/*
+ * Without opening or creating it: would file_open_log accept path, and
+ * may this process write it (or create it in its directory)? Returns 0,
+ * or -1 with a reason in err.
+ */
+int file_check_log(const char *path, char *err, size_t errlen);
 
 #endif

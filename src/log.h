@@ -1,14 +1,12 @@
 /*
- * log: the per-connection audit record (formatting is pure) and where
- * records go; plus the daemon's own messages on stderr.
+ * log: the per-connection audit record, formatted as one line. Pure.
+ * Where lines go (sinks, the daemon's own messages): logsink.h.
  */
 #ifndef SSHGATE_LOG_H
 #define SSHGATE_LOG_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "config.h"
 
 /*
  * Each value is cut after LOG_VALUE_MAX bytes (ending in "..."), so that
@@ -43,39 +41,5 @@ struct log_record {
  */
 size_t log_format(const struct log_record *r, int json, char *buf,
     size_t len);
-
-struct log_sink;
-
-/*
- * Opens where records go. Returns the sink (close with log_sink_close),
- * or NULL with a reason in err.
- */
-struct log_sink *log_sink_open(enum log_target to, const char *path,
-    int facility, char *err, size_t errlen);
-
-/* Writes one formatted line with a single write(2); thread-safe. */
-/*
- * Without creating it: can path be opened for appending (or created in
- * its directory)? Returns 0, or -1 with a reason in err.
- */
-int log_file_writable(const char *path, char *err, size_t errlen);
-
-void log_sink_write(struct log_sink *s, const char *line, size_t len);
-void log_sink_close(struct log_sink *s);
-
-/* As root: gives a log file to the user the gateway runs as. */
-void log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid);
-
-/*
- * Reopens every open log file by its path (after logrotate moved it),
- * under the same file descriptors. Returns 0, or -1 if one failed (it
- * keeps writing to the old file; the error is logged).
- */
-int log_reopen_all(void);
-
-/* The daemon's own messages, to stderr: "sshgate: LEVEL: message". */
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

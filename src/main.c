@@ -23,7 +23,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "resolver.h"
-#include "log.h"
+#include "logsink.h"
 #include "runtime.h"
 #include "sshconfig.h"
 #include "worker.h"
@@ -31,6 +31,9 @@
 #ifndef SSHGATE_VERSION
 #define SSHGATE_VERSION "0.1.0"
 #endif
+
+#define LOG_REPORT_SECONDS 5.0	/* lost log records: one warning per period */
+#define LOG_FLUSH_SECONDS 3.0	/* at exit, for the log sinks to write out */
 
 /* Everything the main thread owns while serving. */
 struct server {
@@ -40,6 +43,7 @@ struct server {
 	struct listener *table;		/* [worker][address], fds owned by workers */
 	size_t naddrs;
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+	ev_timer log_timer;		/* log_report() */
 	struct ev_loop *loop;
 	struct metrics *metrics;	/* NULL without `metrics` */
 	struct control *control;	/* NULL without `control` */
@@ -164,6 +168,7 @@ snapshot(void *arg, struct stats_snapshot *out)
 	out->reloads_failed = s->reloads_failed;
 	out->workers = s->gw.nworkers;
 	out->version = SSHGATE_VERSION;
+	log_counters(&out->log_dropped, &out->log_write_errors);
 }
 
 /* Starts, moves or stops the metrics endpoint. Returns 0 or -1. */
@@ -328,6 +333,15 @@ on_usr1(struct ev_loop *loop, ev_signal *sig, int revents)
 }
 
 static void
+on_log_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	log_report();
+}
+
+static void
 on_term(struct ev_loop *loop, ev_signal *sig, int revents)
 {
 	struct server *s = sig->data;
@@ -380,8 +394,20 @@ drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* From now on daemon messages never wait for stderr. Returns 0 or -1. */
 static int
-serve(const char *path)
+daemon_log_start(void)
+{
+	char err[256];
+
+	if (log_daemon_start(err, sizeof(err)) == 0)
+		return 0;
+	log_err("%s", err);
+	return -1;
+}
+
+static int
+run_gateway(const char *path)
 {
 	struct conf_errors errs = { NULL, 0 };
 	struct ev_loop *loop;
@@ -446,7 +472,7 @@ serve(const char *path)
 	    s.rt->conf->run_user, &s.control_ops, err, sizeof(err))) == NULL)
 		log_err("%s", err);
 	if ((s.rt->conf->control != NULL && s.control == NULL) ||
-	    drop_privileges(s.rt->conf) == -1) {
+	    drop_privileges(s.rt->conf) == -1 || daemon_log_start() == -1) {
 		control_stop(s.control);
 		close_table(s.table, s.gw.nworkers * s.naddrs);
 		free(s.table);
@@ -479,11 +505,14 @@ serve(const char *path)
 	ev_signal_init(&s.sig_int, on_term, SIGINT);
 	ev_signal_init(&s.sig_usr1, on_usr1, SIGUSR1);
 	s.sig_hup.data = s.sig_term.data = s.sig_int.data = &s;
+	ev_timer_init(&s.log_timer, on_log_timer, LOG_REPORT_SECONDS,
+	    LOG_REPORT_SECONDS);
 	if (rc == 0) {
 		ev_signal_start(loop, &s.sig_hup);
 		ev_signal_start(loop, &s.sig_term);
 		ev_signal_start(loop, &s.sig_int);
 		ev_signal_start(loop, &s.sig_usr1);
+		ev_timer_start(loop, &s.log_timer);
 		for (i = 0; i < s.naddrs; i++) {
 			addr_format(&s.rt->conf->listens[i].addr, text,
 			    sizeof(text));
@@ -497,6 +526,7 @@ serve(const char *path)
 		ev_signal_stop(loop, &s.sig_term);
 		ev_signal_stop(loop, &s.sig_int);
 		ev_signal_stop(loop, &s.sig_usr1);
+		ev_timer_stop(loop, &s.log_timer);
 		/*
 		 * While draining: a second SIGTERM/SIGINT ends at once; a
 		 * SIGHUP must not kill (libev restored its default action).
@@ -526,6 +556,20 @@ serve(const char *path)
 	resolver_global_cleanup();
 	if (rc == 0)
 		log_info("stopped");
+	return rc;
+}
+
+/*
+ * Serves, then lets the log sinks write what they hold (the records of
+ * the last sessions), bounded: a sink that stays stuck does not keep the
+ * process from exiting.
+ */
+static int
+serve(const char *path)
+{
+	int rc = run_gateway(path);
+
+	(void)log_shutdown(LOG_FLUSH_SECONDS);
 	return rc;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+
 /*
  * The gateway's own addresses, which client-chosen destinations must
  * not reach (a relay into itself): every listen address, and for a
@@ -119,9 +121,11 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 			log_sink_chown(rt->sink, rt->conf->run_uid,
 			    rt->conf->run_gid);
 	} else if (rt->conf->log_to == LOG_TO_FILE &&
-	    log_file_writable(rt->conf->log_path, err, sizeof(err)) == -1) {
+	    file_check_log(rt->conf->log_path, err, sizeof(err)) == -1) {
+		/* what check accepts, serve opens */
 		conf_error(errs, rt->conf->log_file, rt->conf->log_line,
-		    "log: %s", err);
+		    "log: cannot open log file %s: %s", rt->conf->log_path,
+		    err);
 		goto err;
 	}
 	return rt;

@@ -11,7 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
-#include "log.h"
+#include "logsink.h"
 #include "tls.h"
 
 struct runtime {

@@ -130,6 +130,14 @@ stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 	    "sshgate_reloads_total{result=\"ok\"} %llu\n"
 	    "sshgate_reloads_total{result=\"failed\"} %llu\n", s->reloads_ok,
 	    s->reloads_failed);
+	put(&o, "# HELP sshgate_log_records_dropped_total Log records dropped "
+	    "because their sink did not keep up (its queue was full).\n"
+	    "# TYPE sshgate_log_records_dropped_total counter\n"
+	    "sshgate_log_records_dropped_total %llu\n", s->log_dropped);
+	put(&o, "# HELP sshgate_log_write_errors_total Log records that could "
+	    "not be written (disk full, I/O error).\n"
+	    "# TYPE sshgate_log_write_errors_total counter\n"
+	    "sshgate_log_write_errors_total %llu\n", s->log_write_errors);
 	put(&o, "# HELP sshgate_workers Worker threads.\n"
 	    "# TYPE sshgate_workers gauge\nsshgate_workers %llu\n", s->workers);
 	put(&o, "# HELP sshgate_build_info The running version.\n"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "log.h"
+#include "logsink.h"
 
 #define POOL_MAX 32		/* free relay buffers a worker keeps */
 #define ACCEPT_BATCH 32		/* accepts per wake-up, for fairness */

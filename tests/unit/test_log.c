@@ -1,7 +1,9 @@
 /*
- * Unit tests for src/log.c: the audit record in text and JSON, the file
- * sink and the daemon's own messages. JSON lines are checked by a real
- * parser (python3's json module) as well as byte for byte.
+ * Unit tests for src/log.c: the audit record in text and JSON; and for
+ * where lines go: the queue (logq.c), the rules for opening a log file
+ * (file.c), the sinks and the daemon's own messages (logsink.c). JSON
+ * lines are checked by a real parser (python3's json module) as well as
+ * byte for byte.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +18,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
+#include "logq.h"
+#include "logsink.h"
 
 /* 2023-11-14T22:13:20Z, plus half a second (exact in binary). */
 #define T0 1700000000.5
@@ -883,6 +889,7 @@ sink_file_appends_lines(void **state)
 	log_sink_write(s, "one\n", 4);
 	log_sink_write(s, "two\n", 4);
 	log_sink_close(s);
+	assert_int_equal(log_shutdown(5), 0);	/* written out */
 	fd = open(path, O_RDONLY);
 	assert_true(fd != -1);
 	n = read(fd, got, sizeof(got) - 1);
@@ -907,6 +914,7 @@ sink_file_created_not_world_readable(void **state)
 	s = log_sink_open(LOG_TO_FILE, path, 0, err, sizeof(err));
 	assert_non_null(s);
 	log_sink_close(s);
+	assert_int_equal(log_shutdown(5), 0);
 	assert_int_equal(stat(path, &st), 0);
 	unlink(path);
 	rmdir(dir);
@@ -1011,6 +1019,497 @@ daemon_long_message_cut_to_one_line(void **state)
 	assert_null(memchr(out, '\0', n));
 }
 
+/* --- the queue: whole lines, bounded ------------------------------------ */
+
+static void
+logq_keeps_lines_whole_and_bounded(void **state)
+{
+	const char line[] = "0123456789abcdefghi\n";	/* 20 bytes */
+	struct logq q;
+	char *batch, *again;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(logq_init(&q, 64), 0);
+	assert_true(logq_empty(&q));
+	assert_int_equal(logq_push(&q, line, 20), 0);
+	assert_int_equal(logq_push(&q, line, 20), 0);
+	assert_int_equal(logq_push(&q, line, 20), 0);
+	/* 4 bytes left: the next line is refused whole, not cut */
+	assert_int_equal(logq_push(&q, line, 20), -1);
+	assert_int_equal(logq_push(&q, "ab\n", 3), 0);
+	n = logq_take(&q, &batch);
+	assert_int_equal(n, 63);
+	assert_memory_equal(batch, line, 20);
+	assert_memory_equal(batch + 40, line, 20);
+	assert_memory_equal(batch + 60, "ab\n", 3);
+	assert_true(logq_empty(&q));
+	/* while the batch is written, the other buffer fills, to its bound */
+	assert_int_equal(logq_push(&q, line, 20), 0);
+	assert_int_equal(logq_push(&q, line, 20), 0);
+	assert_int_equal(logq_push(&q, line, 20), 0);
+	assert_int_equal(logq_push(&q, line, 20), -1);
+	assert_int_equal(logq_take(&q, &again), 0);	/* one batch at a time */
+	assert_null(again);
+	logq_give_back(&q, batch);
+	n = logq_take(&q, &again);
+	assert_int_equal(n, 60);
+	assert_true(again != batch);
+	logq_give_back(&q, again);
+	assert_int_equal(logq_take(&q, &batch), 0);	/* nothing queued */
+	logq_free(&q);
+}
+
+static void
+logq_line_longer_than_a_buffer_is_refused(void **state)
+{
+	char line[17];
+	struct logq q;
+	char *batch;
+
+	(void)state;
+	memset(line, 'x', sizeof(line));
+	assert_int_equal(logq_init(&q, 16), 0);
+	assert_int_equal(logq_push(&q, line, 17), -1);
+	assert_true(logq_empty(&q));
+	assert_int_equal(logq_push(&q, line, 16), 0);
+	assert_int_equal(logq_take(&q, &batch), 16);
+	logq_give_back(&q, batch);
+	logq_free(&q);
+}
+
+/* --- opening a log file: what may be written, what may be chowned -------- */
+
+static void
+file_log_kind_by_type_and_links(void **state)
+{
+	(void)state;
+	assert_int_equal(file_log_kind(S_IFREG | 0640, 1), FILE_LOG_REGULAR);
+	assert_int_equal(file_log_kind(S_IFREG | 0640, 2), FILE_LOG_LINKED);
+	assert_int_equal(file_log_kind(S_IFREG | 0640, 0), FILE_LOG_LINKED);
+	assert_int_equal(file_log_kind(S_IFCHR | 0666, 1), FILE_LOG_DEVICE);
+	assert_int_equal(file_log_kind(S_IFLNK | 0777, 1), FILE_LOG_SYMLINK);
+	assert_int_equal(file_log_kind(S_IFDIR | 0755, 2), FILE_LOG_OTHER);
+	assert_int_equal(file_log_kind(S_IFIFO | 0600, 1), FILE_LOG_OTHER);
+	assert_int_equal(file_log_kind(S_IFSOCK | 0600, 1), FILE_LOG_OTHER);
+	assert_int_equal(file_log_kind(S_IFBLK | 0600, 1), FILE_LOG_OTHER);
+}
+
+/* A scratch directory with a "secret" file and paths in it. */
+struct scratch {
+	char dir[64], secret[96], log[96];
+};
+
+static void
+scratch_make(struct scratch *t)
+{
+	int fd;
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/sshgate-log-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->secret, sizeof(t->secret), "%s/secret", t->dir);
+	snprintf(t->log, sizeof(t->log), "%s/audit.log", t->dir);
+	fd = open(t->secret, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "secret\n", 7), 7);
+	close(fd);
+}
+
+static void
+scratch_secret_untouched(const struct scratch *t)
+{
+	char got[32];
+	ssize_t n;
+	int fd = open(t->secret, O_RDONLY);
+
+	assert_true(fd != -1);
+	n = read(fd, got, sizeof(got));
+	close(fd);
+	assert_int_equal(n, 7);
+	assert_memory_equal(got, "secret\n", 7);
+}
+
+static void
+scratch_remove(struct scratch *t)
+{
+	unlink(t->log);
+	unlink(t->secret);
+	assert_int_equal(rmdir(t->dir), 0);
+}
+
+/* Both the opener (serve) and the checker (check) refuse path: why. */
+static void
+assert_log_refused(const char *path, const char *why)
+{
+	char err[256] = "";
+
+	assert_int_equal(file_open_log(path, err, sizeof(err)), -1);
+	assert_string_equal(err, why);
+	err[0] = '\0';
+	assert_int_equal(file_check_log(path, err, sizeof(err)), -1);
+	assert_string_equal(err, why);
+}
+
+static void
+log_path_symlink_refused(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	assert_int_equal(symlink(t.secret, t.log), 0);
+	assert_log_refused(t.log, "a symbolic link (refused: name the file "
+	    "itself)");
+	scratch_secret_untouched(&t);
+	/* dangling: refused too, and nothing is created where it points */
+	unlink(t.log);
+	unlink(t.secret);
+	assert_int_equal(symlink(t.secret, t.log), 0);
+	assert_log_refused(t.log, "a symbolic link (refused: name the file "
+	    "itself)");
+	assert_int_equal(access(t.secret, F_OK), -1);
+	scratch_remove(&t);
+}
+
+static void
+log_path_hard_link_refused(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	assert_int_equal(link(t.secret, t.log), 0);
+	assert_log_refused(t.log, "a file with 2 hard links (refused: another "
+	    "of its names could be any file)");
+	scratch_secret_untouched(&t);
+	scratch_remove(&t);
+}
+
+static void
+log_path_fifo_refused_without_waiting(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	/* nobody reads it: a plain open for writing would wait forever */
+	assert_int_equal(mkfifo(t.log, 0600), 0);
+	assert_log_refused(t.log, "a FIFO, not a regular file or a character "
+	    "device");
+	scratch_remove(&t);
+}
+
+static void
+log_path_directory_refused(void **state)
+{
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	assert_log_refused(t.dir, "a directory, not a regular file or a "
+	    "character device");
+	scratch_remove(&t);
+}
+
+static void
+log_path_device_is_written(void **state)
+{
+	char err[256] = "";
+	int fd;
+
+	(void)state;
+	fd = file_open_log("/dev/null", err, sizeof(err));
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	assert_int_equal(file_check_log("/dev/null", err, sizeof(err)), 0);
+}
+
+static void
+log_path_regular_created(void **state)
+{
+	struct scratch t;
+	char err[256] = "";
+	struct stat st;
+	int fd;
+
+	(void)state;
+	scratch_make(&t);
+	/* missing: check says it can be created, and does not create it */
+	assert_int_equal(file_check_log(t.log, err, sizeof(err)), 0);
+	assert_int_equal(access(t.log, F_OK), -1);
+	fd = file_open_log(t.log, err, sizeof(err));
+	assert_true(fd != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0007, 0);
+	close(fd);
+	assert_int_equal(file_check_log(t.log, err, sizeof(err)), 0);
+	scratch_remove(&t);
+}
+
+static void
+log_path_in_missing_directory(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(file_check_log("/nonexistent-sshgate-dir/a.log", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "No such file or directory");
+}
+
+/* --- sinks: queued, written by their own thread --------------------------- */
+
+static void
+sinks_are_shared_by_destination(void **state)
+{
+	struct scratch t;
+	struct log_sink *a, *b, *c, *d;
+	char err[256] = "";
+
+	(void)state;
+	scratch_make(&t);
+	a = log_sink_open(LOG_TO_FILE, t.log, 0, err, sizeof(err));
+	b = log_sink_open(LOG_TO_FILE, t.log, 0, err, sizeof(err));
+	c = log_sink_open(LOG_TO_STDERR, NULL, 0, err, sizeof(err));
+	d = log_sink_open(LOG_TO_STDERR, NULL, 0, err, sizeof(err));
+	assert_non_null(a);
+	assert_non_null(c);
+	assert_ptr_equal(a, b);		/* one queue, one writer a file */
+	assert_ptr_equal(c, d);
+	assert_true(a != c);
+	log_sink_close(a);
+	log_sink_write(b, "still open\n", 11);
+	log_sink_close(b);
+	log_sink_close(c);
+	log_sink_close(d);
+	assert_int_equal(log_shutdown(5), 0);
+	scratch_remove(&t);
+}
+
+/* Reads the whole of path into buf (NUL-terminated). */
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd != -1);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+}
+
+static void
+second_open_of_a_file_opens_it_again(void **state)
+{
+	char err[256] = "", moved[128], got[64];
+	struct log_sink *a, *b;
+	struct scratch t;
+
+	(void)state;
+	scratch_make(&t);
+	snprintf(moved, sizeof(moved), "%s.1", t.log);
+	a = log_sink_open(LOG_TO_FILE, t.log, 0, err, sizeof(err));
+	assert_non_null(a);
+	log_sink_write(a, "before\n", 7);
+	assert_int_equal(log_shutdown(5), 0);	/* written, a stays open */
+	/* rotated, then a reload opens the same path: a fresh file */
+	assert_int_equal(rename(t.log, moved), 0);
+	b = log_sink_open(LOG_TO_FILE, t.log, 0, err, sizeof(err));
+	assert_ptr_equal(a, b);
+	log_sink_write(a, "after\n", 6);
+	/* a symbolic link in its place: refused, the sink keeps its file */
+	assert_int_equal(rename(t.log, t.secret), 0);
+	assert_int_equal(symlink(t.secret, t.log), 0);
+	assert_null(log_sink_open(LOG_TO_FILE, t.log, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, ": a symbolic link"));
+	log_sink_write(a, "still\n", 6);
+	log_sink_close(a);
+	log_sink_close(b);
+	assert_int_equal(log_shutdown(5), 0);
+	slurp(moved, got, sizeof(got));
+	assert_string_equal(got, "before\n");
+	slurp(t.secret, got, sizeof(got));	/* the file "after" went to */
+	assert_string_equal(got, "after\nstill\n");
+	unlink(moved);
+	scratch_remove(&t);
+}
+
+static void
+sink_chown_gives_a_regular_file_away(void **state)
+{
+	char err[256] = "";
+	struct log_sink *s;
+	struct scratch t;
+	struct stat st;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	scratch_make(&t);
+	s = log_sink_open(LOG_TO_FILE, t.log, 0, err, sizeof(err));
+	assert_non_null(s);
+	log_sink_chown(s, 65534, 65534);
+	log_sink_close(s);
+	assert_int_equal(log_shutdown(5), 0);
+	assert_int_equal(stat(t.log, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65534);
+	scratch_remove(&t);
+}
+
+static unsigned long long full_failed;
+
+static void
+write_to_dev_full(void)
+{
+	unsigned long long d0, e0, d1, e1;
+	struct log_sink *s;
+	char err[256] = "";
+
+	log_counters(&d0, &e0);
+	s = log_sink_open(LOG_TO_FILE, "/dev/full", 0, err, sizeof(err));
+	assert_non_null(s);
+	log_sink_write(s, "one\n", 4);
+	log_sink_write(s, "two\n", 4);
+	log_sink_write(s, "three\n", 6);
+	log_sink_close(s);
+	assert_int_equal(log_shutdown(5), 0);
+	log_counters(&d1, &e1);
+	assert_int_equal(d1, d0);
+	full_failed = e1 - e0;
+}
+
+static void
+sink_write_errors_counted_and_told(void **state)
+{
+	char out[512];
+
+	(void)state;
+	capture_stderr(write_to_dev_full, out, sizeof(out));
+	assert_int_equal(full_failed, 3);
+	assert_string_equal(out, "sshgate: warning: log file /dev/full: 3 "
+	    "records could not be written: No space left on device\n");
+}
+
+#define STALL_LINES 3000
+#define STALL_LINE 1000		/* 3 MB: more than a sink's two buffers */
+
+static unsigned long long stall_dropped;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* stdout is a pipe nobody reads: writing must go on, dropping lines. */
+static void
+stall_stdout(void)
+{
+	unsigned long long d0, e0, d1, e1;
+	char line[STALL_LINE], err[256] = "";
+	struct log_sink *s;
+	double t0;
+	int i;
+
+	log_counters(&d0, &e0);
+	s = log_sink_open(LOG_TO_STDOUT, NULL, 0, err, sizeof(err));
+	assert_non_null(s);
+	memset(line, 'x', sizeof(line));
+	line[STALL_LINE - 1] = '\n';
+	t0 = now();
+	for (i = 0; i < STALL_LINES; i++) {
+		snprintf(line, sizeof(line), "%06d", i);
+		line[6] = ' ';
+		log_sink_write(s, line, sizeof(line));
+	}
+	assert_true(now() - t0 < 5);	/* never waited for the pipe */
+	log_counters(&d1, &e1);
+	stall_dropped = d1 - d0;
+	assert_true(stall_dropped > 0 && stall_dropped < STALL_LINES);
+	assert_int_equal(e1, e0);
+	log_sink_close(s);
+	/* the writer is stuck: shutdown gives up, bounded */
+	t0 = now();
+	assert_int_equal(log_shutdown(0.2), -1);
+	assert_true(now() - t0 < 3);
+}
+
+static void
+stalled_sink_drops_lines_never_blocks(void **state)
+{
+	char out[512], want[256], got[STALL_LINE];
+	int p[2], saved;
+	size_t expect, have, k;
+	long prev = -1;
+	ssize_t n;
+
+	(void)state;
+	alarm(60);		/* a hang is a failure */
+	fflush(stdout);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	(void)fcntl(p[1], F_SETPIPE_SZ, 4096);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved != -1);
+	assert_int_equal(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+	capture_stderr(stall_stdout, out, sizeof(out));
+	snprintf(want, sizeof(want), "sshgate: warning: log stdout: %llu "
+	    "records dropped: the log sink is not keeping up\n",
+	    stall_dropped);
+	assert_string_equal(out, want);
+	/* now read: every line not dropped comes, whole and in order */
+	expect = (STALL_LINES - stall_dropped) * STALL_LINE;
+	for (have = 0; have < expect; have += STALL_LINE) {
+		for (k = 0; k < STALL_LINE; k += (size_t)n) {
+			n = read(p[0], got + k, STALL_LINE - k);
+			assert_true(n > 0);
+		}
+		assert_int_equal(got[6], ' ');
+		assert_int_equal(got[STALL_LINE - 1], '\n');
+		assert_null(memchr(got, '\n', STALL_LINE - 1));
+		assert_true(strtol(got, NULL, 10) > prev);
+		prev = strtol(got, NULL, 10);
+	}
+	assert_int_equal(log_shutdown(5), 0);	/* and the writer reaped */
+	assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	close(p[0]);
+	close(p[1]);
+	alarm(0);
+}
+
+static void
+say_through_queue(void)
+{
+	char err[256] = "";
+
+	assert_int_equal(log_daemon_start(err, sizeof(err)), 0);
+	log_info("queued %d", 1);
+	log_warn("queued %d", 2);
+	assert_int_equal(log_shutdown(5), 0);
+	log_err("direct %d", 3);	/* after the end: direct again */
+}
+
+static void
+daemon_messages_queued_while_serving(void **state)
+{
+	char out[512];
+
+	(void)state;
+	capture_stderr(say_through_queue, out, sizeof(out));
+	assert_string_equal(out, "sshgate: queued 1\n"
+	    "sshgate: warning: queued 2\n"
+	    "sshgate: error: direct 3\n");
+}
+
 int
 main(void)
 {
@@ -1055,6 +1554,22 @@ main(void)
 		cmocka_unit_test(sink_close_null_is_safe),
 		cmocka_unit_test(daemon_messages_have_prefix_and_level),
 		cmocka_unit_test(daemon_long_message_cut_to_one_line),
+		cmocka_unit_test(logq_keeps_lines_whole_and_bounded),
+		cmocka_unit_test(logq_line_longer_than_a_buffer_is_refused),
+		cmocka_unit_test(file_log_kind_by_type_and_links),
+		cmocka_unit_test(log_path_symlink_refused),
+		cmocka_unit_test(log_path_hard_link_refused),
+		cmocka_unit_test(log_path_fifo_refused_without_waiting),
+		cmocka_unit_test(log_path_directory_refused),
+		cmocka_unit_test(log_path_device_is_written),
+		cmocka_unit_test(log_path_regular_created),
+		cmocka_unit_test(log_path_in_missing_directory),
+		cmocka_unit_test(sinks_are_shared_by_destination),
+		cmocka_unit_test(second_open_of_a_file_opens_it_again),
+		cmocka_unit_test(sink_chown_gives_a_regular_file_away),
+		cmocka_unit_test(sink_write_errors_counted_and_told),
+		cmocka_unit_test(stalled_sink_drops_lines_never_blocks),
+		cmocka_unit_test(daemon_messages_queued_while_serving),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

@@ -82,6 +82,28 @@ histogram_is_cumulative(void **state)
 }
 
 static void
+log_losses_are_counters(void **state)
+{
+	struct stats_snapshot s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.log_dropped = 3400;
+	s.log_write_errors = 12;
+	s.version = "x";
+	format(&s);
+	assert_non_null(strstr(out,
+	    "\n# TYPE sshgate_log_records_dropped_total counter\n"
+	    "sshgate_log_records_dropped_total 3400\n"));
+	assert_non_null(strstr(out,
+	    "\n# TYPE sshgate_log_write_errors_total counter\n"
+	    "sshgate_log_write_errors_total 12\n"));
+	assert_non_null(strstr(out,
+	    "\n# HELP sshgate_log_records_dropped_total "));
+	assert_non_null(strstr(out, "\n# HELP sshgate_log_write_errors_total "));
+}
+
+static void
 small_buffer_is_refused(void **state)
 {
 	struct stats_snapshot s;
@@ -99,6 +121,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(contract_names_and_labels),
 		cmocka_unit_test(histogram_is_cumulative),
+		cmocka_unit_test(log_losses_are_counters),
 		cmocka_unit_test(small_buffer_is_refused),
 	};
 
