@@ -11,7 +11,7 @@ PYTHON   ?= /usr/bin/python3
 
 PKGS     := openssl libcares
 EV_LIBS  := $(shell pkg-config --exists libev 2>/dev/null && pkg-config --libs libev || echo -lev)
-CPPFLAGS += -D_GNU_SOURCE -DSSHGATE_VERSION='"$(VERSION)"'
+CPPFLAGS += -Isrc -D_GNU_SOURCE -DSSHGATE_VERSION='"$(VERSION)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 $(shell pkg-config --cflags $(PKGS))
@@ -26,31 +26,34 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-SRCS := addr.c banner.c client.c config.c conn.c control.c ctlproto.c dest.c explain.c file.c hello.c httpreq.c ident.c iplimit.c lex.c listener.c log.c logq.c logsink.c main.c metrics.c notify.c policy.c proxy.c \
-        reason.c relay.c resolver.c route.c runtime.c sesscache.c sshconfig.c stats.c tls.c util.c worker.c
-OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+# Layout: core/ pure parsers and decisions (no I/O, no globals), config/
+# reading sshgate.conf, gateway/ the daemon, client/ the ProxyCommand side,
+# admin/ the commands that inspect or steer a gateway; main.c dispatches.
+SRCS := src/main.c $(sort $(wildcard src/core/*.c src/config/*.c \
+        src/gateway/*.c src/client/*.c src/admin/*.c))
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
               test_hello test_ident test_sshconfig test_httpreq test_ctlproto
-test_util_SRCS   := util.c
-test_lex_SRCS    := lex.c
-test_addr_SRCS   := addr.c util.c
-test_route_SRCS  := route.c addr.c util.c
-test_banner_SRCS := banner.c
-test_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
-test_log_SRCS    := log.c logq.c logsink.c file.c
-test_dest_SRCS   := dest.c addr.c util.c
-test_policy_SRCS := policy.c route.c addr.c util.c
-test_iplimit_SRCS := iplimit.c addr.c util.c
-test_stats_SRCS  := stats.c reason.c
-test_proxy_SRCS  := proxy.c addr.c util.c
-test_hello_SRCS  := hello.c
-test_ident_SRCS  := ident.c
+test_util_SRCS   := core/util.c
+test_lex_SRCS    := core/lex.c
+test_addr_SRCS   := core/addr.c core/util.c
+test_route_SRCS  := core/route.c core/addr.c core/util.c
+test_banner_SRCS := core/banner.c
+test_config_SRCS := config/config.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c
+test_log_SRCS    := core/log.c core/logq.c gateway/logsink.c config/file.c
+test_dest_SRCS   := core/dest.c core/addr.c core/util.c
+test_policy_SRCS := core/policy.c core/route.c core/addr.c core/util.c
+test_iplimit_SRCS := gateway/iplimit.c core/addr.c core/util.c
+test_stats_SRCS  := core/stats.c core/reason.c
+test_proxy_SRCS  := core/proxy.c core/addr.c core/util.c
+test_hello_SRCS  := core/hello.c
+test_ident_SRCS  := core/ident.c
 test_ident_LIBS  := $(shell pkg-config --libs libcrypto)
-test_sshconfig_SRCS := sshconfig.c route.c addr.c util.c
-test_httpreq_SRCS := httpreq.c
-test_ctlproto_SRCS := ctlproto.c
+test_sshconfig_SRCS := client/sshconfig.c core/route.c core/addr.c core/util.c
+test_httpreq_SRCS := core/httpreq.c
+test_ctlproto_SRCS := core/ctlproto.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -60,6 +63,7 @@ $(BUILD)/sshgate: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
+	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD):
@@ -69,7 +73,7 @@ $(BUILD):
 
 define unit_rule
 $(BUILD)/tests/$(1): tests/unit/$(1).c $$(addprefix src/,$$($(1)_SRCS)) | $(BUILD)
-	$$(CC) $$(CPPFLAGS) -Isrc $$(CFLAGS) $$(shell pkg-config --cflags cmocka) \
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$(shell pkg-config --cflags cmocka) \
 	    $$(LDFLAGS) -o $$@ $$^ $$(shell pkg-config --libs cmocka) $$($(1)_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
@@ -122,17 +126,17 @@ clean:
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
 FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl
-fuzz_config_SRCS := config.c file.c dest.c policy.c lex.c route.c addr.c util.c
-fuzz_input_SRCS  := addr.c banner.c dest.c log.c proxy.c route.c util.c
-fuzz_hello_SRCS  := hello.c
-fuzz_ident_SRCS  := ident.c
+fuzz_config_SRCS := config/config.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c
+fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/proxy.c core/route.c core/util.c
+fuzz_hello_SRCS  := core/hello.c
+fuzz_ident_SRCS  := core/ident.c
 fuzz_ident_LIBS  := $(shell pkg-config --libs libcrypto)
 fuzz_config_MAXLEN := 4096
 fuzz_input_MAXLEN  := 512
 fuzz_hello_MAXLEN  := 40000
 fuzz_ident_MAXLEN  := 16384
-fuzz_http_SRCS   := httpreq.c
-fuzz_ctl_SRCS    := ctlproto.c
+fuzz_http_SRCS   := core/httpreq.c
+fuzz_ctl_SRCS    := core/ctlproto.c
 fuzz_http_MAXLEN   := 8192
 fuzz_ctl_MAXLEN    := 8192
 

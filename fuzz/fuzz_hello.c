@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "hello.h"
+#include "core/hello.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

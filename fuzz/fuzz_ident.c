@@ -7,7 +7,7 @@
 #include <string.h>
 #include <openssl/x509.h>
 
-#include "ident.h"
+#include "core/ident.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

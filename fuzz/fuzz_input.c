@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "banner.h"
-#include "dest.h"
-#include "log.h"
-#include "proxy.h"
-#include "route.h"
+#include "core/addr.h"
+#include "core/banner.h"
+#include "core/dest.h"
+#include "core/log.h"
+#include "core/proxy.h"
+#include "core/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addr.h"
+#include "core/addr.h"
 
 static struct addr
 ip(const char *s, unsigned port)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "banner.h"
+#include "core/banner.h"
 
 /*
  * Checks exactly len bytes copied to a heap buffer of that size, so

@@ -21,8 +21,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "lex.h"
+#include "config/config.h"
+#include "core/lex.h"
 
 /* The smallest valid config: one listen, one certificate, one route. */
 #define BASE \

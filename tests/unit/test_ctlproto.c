@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctlproto.h"
+#include "core/ctlproto.h"
 
 static struct ctl_request req;
 static enum ctl_error err;

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "dest.h"
+#include "core/dest.h"
 
 #define MAXR 8
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hello.h"
+#include "core/hello.h"
 
 /* A ClientHello being built: handshake body, then records around it. */
 struct msg {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpreq.h"
+#include "core/httpreq.h"
 
 /*
  * Parses a heap copy of exactly len bytes, not terminated, so that the

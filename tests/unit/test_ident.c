@@ -12,7 +12,7 @@
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 
-#include "ident.h"
+#include "core/ident.h"
 
 static X509 *
 cert_with(X509_NAME *subj, long serial)

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "iplimit.h"
+#include "gateway/iplimit.h"
 
 static struct addr
 ip(const char *s)

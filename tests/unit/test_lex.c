@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lex.h"
+#include "core/lex.h"
 
 /*
  * lex_line works in place, so every test lexes a heap copy of exactly

@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "log.h"
-#include "logq.h"
-#include "logsink.h"
+#include "config/file.h"
+#include "core/log.h"
+#include "core/logq.h"
+#include "gateway/logsink.h"
 
 /* 2023-11-14T22:13:20Z, plus half a second (exact in binary). */
 #define T0 1700000000.5

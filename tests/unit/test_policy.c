@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "policy.h"
+#include "core/policy.h"
 
 #define USAGE "usage: access allow|deny user NAME|group NAME|any to TARGET..."
 #define PAIR_ERR "expected NAME,TARGET"

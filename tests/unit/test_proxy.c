@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "core/proxy.h"
 
 static enum proxy_status
 parse(const void *buf, size_t len, size_t *used, struct proxy_info *info)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "route.h"
+#include "core/route.h"
 
 /* --- helpers ------------------------------------------------------------ */
 

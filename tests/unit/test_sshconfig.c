@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "sshconfig.h"
+#include "client/sshconfig.h"
 
 static void
 assert_gateway(const char *s, const char *host, unsigned port)

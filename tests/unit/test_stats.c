@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "stats.h"
+#include "core/stats.h"
 
 static char out[65536];
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "core/util.h"
 
 /* Durations are doubles built from a unit factor: compare with slack. */
 #define SECS_EPSILON 1e-9

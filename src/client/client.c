@@ -1,0 +1,684 @@
+#include "client/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "core/addr.h"
+#include "client/sesscache.h"
+#include "gateway/tls.h"
+#include "core/util.h"
+
+#define RELAY_BUF 16384
+
+struct opts {
+	const char *ca, *cert, *key;
+	int insecure, no_resume;
+	double timeout;
+	char host[256];		/* the gateway, without brackets */
+	unsigned port;
+	const char *target;	/* the SNI */
+};
+
+struct pipe_buf {
+	char data[RELAY_BUF];
+	size_t off, len;
+};
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sshgate: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* GATEWAY[:PORT], [V6]:PORT, or a bare IPv6 address. */
+static int
+parse_gateway(const char *s, struct opts *o)
+{
+	char err[128];
+	struct addr a;
+
+	o->port = CLIENT_DEFAULT_PORT;
+	if (addr_parse_ip(s, 0, &a) == 0 || (s[0] != '[' &&
+	    strchr(s, ':') == NULL)) {
+		if (strlen(s) == 0 || strlen(s) >= sizeof(o->host))
+			return -1;
+		util_strlcpy(o->host, s, sizeof(o->host));
+		return 0;
+	}
+	return addr_split(s, o->host, sizeof(o->host), &o->port, err,
+	    sizeof(err));
+}
+
+static int
+usage_connect(void)
+{
+	fprintf(stderr, "usage: sshgate connect [--ca FILE] [--cert FILE] "
+	    "[--key FILE] [--insecure] [--no-resume]\n"
+	    "                       [--timeout SECONDS] GATEWAY[:PORT] "
+	    "TARGET\n");
+	return 2;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	unsigned long t;
+	int i, pos = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->ca = getenv("SSHGATE_CA");
+	o->cert = getenv("SSHGATE_CERT");
+	o->key = getenv("SSHGATE_KEY");
+	o->timeout = 10;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int has_val = i + 1 < argc;
+
+		if (strcmp(a, "--ca") == 0 && has_val)
+			o->ca = argv[++i];
+		else if (strcmp(a, "--cert") == 0 && has_val)
+			o->cert = argv[++i];
+		else if (strcmp(a, "--key") == 0 && has_val)
+			o->key = argv[++i];
+		else if (strcmp(a, "--insecure") == 0)
+			o->insecure = 1;
+		else if (strcmp(a, "--no-resume") == 0)
+			o->no_resume = 1;
+		else if (strcmp(a, "--timeout") == 0 && has_val) {
+			if (util_parse_uint(argv[++i], 1, 3600, &t) == -1) {
+				say("--timeout: expected seconds (1-3600), got "
+				    "'%s'", argv[i]);
+				return -1;
+			}
+			o->timeout = (double)t;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			say("connect: unknown or incomplete option '%s'", a);
+			return -1;
+		} else if (pos == 0) {
+			if (parse_gateway(a, o) == -1) {
+				say("connect: '%s' is not GATEWAY[:PORT]", a);
+				return -1;
+			}
+			pos++;
+		} else if (pos == 1) {
+			o->target = a;
+			pos++;
+		} else {
+			say("connect: unexpected argument '%s'", a);
+			return -1;
+		}
+	}
+	if (pos != 2)
+		return -1;
+	if (o->key != NULL && o->cert == NULL) {
+		say("connect: --key needs --cert");
+		return -1;
+	}
+	if (strlen(o->target) == 0 || strlen(o->target) > 255) {
+		say("connect: TARGET must be 1 to 255 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* Connects within the deadline. Returns the fd, or -1 (said why). */
+static int
+tcp_connect(const struct opts *o, double deadline)
+{
+	struct addrinfo hints, *res, *ai;
+	char port[8];
+	int fd = -1, rc, err = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%u", o->port);
+	if ((rc = getaddrinfo(o->host, port, &hints, &res)) != 0) {
+		say("cannot resolve %s: %s", o->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct pollfd p;
+		socklen_t len = sizeof(err);
+		int left;
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		p.fd = fd;
+		p.events = POLLOUT;
+		left = (int)((deadline - now()) * 1000);
+		if (left <= 0 || poll(&p, 1, left) != 1) {
+			err = ETIMEDOUT;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+		    err == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		say("cannot connect to %s:%u: %s", o->host, o->port,
+		    strerror(err));
+		return -1;
+	}
+	{
+		int on = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	}
+	return fd;
+}
+
+/* Asks for a key's passphrase on the terminal, without echo. */
+static int
+passphrase(char *buf, int size, int rwflag, void *userdata)
+{
+	struct termios t, quiet;
+	const char *key = userdata;
+	FILE *tty;
+	int n, echo_off;
+
+	(void)rwflag;
+	if ((tty = fopen("/dev/tty", "r+")) == NULL) {
+		say("%s is encrypted and there is no terminal to ask for its "
+		    "passphrase", key);
+		return -1;
+	}
+	fprintf(tty, "Passphrase for %s: ", key);
+	fflush(tty);
+	echo_off = tcgetattr(fileno(tty), &t) == 0;
+	if (echo_off) {
+		quiet = t;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	if (fgets(buf, size, tty) == NULL)
+		buf[0] = '\0';
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSAFLUSH, &t);
+	fputc('\n', tty);
+	fclose(tty);
+	n = (int)strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n;
+}
+
+static SSL_CTX *
+make_ctx(const struct opts *o)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	const char *key = o->key != NULL ? o->key : o->cert;
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (!o->insecure) {
+		if ((o->ca != NULL ? SSL_CTX_load_verify_locations(ctx, o->ca,
+		    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+			say("cannot load CA certificates %s: %s", o->ca != NULL ?
+			    o->ca : "(system)", tls_err_reason(ERR_get_error(),
+			    "none found"));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	}
+	if (o->cert != NULL) {
+		SSL_CTX_set_default_passwd_cb(ctx, passphrase);
+		SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)(uintptr_t)
+		    key);
+		if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key,
+		    SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			say("cannot load client certificate %s (key %s): %s",
+			    o->cert, key, tls_err_reason(ERR_get_error(),
+			    "unknown error"));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+/* The server's verdict on us, from a TLS alert it sent. */
+static const char *
+alert_refusal(int alert, int sent_cert)
+{
+	switch (alert) {
+	case SSL_AD_UNRECOGNIZED_NAME:
+		return NULL;	/* said with the name by the caller */
+	case SSL_AD_HANDSHAKE_FAILURE:
+	case SSL_AD_ACCESS_DENIED:
+		return sent_cert ? "access denied" :
+		    "the TLS handshake was refused";
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		return "a client certificate is required";
+	case SSL_AD_UNKNOWN_CA:
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+		return "your certificate is not trusted";
+	case SSL_AD_CERTIFICATE_EXPIRED:
+		return "your certificate has expired";
+	case SSL_AD_CERTIFICATE_REVOKED:
+		return "your certificate is revoked";
+	default:
+		return "TLS alert";
+	}
+}
+
+/*
+ * Explains a failed TLS operation: verification of the gateway, an alert
+ * from it, or a plain error. Always returns 1 (the exit status).
+ */
+static int
+explain_failure(SSL *ssl, const struct opts *o)
+{
+	long vr = SSL_get_verify_result(ssl);
+	unsigned long e = ERR_peek_error();
+	int reason = ERR_GET_REASON(e);
+	const char *why;
+
+	if (!o->insecure && vr != X509_V_OK) {
+		switch (vr) {
+		case X509_V_ERR_HOSTNAME_MISMATCH:
+			say("cannot verify gateway %s:%u: name mismatch: "
+			    "wanted %s", o->host, o->port, o->host);
+			break;
+		case X509_V_ERR_IP_ADDRESS_MISMATCH:
+			say("cannot verify gateway %s:%u: address mismatch: "
+			    "wanted %s", o->host, o->port, o->host);
+			break;
+		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+			say("cannot verify gateway %s:%u: certificate signed "
+			    "by an unknown CA", o->host, o->port);
+			break;
+		case X509_V_ERR_CERT_HAS_EXPIRED:
+			say("cannot verify gateway %s:%u: certificate "
+			    "expired", o->host, o->port);
+			break;
+		default:
+			say("cannot verify gateway %s:%u: %s", o->host,
+			    o->port, X509_verify_cert_error_string(vr));
+		}
+		return 1;
+	}
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason > SSL_AD_REASON_OFFSET &&
+	    reason < SSL_AD_REASON_OFFSET + 256) {
+		int alert = reason - SSL_AD_REASON_OFFSET;
+
+		why = alert_refusal(alert, o->cert != NULL);
+		if (why == NULL)
+			say("gateway refused: unknown server name '%s'",
+			    o->target);
+		else if (strcmp(why, "TLS alert") == 0)
+			say("gateway refused: TLS alert %d (%s)", alert,
+			    SSL_alert_desc_string_long(alert));
+		else
+			say("gateway refused: %s", why);
+		return 1;
+	}
+	if (e != 0)
+		say("TLS with %s:%u failed: %s", o->host, o->port,
+		    ERR_reason_error_string(e) != NULL ?
+		    ERR_reason_error_string(e) : "unknown error");
+	else
+		say("gateway closed the connection before the server "
+		    "answered (refused: the gateway's log says why)");
+	return 1;
+}
+
+/* Handshake within the deadline. Returns 0, or the exit status. */
+static int
+handshake(SSL *ssl, int fd, const struct opts *o, double deadline)
+{
+	struct pollfd p;
+	int rc, left;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_connect(ssl)) == 1)
+			return 0;
+		switch (SSL_get_error(ssl, rc)) {
+		case SSL_ERROR_WANT_READ:
+			p.events = POLLIN;
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			p.events = POLLOUT;
+			break;
+		default:
+			return explain_failure(ssl, o);
+		}
+		p.fd = fd;
+		left = (int)((deadline - now()) * 1000);
+		if (left <= 0 || poll(&p, 1, left) == 0) {
+			say("%s:%u: no TLS handshake within %gs", o->host,
+			    o->port, o->timeout);
+			return 1;
+		}
+	}
+}
+
+static int
+set_nonblock(int fd, int *saved)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	*saved = fl;
+	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* What the relay waits for, and what has ended. */
+struct relay {
+	SSL *ssl;
+	int fd;
+	struct pipe_buf up, down;	/* stdin -> gateway, gateway -> stdout */
+	int in_eof, sent_close, tls_eof, got_bytes;
+	short sock_events;		/* what the TLS ops wait for */
+	int out_blocked;
+};
+
+/*
+ * Before explaining a failure that came before any server byte: the
+ * gateway's TLS alert may still be unread behind a failed write (TLS
+ * 1.3 refuses a client certificate after the client's handshake is
+ * done). Read it, so that the error queue names it.
+ */
+static void
+surface_alert(SSL *ssl, int fd)
+{
+	unsigned long e = ERR_peek_error();
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+	int i, rc;
+
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) > SSL_AD_REASON_OFFSET)
+		return;		/* already an alert */
+	for (i = 0; i < 10 && poll(&p, 1, 100) >= 0; i++) {
+		ERR_clear_error();
+		if ((rc = SSL_read(ssl, &c, 1)) > 0 ||
+		    SSL_get_error(ssl, rc) != SSL_ERROR_WANT_READ)
+			return;
+	}
+}
+
+/* One pass of every operation that may progress; -1 on failure. */
+static int
+relay_pass(struct relay *r, const struct opts *o, int *progress)
+{
+	ssize_t n;
+	size_t k;
+	int rc;
+
+	r->sock_events = 0;
+	/* stdin -> TLS */
+	if (r->up.len == 0 && !r->in_eof) {
+		n = read(STDIN_FILENO, r->up.data, sizeof(r->up.data));
+		if (n > 0) {
+			r->up.off = 0;
+			r->up.len = (size_t)n;
+			*progress = 1;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			r->in_eof = 1;
+			*progress = 1;
+		}
+	}
+	while (r->up.off < r->up.len) {
+		ERR_clear_error();
+		rc = SSL_write_ex(r->ssl, r->up.data + r->up.off,
+		    r->up.len - r->up.off, &k);
+		if (rc == 1) {
+			r->up.off += k;
+			*progress = 1;
+			continue;
+		}
+		rc = SSL_get_error(r->ssl, rc);
+		if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+			r->sock_events |= rc == SSL_ERROR_WANT_READ ? POLLIN :
+			    POLLOUT;
+			break;
+		}
+		if (r->got_bytes) {
+			say("connection to the gateway lost");
+			return -1;
+		}
+		surface_alert(r->ssl, r->fd);
+		return -explain_failure(r->ssl, o);
+	}
+	if (r->up.off == r->up.len)
+		r->up.off = r->up.len = 0;
+	/* stdin ended: tell the gateway, keep reading its side */
+	if (r->in_eof && r->up.len == 0 && !r->sent_close && !r->tls_eof) {
+		ERR_clear_error();
+		rc = SSL_shutdown(r->ssl);
+		if (rc >= 0) {
+			r->sent_close = 1;
+			*progress = 1;
+		} else if ((rc = SSL_get_error(r->ssl, rc)) ==
+		    SSL_ERROR_WANT_WRITE || rc == SSL_ERROR_WANT_READ)
+			r->sock_events |= rc == SSL_ERROR_WANT_READ ? POLLIN :
+			    POLLOUT;
+		else
+			r->sent_close = 1;	/* gone: reading will say */
+	}
+	/* TLS -> stdout */
+	if (r->down.len == 0 && !r->tls_eof) {
+		ERR_clear_error();
+		rc = SSL_read_ex(r->ssl, r->down.data, sizeof(r->down.data), &k);
+		if (rc == 1) {
+			r->down.off = 0;
+			r->down.len = k;
+			r->got_bytes = 1;
+			*progress = 1;
+		} else {
+			rc = SSL_get_error(r->ssl, rc);
+			if (rc == SSL_ERROR_WANT_READ)
+				r->sock_events |= POLLIN;
+			else if (rc == SSL_ERROR_WANT_WRITE)
+				r->sock_events |= POLLOUT;
+			else if (!r->got_bytes) {
+				surface_alert(r->ssl, r->fd);
+				return -explain_failure(r->ssl, o);
+			}
+			else {
+				r->tls_eof = 1;	/* close_notify, EOF or reset */
+				*progress = 1;
+			}
+		}
+	}
+	while (r->down.off < r->down.len) {
+		n = write(STDOUT_FILENO, r->down.data + r->down.off,
+		    r->down.len - r->down.off);
+		if (n > 0) {
+			r->down.off += (size_t)n;
+			*progress = 1;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			r->out_blocked = 1;
+			break;
+		}
+		return -1;	/* stdout closed: ssh is gone */
+	}
+	if (r->down.off == r->down.len) {
+		r->down.off = r->down.len = 0;
+		r->out_blocked = 0;
+	}
+	return 0;
+}
+
+static int
+relay(SSL *ssl, int fd, const struct opts *o)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	struct pollfd p[3];
+	int rc = 0, progress, in_fl, out_fl;
+
+	if (r == NULL)
+		return 1;
+	r->ssl = ssl;
+	r->fd = fd;
+	(void)set_nonblock(STDIN_FILENO, &in_fl);
+	(void)set_nonblock(STDOUT_FILENO, &out_fl);
+	for (;;) {
+		progress = 0;
+		if ((rc = relay_pass(r, o, &progress)) != 0)
+			break;
+		if (r->tls_eof && r->down.len == 0)
+			break;		/* the gateway closed: we are done */
+		if (progress)
+			continue;
+		p[0].fd = r->in_eof || r->up.len > 0 ? -1 : STDIN_FILENO;
+		p[0].events = POLLIN;
+		p[1].fd = r->out_blocked ? STDOUT_FILENO : -1;
+		p[1].events = POLLOUT;
+		/* no TLS op waits on the socket (stdout is full): leave it */
+		p[2].fd = r->sock_events != 0 ? fd : -1;
+		p[2].events = r->sock_events;
+		if (poll(p, 3, -1) == -1 && errno != EINTR) {
+			rc = -1;
+			break;
+		}
+	}
+	if (in_fl != -1)
+		(void)fcntl(STDIN_FILENO, F_SETFL, in_fl);
+	if (out_fl != -1)
+		(void)fcntl(STDOUT_FILENO, F_SETFL, out_fl);
+	if (rc == 0 && !r->got_bytes)
+		rc = -explain_failure(ssl, o);
+	free(r);
+	return rc < 0 ? 1 : 0;
+}
+
+static int
+new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	const char *key = SSL_get_app_data(ssl);
+
+	if (key != NULL)
+		sesscache_store(key, sess);
+	return 0;		/* we keep no reference */
+}
+
+int
+client_connect_main(int argc, char **argv)
+{
+	struct opts o;
+	struct addr lit;
+	double deadline;
+	char key[65];
+	SSL_CTX *ctx;
+	SSL *ssl = NULL;
+	SSL_SESSION *sess = NULL;
+	int fd, rc = 1;
+
+	if (parse_args(argc, argv, &o) == -1)
+		return usage_connect();
+	signal(SIGPIPE, SIG_IGN);
+	if (o.insecure)
+		say("warning: --insecure: the gateway's certificate is not "
+		    "verified");
+	if ((ctx = make_ctx(&o)) == NULL)
+		return 1;
+	deadline = now() + o.timeout;
+	if ((fd = tcp_connect(&o, deadline)) == -1)
+		goto out;
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    SSL_set_tlsext_host_name(ssl, o.target) != 1) {
+		say("cannot set up TLS");
+		goto out;
+	}
+	if (!o.insecure) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+		if (addr_parse_ip(o.host, 0, &lit) == 0)
+			(void)X509_VERIFY_PARAM_set1_ip_asc(vp, o.host);
+		else
+			(void)X509_VERIFY_PARAM_set1_host(vp, o.host, 0);
+		X509_VERIFY_PARAM_set_hostflags(vp,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	}
+	if (!o.no_resume) {
+		sesscache_key(key, o.host, o.port, o.target, o.ca, o.cert,
+		    o.key, o.insecure);
+		SSL_set_app_data(ssl, key);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, new_session);
+		if ((sess = sesscache_load(key, ctx)) != NULL)
+			(void)SSL_set_session(ssl, sess);
+	}
+	if ((rc = handshake(ssl, fd, &o, deadline)) == 0)
+		rc = relay(ssl, fd, &o);
+	/* a refused resumption must not be replayed by the next run */
+	if (rc != 0 && !o.no_resume && SSL_session_reused(ssl))
+		sesscache_forget(key);
+out:
+	SSL_SESSION_free(sess);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}

@@ -1,0 +1,203 @@
+#include "core/route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+name_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	    ch == '-' || ch == '_' || ch == '.';
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* A literal SNI: an IPv4 or IPv6 address as text. */
+static int
+is_literal(const char *s, struct addr *a)
+{
+	return addr_parse_ip(s, 0, a) == 0;
+}
+
+/*
+ * A host name as sshgate accepts it: labels of letters, digits, '-' and
+ * '_' (already lower case), separated by single dots, none empty.
+ */
+static int
+host_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!name_char_ok((unsigned char)s[i]) ||
+		    (s[i] == '.' && s[i + 1] == '.'))
+			return 0;
+	return 1;
+}
+
+int
+pattern_parse(const char *s, struct pattern *p, char *err, size_t errlen)
+{
+	const char *name = s;
+	size_t n = strlen(s);
+
+	memset(p, 0, sizeof(*p));
+	if (strcmp(s, "*") == 0) {
+		p->kind = PATTERN_ANY;
+		return 0;
+	}
+	if (cidr_parse(s, &p->cidr) == 0) {
+		p->kind = PATTERN_CIDR;
+		return 0;
+	}
+	if (n > ROUTE_SNI_MAX) {
+		snprintf(err, errlen, "pattern '%.40s...' is too long", s);
+		return -1;
+	}
+	if (s[0] == '*') {
+		if (s[1] != '.' || s[2] == '\0') {
+			snprintf(err, errlen,
+			    "pattern '%s': a wildcard is written *.suffix", s);
+			return -1;
+		}
+		p->kind = PATTERN_SUFFIX;
+		name++;		/* keep the dot: ".example.local" */
+		n--;
+	} else
+		p->kind = PATTERN_EXACT;
+	if ((p->name = strdup(name)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	lower(p->name);
+	if (n > 1 && p->name[n - 1] == '.')	/* the root's dot */
+		p->name[--n] = '\0';
+	if (p->kind == PATTERN_SUFFIX ? !host_name_ok(p->name + 1, n - 1) :
+	    !host_name_ok(p->name, n)) {
+		snprintf(err, errlen, "pattern '%s': not a host name, "
+		    "wildcard, address or CIDR", s);
+		pattern_free(p);
+		return -1;
+	}
+	p->namelen = n;
+	return 0;
+}
+
+void
+pattern_free(struct pattern *p)
+{
+	free(p->name);
+	p->name = NULL;
+}
+
+int
+pattern_match(const struct pattern *p, const char *sni)
+{
+	struct addr a;
+	size_t n;
+
+	switch (p->kind) {
+	case PATTERN_ANY:
+		return 1;
+	case PATTERN_CIDR:
+		return is_literal(sni, &a) && cidr_match(&p->cidr, &a);
+	case PATTERN_EXACT:
+		return strcmp(sni, p->name) == 0 && !is_literal(sni, &a);
+	case PATTERN_SUFFIX:
+		n = strlen(sni);
+		/* at least one character of label before the suffix */
+		return n > p->namelen &&
+		    memcmp(sni + n - p->namelen, p->name, p->namelen) == 0 &&
+		    sni[n - p->namelen - 1] != '.' && !is_literal(sni, &a);
+	}
+	return 0;
+}
+
+int
+route_normalize_sni(const char *in, char *out)
+{
+	size_t i, n = strlen(in);
+	int colon = 0;
+
+	if (n > 1 && in[n - 1] == '.')
+		n--;
+	if (n == 0 || n > ROUTE_SNI_MAX)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		if (ch == ':')
+			colon = 1;
+		else if (!name_char_ok(ch))
+			return -1;
+		out[i] = (char)ch;
+	}
+	out[n] = '\0';
+	if (colon) {		/* ':' only ever in an IPv6 literal */
+		struct addr a;
+
+		return addr_parse_ip(out, 0, &a) == 0 ? 0 : -1;
+	}
+	return host_name_ok(out, n) ? 0 : -1;
+}
+
+struct route *
+route_match(const struct route_table *t, const char *sni)
+{
+	struct addr a;
+	size_t i;
+	int literal = -1;
+
+	for (i = 0; i < t->n; i++) {
+		if (!pattern_match(&t->v[i].pat, sni))
+			continue;
+		if (t->v[i].kind == ROUTE_DIRECT) {
+			/* only a literal names a destination by itself */
+			if (literal == -1)
+				literal = is_literal(sni, &a);
+			if (!literal)
+				continue;
+		}
+		return &t->v[i];
+	}
+	return NULL;
+}
+
+size_t
+route_first_server(struct route *r)
+{
+	if (r->nservers <= 1)
+		return 0;
+	return atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed) %
+	    r->nservers;
+}
+
+void
+route_table_free(struct route_table *t)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->n; i++) {
+		struct route *r = &t->v[i];
+
+		for (j = 0; j < r->nservers; j++)
+			free(r->servers[j].host);
+		free(r->servers);
+		free(r->text);
+		pattern_free(&r->pat);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}

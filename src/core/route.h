@@ -1,0 +1,96 @@
+/*
+ * route: SNI patterns and the ordered route table. Pure: no I/O; the
+ * rotating start index is the only shared mutable state (an atomic).
+ */
+#ifndef SSHGATE_ROUTE_H
+#define SSHGATE_ROUTE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "core/addr.h"
+
+/* Longest SNI host name accepted (RFC 1035 limit). */
+#define ROUTE_SNI_MAX 255
+
+enum pattern_kind {
+	PATTERN_ANY = 0,	/* "*": anything */
+	PATTERN_EXACT,		/* "db7.example.local", case-insensitive */
+	PATTERN_SUFFIX,		/* "*.example.local": one or more labels */
+	PATTERN_CIDR,		/* "10.0.0.0/8", "::1": an SNI that is a literal */
+};
+
+struct pattern {
+	enum pattern_kind kind;
+	char *name;		/* EXACT: lower-case name; SUFFIX: ".example.local" */
+	size_t namelen;
+	struct cidr cidr;
+};
+
+enum route_kind {
+	ROUTE_STATIC = 0,	/* route P to HOST:PORT... */
+	ROUTE_DIRECT,		/* route P direct: the SNI literal is the host */
+	ROUTE_RESOLVE,		/* route P resolve: the SNI name is resolved */
+};
+
+struct route_server {
+	char *host;		/* as written, for logs */
+	unsigned port;
+	struct addr addr;	/* resolved when the config is loaded */
+};
+
+struct route {
+	char *text;		/* the pattern as written, for logs */
+	struct pattern pat;
+	enum route_kind kind;
+	struct route_server *servers;	/* ROUTE_STATIC */
+	size_t nservers;
+	unsigned port;			/* ROUTE_DIRECT, ROUTE_RESOLVE */
+	int send_proxy;			/* a PROXY v2 header to the server */
+	atomic_uint next;		/* rotating start among servers */
+	const char *file;		/* where it was written */
+	int line;
+};
+
+struct route_table {
+	struct route *v;
+	size_t n;
+};
+
+/*
+ * Parses a pattern into p (p->name is allocated: free with pattern_free).
+ * Returns 0, or -1 with a reason in err.
+ */
+int pattern_parse(const char *s, struct pattern *p, char *err, size_t errlen);
+void pattern_free(struct pattern *p);
+
+/*
+ * Returns 1 if the normalized SNI matches. A CIDR pattern matches only an
+ * SNI that is an address literal; a name pattern never matches a literal.
+ */
+int pattern_match(const struct pattern *p, const char *sni);
+
+/*
+ * Normalizes a client's SNI into out[ROUTE_SNI_MAX + 1]: lower case, one
+ * trailing dot removed. Accepts letters, digits, '-', '_', '.' and, for
+ * IPv6 literals, ':'. Returns 0, or -1 if the name is empty, too long or
+ * holds any other byte.
+ */
+int route_normalize_sni(const char *in, char *out);
+
+/*
+ * Returns the first route matching the normalized SNI, or NULL. A direct
+ * route matches only an SNI that is an address literal.
+ */
+struct route *route_match(const struct route_table *t, const char *sni);
+
+/*
+ * Returns the server index a new connection starts with: rotates over
+ * the servers so that load spreads. Safe from any thread.
+ */
+size_t route_first_server(struct route *r);
+
+/* Frees everything the table holds (not the table itself). */
+void route_table_free(struct route_table *t);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * conn_int: what conn.c (the lifecycle) and relay.c (moving bytes) share
+ * about one connection. Private to those two files.
+ */
+#ifndef SSHGATE_CONN_INT_H
+#define SSHGATE_CONN_INT_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "core/addr.h"
+#include "gateway/conn.h"
+#include "core/ident.h"
+#include "gateway/resolver.h"
+#include "gateway/tls.h"
+
+struct runtime;
+struct route;
+struct worker;
+struct buf;
+
+enum conn_phase {
+	CONN_HANDSHAKE = 0,	/* TLS handshake; the SNI hook picks the route */
+	CONN_RESOLVING,		/* waiting for DNS (a name to connect to) */
+	CONN_CONNECTING,	/* connect() to one address in progress */
+	CONN_RELAY,		/* server connected: bytes flow */
+};
+
+/* Direction and gate state, beside the phase. */
+#define F_INSPECTED	0x01	/* client bytes may flow (gate passed or off) */
+#define F_UP_EOF	0x02	/* client finished sending */
+#define F_UP_SHUT	0x04	/* ... and the server got SHUT_WR */
+#define F_DOWN_EOF	0x08	/* server finished sending */
+#define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
+#define F_TLS_FAILED	0x20	/* the client's TLS or socket failed: no
+				   close_notify when c ends */
+
+struct conn {
+	struct conn *prev, *next;	/* the worker's list */
+	struct worker *w;
+	struct runtime *rt;		/* a reference */
+	uint64_t id;
+	enum conn_phase phase;
+	unsigned flags;
+	int cfd, bfd;
+	SSL *ssl;
+	ev_io cio, bio;			/* client, backend */
+	int cio_events, bio_events;	/* what each watcher waits for now */
+	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */
+	ev_timer timer;			/* handshake, connect, then idle (with
+					   idle 0: the half-close check) */
+	ev_timer inspect;		/* the SSH-only gate's deadline */
+	struct buf *up, *down;		/* bytes in flight, or NULL */
+	struct route *route;
+	size_t srv_first, srv_tried;	/* static routes: servers tried */
+	struct addr cands[DNS_ADDR_MAX];	/* addresses left to try */
+	size_t ncands, cand_i;
+	unsigned lookup_port;		/* port for the answer's addresses */
+	struct resolver *res;		/* while resolving: a reference */
+	struct dns_wait wait;
+	enum reason fail;		/* why the last attempt failed */
+	struct addr peer, dst;
+	enum reason deny;		/* set by the SNI hook */
+	enum reason first_end;	/* the side that finished first */
+	ev_tstamp t_start, t_hs, t_conn, last_active;
+	long handshake_ms, connect_ms;	/* -1: not (yet) done */
+	uint64_t bytes_up, bytes_down;
+	struct ident *ident;		/* with client-ca: who the cert names */
+	X509 *cert;			/* ... the certificate and chain, kept */
+	STACK_OF(X509) *chain;		/*     for checks on reload */
+	ev_timer expiry;		/* when the certificate expires */
+	int ip_counted;			/* counted in the per-address limits */
+	int proxy_wait;			/* a PROXY header is still to come */
+	unsigned char *pbuf;		/* its bytes so far */
+	size_t plen;
+	struct addr local;		/* the address the client reached */
+	char sni[ROUTE_SNI_MAX + 1];
+	char detail[160];
+};
+
+/*
+ * The one exit: stops every watcher, logs the record, frees all.
+ * Returns -1 so that callers can "return conn_close(...)".
+ */
+int conn_close(struct conn *c, enum reason reason, const char *detail);
+/* An I/O failure on one side: reported as the side that ended first. */
+int conn_io_fail(struct conn *c, enum reason side, const char *why);
+/* Notes which side finished sending first. */
+void conn_ended(struct conn *c, enum reason side);
+
+/*
+ * relay.c. Each returns -1 if it closed c (c is then freed), else 0.
+ * relay_update_watchers maps what each side waits for onto its watcher.
+ */
+void relay_update_watchers(struct conn *c);
+int relay_flush_up(struct conn *c);	/* held client bytes -> server */
+int relay_flush_down(struct conn *c);	/* held server bytes -> client */
+int relay_pump_up(struct conn *c);	/* read the client (and gate it) */
+int relay_pump_down(struct conn *c);	/* read the server */
+/*
+ * Half-closes finished directions; ends c when both are done. With no
+ * idle timeout, a half-closed session gets c->timer as a periodic check
+ * (relay_check_finished).
+ */
+int relay_settle(struct conn *c);
+/* Ends c if the peer of a finished direction has gone away. */
+int relay_check_finished(struct conn *c);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * runtime: one loaded configuration with everything built from it (TLS
+ * context, resolved servers, log sink). Shared by all workers and by
+ * every connection accepted under it; reference-counted so that a
+ * reload never pulls it from under a live session.
+ */
+#ifndef SSHGATE_RUNTIME_H
+#define SSHGATE_RUNTIME_H
+
+#include <stdatomic.h>
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+#include "gateway/logsink.h"
+#include "gateway/tls.h"
+
+struct runtime {
+	atomic_uint refs;
+	struct conf *conf;
+	SSL_CTX *ssl_ctx;
+	struct log_sink *sink;	/* NULL when loaded only to check */
+};
+
+/*
+ * Loads path whole: parses it, resolves server host names, builds the
+ * TLS context, and (if open_log) opens the log. Returns a runtime with
+ * one reference, or NULL with every error appended to errs.
+ */
+struct runtime *runtime_load(const char *path, const struct tls_hooks *hooks,
+    int open_log, struct conf_errors *errs);
+
+struct runtime *runtime_ref(struct runtime *rt);
+void runtime_unref(struct runtime *rt);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * tls: everything OpenSSL on the gateway side. The server context for a
+ * config (certificates, client CAs and CRLs read without waiting on
+ * them, cipher policy, session tickets), and the non-blocking operations
+ * mapped to a small status that the relay turns into watcher changes.
+ */
+#ifndef SSHGATE_TLS_H
+#define SSHGATE_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+
+enum tls_io {
+	TLS_OK = 0,		/* done (n bytes moved, or step complete) */
+	TLS_WANT_READ,		/* retry when the socket is readable */
+	TLS_WANT_WRITE,		/* retry when the socket is writable */
+	TLS_EOF,		/* peer closed: close_notify or plain EOF */
+	TLS_FAIL,		/* error; tls_error() says what */
+};
+
+/* The client certificate's verdict, as the log names it. */
+enum tls_cert_verdict {
+	TLS_CERT_OK = 0,
+	TLS_CERT_UNTRUSTED,
+	TLS_CERT_EXPIRED,	/* expired or not yet valid */
+	TLS_CERT_REVOKED,
+};
+
+/* The safe defaults of `ciphers` and `ciphersuites`: ECDHE + AEAD only. */
+#define TLS_SAFE_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_SAFE_CIPHERSUITES \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
+
+struct tls_hooks {
+	/*
+	 * Called first in every handshake with the server name the client
+	 * sent in this ClientHello (NULL if none; bad: why the extension
+	 * is malformed, else NULL). Returns 0 to go on, or a TLS alert
+	 * (SSL_AD_*) to refuse.
+	 */
+	int (*on_hello)(SSL *ssl, const char *sni, const char *bad);
+	/*
+	 * Called during the handshake with the client certificate (leaf)
+	 * and OpenSSL's verdict on it (why: its reason when not OK). Returns
+	 * 0 to go on, -1 to refuse (the client gets the matching alert, or
+	 * handshake_failure when the verdict was OK).
+	 */
+	int (*on_cert)(SSL *ssl, X509 *leaf, enum tls_cert_verdict v,
+	    const char *why);
+	/*
+	 * A session ticket is being made: what it must carry. *sni: the
+	 * name the session was routed by; *chain: the client's
+	 * intermediates kept from an earlier ticket (NULL: the ones of this
+	 * handshake are used).
+	 */
+	void (*ticket_info)(SSL *ssl, const char **sni, STACK_OF(X509) **chain);
+	/*
+	 * A ticket was decrypted: sni is the name it was issued for; chain
+	 * the client's intermediates it carries (NULL if it carries none).
+	 * Returns 0 to resume (the hook owns chain from then on), or -1 for
+	 * a full handshake instead (chain is freed here).
+	 */
+	int (*on_resume)(SSL *ssl, const char *sni, STACK_OF(X509) *chain);
+};
+
+/*
+ * Builds the server context for c: every certificate (ECDSA and RSA may
+ * be combined), the TLS versions and ciphers of c, no renegotiation,
+ * stateless session tickets bound to the server name. Files are read
+ * with file_read (regular files only). Errors are appended as FILE:LINE
+ * of the directive. Returns the context (SSL_CTX_free), or NULL.
+ */
+SSL_CTX *tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
+    struct conf_errors *errs);
+
+/* A server-side SSL on fd with app as its app data, or NULL. */
+SSL *tls_new(SSL_CTX *ctx, int fd, void *app);
+
+enum tls_io tls_handshake(SSL *ssl);
+enum tls_io tls_read(SSL *ssl, void *buf, size_t len, size_t *n);
+enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n);
+/* Sends close_notify; reading may go on afterwards. */
+enum tls_io tls_close_notify(SSL *ssl);
+/*
+ * For a connection about to be closed: one try at sending close_notify
+ * (or finishing one under way), never waiting, and only if the handshake
+ * completed. Failures are dropped with their errors.
+ */
+void tls_close_notify_once(SSL *ssl);
+
+/*
+ * Checks cert, with the intermediates the client sent (chain, may be
+ * NULL), now, as a new handshake would: against the CAs, CRLs (of the
+ * whole chain) and time of ctx. For sessions resumed from a ticket and
+ * for live sessions on a reload. Returns the verdict and its reason in
+ * why.
+ */
+enum tls_cert_verdict tls_cert_recheck(SSL_CTX *ctx, X509 *cert,
+    STACK_OF(X509) *chain, char *why, size_t whylen);
+
+/* 1 if the last handshake failure was a client without certificate. */
+int tls_failed_no_cert(void);
+
+/* "TLSv1.3/TLS_AES_128_GCM_SHA256" for the log. */
+void tls_describe(SSL *ssl, char *buf, size_t len);
+/* 1 if the handshake resumed an earlier session (a ticket). */
+int tls_resumed(SSL *ssl);
+
+/*
+ * The reason of OpenSSL error e: errno text for a system error, the
+ * library's reason otherwise, or none when there is nothing to say.
+ */
+const char *tls_err_reason(unsigned long e, const char *none);
+
+/*
+ * Says why the last operation on this thread failed (OpenSSL reason or
+ * errno text) into buf, and clears the error queue. Returns buf.
+ */
+const char *tls_error(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,408 @@
+#include "gateway/worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway/conn.h"
+#include "gateway/logsink.h"
+
+#define POOL_MAX 32		/* free relay buffers a worker keeps */
+#define ACCEPT_BATCH 32		/* accepts per wake-up, for fairness */
+#define ACCEPT_PAUSE 0.5	/* seconds without accept after EMFILE */
+
+enum {
+	WORKER_MSG_RELOAD = 1,
+	WORKER_MSG_STOP,
+	WORKER_MSG_CALL,
+};
+
+struct buf *
+worker_buf_get(struct worker *w)
+{
+	struct buf *b = w->pool;
+
+	if (b != NULL) {
+		w->pool = b->next;
+		w->npool--;
+	} else if ((b = malloc(sizeof(*b))) == NULL)
+		return NULL;
+	b->off = b->len = 0;
+	return b;
+}
+
+void
+worker_buf_put(struct worker *w, struct buf *b)
+{
+	if (w->npool >= POOL_MAX) {
+		free(b);
+		return;
+	}
+	b->next = w->pool;
+	w->pool = b;
+	w->npool++;
+}
+
+/* Starts or stops accepting to match the worker's state. */
+static void
+listeners_update(struct worker *w)
+{
+	int on = !w->draining && !w->pause_emfile && !w->pause_full;
+	size_t i;
+
+	if (on == w->accepting)
+		return;
+	for (i = 0; i < w->nls; i++) {
+		if (on)
+			ev_io_start(w->loop, &w->ls[i].io);
+		else
+			ev_io_stop(w->loop, &w->ls[i].io);
+	}
+	w->accepting = on;
+}
+
+static void release_slot(struct worker *);
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct listener *l = io->data;
+	struct worker *w = l->w;
+	struct gateway *gw = w->gw;
+	unsigned long max = w->rt->conf->max_conns;
+	struct addr peer;
+	int i, fd, err;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (atomic_fetch_add(&gw->active, 1) >= max) {
+			/* full: leave the rest in the backlog */
+			w->pause_full = 1;
+			listeners_update(w);
+			release_slot(w);
+			return;
+		}
+		peer.len = sizeof(peer.ss);
+		fd = accept4(l->fd, (struct sockaddr *)&peer.ss, &peer.len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			conn_start(w, fd, &peer, l->proxy_protocol);
+			continue;
+		}
+		err = errno;
+		release_slot(w);
+		switch (err) {
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* retrying now would spin: wait for fds to free up */
+			log_warn("accept: %s; pausing new connections for "
+			    "%gs", strerror(err), ACCEPT_PAUSE);
+			w->pause_emfile = 1;
+			ev_timer_set(&w->pause_timer, ACCEPT_PAUSE, 0);
+			ev_timer_start(w->loop, &w->pause_timer);
+			listeners_update(w);
+			return;
+		case EAGAIN:
+		default:
+			return;
+		}
+	}
+}
+
+static void
+on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	(void)loop;
+	(void)revents;
+	w->pause_emfile = 0;
+	listeners_update(w);
+}
+
+static void
+resume_if_room(struct worker *w)
+{
+	if (w->pause_full &&
+	    atomic_load(&w->gw->active) < w->rt->conf->max_conns) {
+		w->pause_full = 0;
+		listeners_update(w);
+	}
+}
+
+/*
+ * Gives back one slot of max-connections: every release, of a session or
+ * of a reservation that did not become one, goes here, so that a worker
+ * paused at the limit is always woken when room appears.
+ */
+static void
+release_slot(struct worker *w)
+{
+	struct gateway *gw = w->gw;
+	size_t i;
+
+	if (atomic_fetch_sub(&gw->active, 1) < w->rt->conf->max_conns)
+		return;
+	/* we were full: every paused worker may accept again */
+	for (i = 0; i < gw->nworkers; i++) {
+		if (&gw->workers[i] == w)
+			resume_if_room(w);
+		else
+			ev_async_send(gw->workers[i].loop,
+			    &gw->workers[i].wake);
+	}
+}
+
+void
+worker_conn_gone(struct worker *w)
+{
+	release_slot(w);
+	if (w->draining && w->nconns == 0)
+		ev_break(w->loop, EVBREAK_ALL);
+}
+
+/* Installs a new listening set; reuses the watchers of kept sockets. */
+static void
+set_listeners(struct worker *w, const struct listener *ls, size_t n)
+{
+	struct listener *nl = calloc(n > 0 ? n : 1, sizeof(*nl));
+	size_t i, j;
+
+	if (nl == NULL) {
+		log_err("worker %u: out of memory on reload; keeping the "
+		    "old listeners", w->id);
+		return;
+	}
+	for (i = 0; i < w->nls; i++)
+		ev_io_stop(w->loop, &w->ls[i].io);
+	for (i = 0; i < w->nls; i++) {
+		for (j = 0; j < n; j++)
+			if (ls[j].fd == w->ls[i].fd)
+				break;
+		if (j == n)
+			close(w->ls[i].fd);	/* address gone */
+	}
+	for (i = 0; i < n; i++) {
+		nl[i].fd = ls[i].fd;
+		nl[i].addr = ls[i].addr;
+		nl[i].proxy_protocol = ls[i].proxy_protocol;
+		nl[i].w = w;
+		ev_io_init(&nl[i].io, on_accept, nl[i].fd, EV_READ);
+		nl[i].io.data = &nl[i];
+	}
+	free(w->ls);
+	w->ls = nl;
+	w->nls = n;
+	w->accepting = 0;
+	listeners_update(w);
+}
+
+static void
+close_listeners(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nls; i++) {
+		ev_io_stop(w->loop, &w->ls[i].io);
+		close(w->ls[i].fd);
+	}
+	w->nls = 0;
+	w->accepting = 0;
+}
+
+static void
+on_drain_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	(void)revents;
+	while (w->conns != NULL)
+		conn_kill(w->conns, R_SHUTDOWN);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+begin_drain(struct worker *w)
+{
+	w->draining = 1;
+	close_listeners(w);
+	if (w->nconns == 0) {
+		ev_break(w->loop, EVBREAK_ALL);
+		return;
+	}
+	if (w->rt->conf->t_drain > 0) {
+		ev_timer_set(&w->drain_timer, w->rt->conf->t_drain, 0);
+		ev_timer_start(w->loop, &w->drain_timer);
+	}
+}
+
+/* Revocation and policy changes reach live sessions. */
+static void
+recheck_all(struct worker *w)
+{
+	struct conn *c = w->conns, *next;
+
+	for (; c != NULL; c = next) {
+		next = conn_next(c);
+		(void)conn_recheck(c, w->rt);
+	}
+}
+
+static void
+on_wake(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = a->data;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&w->lock);
+	if (w->msg == WORKER_MSG_RELOAD) {
+		runtime_unref(w->rt);
+		w->rt = w->msg_rt;
+		w->msg_rt = NULL;
+		/* lookups under way keep the old one alive */
+		resolver_unref(w->res);
+		w->res = w->msg_res;
+		w->msg_res = NULL;
+		recheck_all(w);
+		if (!w->draining)
+			set_listeners(w, w->msg_ls, w->msg_nls);
+	} else if (w->msg == WORKER_MSG_CALL)
+		w->msg_fn(w, w->msg_arg);
+	else if (w->msg == WORKER_MSG_STOP && !w->draining)
+		begin_drain(w);
+	w->msg = 0;
+	pthread_cond_broadcast(&w->done);
+	pthread_mutex_unlock(&w->lock);
+	resume_if_room(w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	ev_run(w->loop, 0);
+	return NULL;
+}
+
+struct resolver *
+worker_resolver(struct worker *w, const struct runtime *rt, char *err,
+    size_t errlen)
+{
+	return resolver_new(w->loop, rt->conf->resolvers, rt->conf->t_dns, err,
+	    errlen);
+}
+
+int
+worker_start(struct worker *w, struct gateway *gw, unsigned id,
+    struct runtime *rt, const struct listener *ls, size_t n, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	w->id = id;
+	w->gw = gw;
+	if ((w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL) {
+		snprintf(err, errlen, "cannot create an event loop");
+		return -1;
+	}
+	if ((w->res = worker_resolver(w, rt, err, errlen)) == NULL) {
+		ev_loop_destroy(w->loop);
+		w->loop = NULL;
+		return -1;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->done, NULL);
+	ev_async_init(&w->wake, on_wake);
+	w->wake.data = w;
+	ev_async_start(w->loop, &w->wake);
+	ev_init(&w->pause_timer, on_pause_end);
+	w->pause_timer.data = w;
+	ev_init(&w->drain_timer, on_drain_end);
+	w->drain_timer.data = w;
+	w->rt = runtime_ref(rt);
+	set_listeners(w, ls, n);
+	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		snprintf(err, errlen, "cannot start a thread: %s",
+		    strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void
+worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
+    const struct listener *ls, size_t n)
+{
+	pthread_mutex_lock(&w->lock);
+	w->msg = WORKER_MSG_RELOAD;
+	w->msg_rt = runtime_ref(rt);
+	w->msg_res = res;
+	w->msg_ls = (struct listener *)(uintptr_t)ls;
+	w->msg_nls = n;
+	ev_async_send(w->loop, &w->wake);
+	while (w->msg != 0)
+		pthread_cond_wait(&w->done, &w->lock);
+	w->msg_ls = NULL;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+worker_call(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->msg = WORKER_MSG_CALL;
+	w->msg_fn = fn;
+	w->msg_arg = arg;
+	ev_async_send(w->loop, &w->wake);
+	while (w->msg != 0)
+		pthread_cond_wait(&w->done, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->msg = WORKER_MSG_STOP;
+	ev_async_send(w->loop, &w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void
+worker_free(struct worker *w)
+{
+	struct buf *b;
+
+	close_listeners(w);
+	free(w->ls);
+	while ((b = w->pool) != NULL) {
+		w->pool = b->next;
+		free(b);
+	}
+	ev_async_stop(w->loop, &w->wake);
+	resolver_unref(w->res);		/* its watchers are on the loop */
+	ev_loop_destroy(w->loop);
+	runtime_unref(w->rt);
+	runtime_unref(w->msg_rt);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->done);
+}

@@ -1,0 +1,136 @@
+/*
+ * worker: one thread, one libev loop, its own SO_REUSEPORT listening
+ * sockets and every connection it accepted. Nothing on the
+ * per-connection path is shared with other workers except atomics.
+ *
+ * The main thread talks to a worker only through worker_reload() and
+ * worker_stop(), which post a message and wake the loop (ev_async).
+ */
+#ifndef SSHGATE_WORKER_H
+#define SSHGATE_WORKER_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "gateway/resolver.h"
+#include "gateway/runtime.h"
+#include "core/stats.h"
+
+/* One relay buffer: bytes read from one side, not yet written out. */
+#define BUF_SIZE 16384
+struct buf {
+	struct buf *next;	/* free list */
+	size_t off, len;	/* data[off..len) still to write */
+	char data[BUF_SIZE];
+};
+
+struct listener {
+	int fd;
+	struct addr addr;
+	int proxy_protocol;		/* expects a PROXY header first */
+	ev_io io;
+	struct worker *w;
+};
+
+struct gateway;
+struct conn;
+
+struct worker {
+	unsigned id;
+	struct gateway *gw;
+	pthread_t thread;
+	struct ev_loop *loop;
+	ev_async wake;
+
+	/* mailbox from the main thread, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	int msg;			/* WORKER_MSG_* or 0 */
+	struct runtime *msg_rt;
+	struct resolver *msg_res;
+	void (*msg_fn)(struct worker *, void *);	/* WORKER_MSG_CALL */
+	void *msg_arg;
+	struct listener *msg_ls;
+	size_t msg_nls;
+
+	struct runtime *rt;		/* for new connections */
+	struct resolver *res;		/* DNS for new lookups, per rt */
+	struct listener *ls;
+	size_t nls;
+	int accepting;			/* listeners started */
+	int pause_emfile;		/* accept paused after EMFILE */
+	int pause_full;			/* paused at max-connections */
+	ev_timer pause_timer;
+	int draining;
+	ev_timer drain_timer;
+
+	struct conn *conns;		/* live connections, a list */
+	size_t nconns;
+	struct buf *pool;		/* free buffers */
+	size_t npool;
+	struct stats stats;		/* written by this worker only */
+};
+
+/* State all workers share: only atomics, read on the hot path. */
+struct gateway {
+	struct worker *workers;
+	size_t nworkers;
+	atomic_ulong active;		/* connections open, all workers */
+	atomic_ullong next_id;		/* connection ids */
+	struct iplimit *limits;		/* per-client-address limits */
+};
+
+/*
+ * Starts w's thread with rt (a reference is taken) and the listening
+ * sockets ls[n] (the worker owns their fds from now on).
+ * Returns 0, or -1 with a reason in err.
+ */
+int worker_start(struct worker *w, struct gateway *gw, unsigned id,
+    struct runtime *rt, const struct listener *ls, size_t n, char *err,
+    size_t errlen);
+
+/*
+ * A resolver for w's loop, set up for rt, to hand over with
+ * worker_reload. Returns it, or NULL with a reason in err.
+ */
+struct resolver *worker_resolver(struct worker *w, const struct runtime *rt,
+    char *err, size_t errlen);
+
+/*
+ * Hands w a new runtime, its resolver (w owns it from now on) and
+ * listening set; blocks until w uses them. Sockets in the old set absent
+ * from the new one are closed by w.
+ */
+void worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
+    const struct listener *ls, size_t n);
+
+/*
+ * Runs fn(w, arg) in w's thread, between two events, and waits for it:
+ * how the control socket reads or ends w's sessions without a lock.
+ */
+void worker_call(struct worker *w, void (*fn)(struct worker *, void *),
+    void *arg);
+
+/* Asks w to stop accepting and drain; returns at once. */
+void worker_stop(struct worker *w);
+/* Waits for w's thread to end. */
+void worker_join(struct worker *w);
+/*
+ * Frees what w holds. Only once every worker is joined: a worker may
+ * wake the others until its thread ends.
+ */
+void worker_free(struct worker *w);
+
+/* A relay buffer (empty) from w's pool, or NULL if out of memory. */
+struct buf *worker_buf_get(struct worker *w);
+/* Gives b back; the pool keeps a few, frees the rest. */
+void worker_buf_put(struct worker *w, struct buf *b);
+
+/* Called by conn.c when a connection of w has ended and been freed. */
+void worker_conn_gone(struct worker *w);
+
+#endif
