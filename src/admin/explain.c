@@ -186,8 +186,7 @@ judge_name(const struct conf *c, const struct route *r, const char *sni,
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: sshgate explain -c FILE [--user NAME] "
-	    "[--group NAME]... TARGET\n");
+	fprintf(stderr, "usage: %s\n", EXPLAIN_USAGE);
 	return 2;
 }
 

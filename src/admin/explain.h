@@ -7,6 +7,9 @@
  * connection to TARGET would be let through, 1 if it would be refused
  * (or the config is invalid), 2 on a usage error.
  */
+#define EXPLAIN_USAGE "sshgate explain -c FILE [--user NAME] [--group NAME]... " \
+	"TARGET"
+
 int explain_main(int argc, char **argv);
 
 #endif

@@ -88,10 +88,7 @@ parse_gateway(const char *s, struct opts *o)
 static int
 usage_connect(void)
 {
-	fprintf(stderr, "usage: sshgate connect [--ca FILE] [--cert FILE] "
-	    "[--key FILE] [--insecure] [--no-resume]\n"
-	    "                       [--timeout SECONDS] GATEWAY[:PORT] "
-	    "TARGET\n");
+	fprintf(stderr, "usage: %s\n", CONNECT_USAGE);
 	return 2;
 }
 

@@ -9,6 +9,11 @@
 /* The gateway's port when GATEWAY has no :PORT. */
 #define CLIENT_DEFAULT_PORT 2222
 
+#define CONNECT_USAGE "sshgate connect [--ca FILE] [--cert FILE] [--key FILE] " \
+	"[--insecure]\n" \
+	"                       [--no-resume] [--timeout SECONDS] " \
+	"GATEWAY[:PORT] TARGET"
+
 /* Runs `sshgate connect ARGS` (argv[0] is "connect"); returns exit status. */
 int client_connect_main(int argc, char **argv);
 

@@ -182,8 +182,7 @@ absolute(const char *path)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: sshgate ssh-config --gateway GW[:PORT] "
-	    "[--ca FILE] [--cert FILE] [--key FILE] PATTERN...\n");
+	fprintf(stderr, "usage: %s\n", SSHCONFIG_USAGE);
 	return 2;
 }
 

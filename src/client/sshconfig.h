@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#define SSHCONFIG_USAGE "sshgate ssh-config --gateway GW[:PORT] [--ca FILE] " \
+	"[--cert FILE] [--key FILE]\n" \
+	"                       PATTERN..."
+
 /*
  * Parses the gateway: a host name, an IPv4 address or a bracketed IPv6
  * address, each with an optional :PORT (else default_port). Fills

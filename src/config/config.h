@@ -1,14 +1,16 @@
 /*
- * config: reads sshgate.conf (and its includes) into a struct conf.
- * It opens only the config files themselves: certificates, listen
- * sockets and host names are checked by whoever turns the conf into a
- * running gateway (runtime.c), which reports errors the same way.
+ * config: sshgate.conf (and its includes and pairs files) as a struct
+ * conf. Only those files are read here: certificates, listen sockets,
+ * users and host names are checked by whoever turns the conf into a
+ * running gateway (gateway/runtime.c), which reports errors the same
+ * way, as FILE:LINE: message (diag.h).
  */
 #ifndef SSHGATE_CONFIG_H
 #define SSHGATE_CONFIG_H
 
 #include <stddef.h>
 
+#include "config/diag.h"
 #include "core/addr.h"
 #include "core/dest.h"
 #include "core/policy.h"
@@ -31,12 +33,6 @@ struct conf_listen {
 struct conf_cert {
 	char *cert;		/* path, made absolute or relative to cwd */
 	char *key;		/* NULL: the key is in the cert file */
-	const char *file;
-	int line;
-};
-
-/* Where a directive was given. */
-struct conf_at {
 	const char *file;
 	int line;
 };
@@ -68,14 +64,12 @@ struct conf {
 	struct dest_policy dest;	/* own[] is filled by the runtime */
 	struct conf_at *allow_at, *deny_at;	/* of dest.allow[i], deny[i] */
 	char *client_ca;		/* NULL: no client certificates */
-	const char *client_ca_file;
-	int client_ca_line;
+	struct conf_at client_ca_at;
 	struct conf_path *crls;
 	size_t ncrls;
 	int expire_sessions;		/* default 1 */
 	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
-	const char *user_file;
-	int user_line;
+	struct conf_at user_at;
 	unsigned run_uid, run_gid;	/* filled by the runtime */
 	char *control;			/* control PATH, or NULL */
 	int metrics;			/* metrics ADDR:PORT given */
@@ -83,8 +77,7 @@ struct conf {
 	struct policy policy;		/* access, then access-pairs rules */
 	enum log_target log_to;
 	char *log_path;			/* LOG_TO_FILE */
-	const char *log_file;		/* where 'log' was given, for errors */
-	int log_line;
+	struct conf_at log_at;		/* where 'log' was given, for errors */
 	int log_facility;		/* LOG_TO_SYSLOG, syslog.h value */
 	int log_json;
 	char *ciphers;			/* TLS 1.2 cipher list; NULL: defaults */
@@ -92,19 +85,6 @@ struct conf {
 	struct conf_at ciphers_at, ciphersuites_at;
 	int tls_min;			/* 12 (TLS 1.2, default) or 13 */
 };
-
-/* Errors collected while loading, each "FILE:LINE: message". */
-struct conf_errors {
-	char **msgs;
-	size_t n;
-};
-
-/* Appends one formatted error. */
-void conf_error(struct conf_errors *e, const char *file, int line,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void conf_errors_free(struct conf_errors *e);
-/* Appends a message as it is. */
-void conf_error_add(struct conf_errors *e, const char *msg);
 
 /*
  * Reads path and its includes. Returns the conf (caller frees with

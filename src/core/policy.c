@@ -107,7 +107,7 @@ join(char **av, int ac)
 	return s;
 }
 
-int
+enum policy_parse
 policy_parse_rule(char **av, int ac, struct access_rule *r, char *err,
     size_t errlen)
 {
@@ -128,8 +128,8 @@ policy_parse_rule(char **av, int ac, struct access_rule *r, char *err,
 		goto usage;
 	if (r->who != ACCESS_ANY) {
 		if (av[2][0] == '\0') {
-			snprintf(err, errlen, "access: empty %s name", av[1]);
-			return -1;
+			snprintf(err, errlen, "empty %s name", av[1]);
+			return POLICY_BAD;
 		}
 		if ((r->name = strdup(av[2])) == NULL)
 			goto oom;
@@ -148,22 +148,21 @@ policy_parse_rule(char **av, int ac, struct access_rule *r, char *err,
 			char why[200];
 
 			util_strlcpy(why, err, sizeof(why));
-			snprintf(err, errlen, "access: target %s", why);
+			snprintf(err, errlen, "target %s", why);
 			policy_rule_free(r);
-			return -1;
+			return POLICY_BAD;
 		}
 		r->ntargets++;
 	}
-	return 0;
+	return POLICY_PARSED;
 usage:
 	policy_rule_free(r);
-	snprintf(err, errlen, "usage: access allow|deny user NAME|group "
-	    "NAME|any to TARGET...");
-	return -1;
+	snprintf(err, errlen, "usage: %s", POLICY_RULE_USAGE);
+	return POLICY_USAGE;
 oom:
 	policy_rule_free(r);
 	snprintf(err, errlen, "out of memory");
-	return -1;
+	return POLICY_BAD;
 }
 
 /* Trims blanks at both ends of s[0..n); returns the new length. */
@@ -213,7 +212,8 @@ policy_parse_pair(const char *line, enum access_who who,
 	av[2] = name;
 	av[3] = "to";
 	av[4] = target;
-	return policy_parse_rule(av, 5, r, err, errlen) == 0 ? 1 : -1;
+	return policy_parse_rule(av, 5, r, err, errlen) == POLICY_PARSED ? 1 :
+	    -1;
 }
 
 void

@@ -68,17 +68,27 @@ enum policy_verdict policy_decide(const struct policy *p,
     const struct identity *id, const char *sni, const struct addr *dst,
     const struct access_rule **rule);
 
+#define POLICY_RULE_USAGE "access allow|deny user NAME|group NAME|any to " \
+	"TARGET..."
+
+enum policy_parse {
+	POLICY_PARSED = 0,
+	POLICY_USAGE,		/* not the rule's shape: err holds the usage */
+	POLICY_BAD,		/* a part is wrong: err says which */
+};
+
 /*
  * Parses "allow|deny user NAME|group NAME|any to TARGET..." (words
- * after the keyword) into r. Returns 0, or -1 with a reason in err.
+ * after the keyword) into r. Returns POLICY_PARSED, or another result
+ * with the reason in err (without a keyword prefix: the caller's).
  */
-int policy_parse_rule(char **av, int ac, struct access_rule *r, char *err,
-    size_t errlen);
+enum policy_parse policy_parse_rule(char **av, int ac, struct access_rule *r,
+    char *err, size_t errlen);
 
 /*
  * Parses one line of an access-pairs file, "NAME,TARGET" (blanks around
  * either part ignored), as an allow rule for who. Returns 1 for a rule,
- * 0 for a blank or '#' line, -1 with a reason in err.
+ * 0 for a blank or '#' line, -1 with a reason in err (no prefix).
  */
 int policy_parse_pair(const char *line, enum access_who who,
     struct access_rule *r, char *err, size_t errlen);

@@ -995,7 +995,7 @@ conn_start(struct worker *w, int fd, const struct addr *peer, int proxy)
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		log_err("out of memory: dropping a connection");
+		log_errx("out of memory: dropping a connection");
 		close(fd);
 		worker_conn_gone(w);
 		return;

@@ -1,4 +1,4 @@
-/* control: the `sshgate ctl` socket (server side) and the ctl command. */
+/* control: the control socket behind `sshgate ctl` (the gateway side). */
 #ifndef SSHGATE_CONTROL_H
 #define SSHGATE_CONTROL_H
 
@@ -32,7 +32,5 @@ struct control *control_start(struct ev_loop *loop, const char *path,
 void control_stop(struct control *ctl);
 const char *control_path(const struct control *ctl);
 
-/* `sshgate ctl -s SOCKET COMMAND...`; returns the exit status. */
-int ctl_main(int argc, char **argv);
 
 #endif

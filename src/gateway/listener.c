@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "core/util.h"
 
 #define LISTEN_BACKLOG 1024
@@ -46,6 +47,68 @@ listener_open(const struct addr *a, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+struct listener *
+listener_table(const struct conf *conf, size_t nworkers,
+    const struct listener *old, size_t n_old, char *err, size_t errlen)
+{
+	size_t na = conf->nlistens, w, i, j;
+	struct listener *t = calloc(nworkers * na, sizeof(*t));
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < nworkers * na; i++)
+		t[i].fd = -1;
+	for (w = 0; w < nworkers; w++) {
+		for (i = 0; i < na; i++) {
+			struct listener *l = &t[w * na + i];
+
+			l->addr = conf->listens[i].addr;
+			l->proxy_protocol = conf->listens[i].proxy_protocol;
+			for (j = 0; j < n_old; j++)
+				if (addr_equal(&old[w * n_old + j].addr,
+				    &l->addr))
+					l->fd = old[w * n_old + j].fd;
+			if (l->fd != -1)
+				continue;
+			if ((l->fd = listener_open(&l->addr, err, errlen)) ==
+			    -1) {
+				listener_table_close_new(t, nworkers * na, old,
+				    nworkers * n_old);
+				free(t);
+				return NULL;
+			}
+		}
+	}
+	return t;
+}
+
+void
+listener_table_close(struct listener *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].fd != -1)
+			close(t[i].fd);
+}
+
+void
+listener_table_close_new(const struct listener *t, size_t n,
+    const struct listener *old, size_t n_old)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < n_old; k++)
+			if (old[k].fd == t[i].fd)
+				break;
+		if (k == n_old && t[i].fd != -1)
+			close(t[i].fd);
+	}
 }
 
 /* Effective ids to come back to after binding as the service user. */

@@ -5,10 +5,23 @@
 #ifndef SSHGATE_LISTENER_H
 #define SSHGATE_LISTENER_H
 
+#include <ev.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "core/addr.h"
+
+struct conf;
+struct worker;
+
+/* One listening socket of one worker. */
+struct listener {
+	int fd;
+	struct addr addr;
+	int proxy_protocol;		/* expects a PROXY header first */
+	ev_io io;			/* the worker's; set by the worker */
+	struct worker *w;
+};
 
 /*
  * Opens a non-blocking listening socket on a with SO_REUSEPORT, so that
@@ -17,6 +30,24 @@
  * Returns the fd, or -1 with a reason in err.
  */
 int listener_open(const struct addr *a, char *err, size_t errlen);
+
+/*
+ * The gateway's sockets: a table of nworkers rows of conf's listen
+ * addresses (row w is worker w's), every one its own SO_REUSEPORT
+ * socket. Sockets of old (n_old addresses a row) whose address conf
+ * keeps are reused, the others are opened. Returns the table (free()),
+ * or NULL with the reason in err; on failure nothing this call opened
+ * is left open.
+ */
+struct listener *listener_table(const struct conf *conf, size_t nworkers,
+    const struct listener *old, size_t n_old, char *err, size_t errlen);
+
+/* Closes every socket of the n entries of t. */
+void listener_table_close(struct listener *t, size_t n);
+
+/* Closes the sockets of t[n] that are not also in old[n_old]. */
+void listener_table_close_new(const struct listener *t, size_t n,
+    const struct listener *old, size_t n_old);
 
 /* A listening UNIX socket, and where it lives (to remove only it). */
 struct unix_listener {

@@ -59,6 +59,7 @@ static struct log_sink *sinks;
 static _Atomic(struct log_sink *) daemon_sink;
 /* A writer was left stuck on stderr: daemon messages must not join it. */
 static atomic_int stderr_stuck;
+static atomic_int debugging;		/* serve -d: log_debug says something */
 
 static atomic_ullong total_dropped, total_failed;
 
@@ -393,7 +394,7 @@ log_reopen_all(void)
 		if (s->to != LOG_TO_FILE || sink_closed(s) ||
 		    reopen(s, why, sizeof(why)) == 0)
 			continue;
-		log_err("cannot reopen log file %s: %s; still writing to the "
+		log_errx("cannot reopen log file %s: %s; still writing to the "
 		    "old file", s->path, why);
 		bad = -1;
 	}
@@ -406,7 +407,7 @@ log_reopen_all(void)
  * counts as dropped. Returns 0, or -1 if it went nowhere.
  */
 static int
-vmsg(int count, const char *level, const char *fmt, va_list ap)
+vmsg(int count, const char *level, int err, const char *fmt, va_list ap)
 {
 	struct log_sink *s;
 	char buf[2048];
@@ -414,6 +415,11 @@ vmsg(int count, const char *level, const char *fmt, va_list ap)
 
 	n = snprintf(buf, sizeof(buf), "sshgate: %s", level);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	if (err != 0)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n - 1, ": %s",
+		    strerror(err));
 	if ((size_t)n > sizeof(buf) - 2)
 		n = (int)sizeof(buf) - 2;
 	buf[n++] = '\n';
@@ -438,7 +444,7 @@ warn_again(const char *fmt, ...)
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vmsg(0, "warning: ", fmt, ap);
+	rc = vmsg(0, "warning: ", 0, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -585,32 +591,73 @@ log_counters(unsigned long long *dropped, unsigned long long *write_errors)
 	    memory_order_relaxed);
 }
 
+/* Daemon messages: relayd's log.c vocabulary. */
+void
+log_set_debug(int on)
+{
+	atomic_store(&debugging, on);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!atomic_load_explicit(&debugging, memory_order_relaxed))
+		return;
+	va_start(ap, fmt);
+	(void)vmsg(1, "debug: ", 0, fmt, ap);
+	va_end(ap);
+}
+
 void
 log_info(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vmsg(1, "", fmt, ap);
+	(void)vmsg(1, "", 0, fmt, ap);
 	va_end(ap);
 }
 
 void
 log_warn(const char *fmt, ...)
 {
+	int err = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vmsg(1, "warning: ", fmt, ap);
+	(void)vmsg(1, "warning: ", err != 0 ? err : EIO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vmsg(1, "warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 
 void
 log_err(const char *fmt, ...)
 {
+	int err = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vmsg(1, "error: ", fmt, ap);
+	(void)vmsg(1, "error: ", err != 0 ? err : EIO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vmsg(1, "error: ", 0, fmt, ap);
 	va_end(ap);
 }

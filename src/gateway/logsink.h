@@ -92,8 +92,19 @@ void log_counters(unsigned long long *dropped,
     unsigned long long *write_errors);
 
 /* The daemon's own messages, to stderr: "sshgate: LEVEL: message". */
+/*
+ * The daemon's own messages, "sshgate: LEVEL: message", on stderr (queued
+ * once serving, so they never wait for it either). As in relayd's log.c:
+ * log_warn and log_err append ": " and strerror(errno) themselves,
+ * log_warnx and log_errx do not; log_debug says nothing unless debugging
+ * was turned on (serve -d).
+ */
+void log_set_debug(int on);
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

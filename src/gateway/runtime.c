@@ -71,7 +71,7 @@ lookup_user(struct conf *c, struct conf_errors *errs)
 	if (c->run_user == NULL)
 		return;
 	if ((pw = getpwnam(c->run_user)) == NULL) {
-		conf_error(errs, c->user_file, c->user_line, "user: no such "
+		conf_error(errs, c->user_at.file, c->user_at.line, "user: no such "
 		    "user '%s'", c->run_user);
 		return;
 	}
@@ -79,7 +79,7 @@ lookup_user(struct conf *c, struct conf_errors *errs)
 	c->run_gid = pw->pw_gid;
 	if (c->run_group != NULL) {
 		if ((gr = getgrnam(c->run_group)) == NULL) {
-			conf_error(errs, c->user_file, c->user_line, "user: no "
+			conf_error(errs, c->user_at.file, c->user_at.line, "user: no "
 			    "such group '%s'", c->run_group);
 			return;
 		}
@@ -112,7 +112,7 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 		rt->sink = log_sink_open(rt->conf->log_to, rt->conf->log_path,
 		    rt->conf->log_facility, err, sizeof(err));
 		if (rt->sink == NULL) {
-			conf_error(errs, rt->conf->log_file, rt->conf->log_line,
+			conf_error(errs, rt->conf->log_at.file, rt->conf->log_at.line,
 			    "log: %s", err);
 			goto err;
 		}
@@ -123,7 +123,7 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 	} else if (rt->conf->log_to == LOG_TO_FILE &&
 	    file_check_log(rt->conf->log_path, err, sizeof(err)) == -1) {
 		/* what check accepts, serve opens */
-		conf_error(errs, rt->conf->log_file, rt->conf->log_line,
+		conf_error(errs, rt->conf->log_at.file, rt->conf->log_at.line,
 		    "log: cannot open log file %s: %s", rt->conf->log_path,
 		    err);
 		goto err;

@@ -190,7 +190,7 @@ client_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 	int n = 0, rc = -1;
 
 	if (names == NULL || load_blob(c->client_ca, "client-ca",
-	    c->client_ca_file, c->client_ca_line, &b, errs) == -1)
+	    c->client_ca_at.file, c->client_ca_at.line, &b, errs) == -1)
 		goto out;
 	if ((bio = blob_bio(&b)) == NULL)
 		goto bad;
@@ -209,7 +209,7 @@ client_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 	if (!pem_end())
 		goto bad;
 	if (n == 0) {
-		conf_error(errs, c->client_ca_file, c->client_ca_line,
+		conf_error(errs, c->client_ca_at.file, c->client_ca_at.line,
 		    "client-ca: cannot load %s: no certificate in it",
 		    c->client_ca);
 		goto out;
@@ -219,7 +219,7 @@ client_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 	rc = 0;
 	goto out;
 bad:
-	conf_error(errs, c->client_ca_file, c->client_ca_line, "client-ca: "
+	conf_error(errs, c->client_ca_at.file, c->client_ca_at.line, "client-ca: "
 	    "cannot load %s: %s", c->client_ca, tls_err_reason(
 	    ERR_peek_last_error(), "not a PEM certificate"));
 	ERR_clear_error();

@@ -106,8 +106,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		case ENOBUFS:
 		case ENOMEM:
 			/* retrying now would spin: wait for fds to free up */
-			log_warn("accept: %s; pausing new connections for "
-			    "%gs", strerror(err), ACCEPT_PAUSE);
+			errno = err;
+			log_warn("accept: pausing new connections for %gs",
+			    ACCEPT_PAUSE);
 			w->pause_emfile = 1;
 			ev_timer_set(&w->pause_timer, ACCEPT_PAUSE, 0);
 			ev_timer_start(w->loop, &w->pause_timer);
@@ -180,7 +181,7 @@ set_listeners(struct worker *w, const struct listener *ls, size_t n)
 	size_t i, j;
 
 	if (nl == NULL) {
-		log_err("worker %u: out of memory on reload; keeping the "
+		log_errx("worker %u: out of memory on reload; keeping the "
 		    "old listeners", w->id);
 		return;
 	}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "gateway/listener.h"
 #include "gateway/resolver.h"
 #include "gateway/runtime.h"
 #include "core/stats.h"
@@ -26,14 +27,6 @@ struct buf {
 	struct buf *next;	/* free list */
 	size_t off, len;	/* data[off..len) still to write */
 	char data[BUF_SIZE];
-};
-
-struct listener {
-	int fd;
-	struct addr addr;
-	int proxy_protocol;		/* expects a PROXY header first */
-	ev_io io;
-	struct worker *w;
 };
 
 struct gateway;

@@ -744,12 +744,12 @@ def test_man_page_renders_without_warnings(page):
 
 
 def test_every_config_keyword_is_in_the_man_page():
-    with open(os.path.join(TOP, "src", "config.c")) as f:
+    with open(os.path.join(TOP, "src", "config", "keywords.c")) as f:
         src = f.read()
     import re
-    table = src[src.index("static const struct keyword keywords[]"):]
+    table = src[src.index("const struct keyword conf_keywords[]"):]
     table = table[:table.index("};")]
-    kws = re.findall(r'\{ "([a-z-]+)",', table)
+    kws = re.findall(r'[A-Z]+\("([a-z-]+)",', table)
     assert len(kws) > 20
     with open(os.path.join(TOP, "doc", "sshgate.conf.5")) as f:
         man = f.read().replace("\\-", "-")

@@ -1701,8 +1701,8 @@ client_ca_relative_to_config(void **state)
 
 	c = load_base_ok(f, "client-ca ca/clients.pem\n");
 	assert_string_equal(c->client_ca, in_dir(f, "ca/clients.pem"));
-	assert_string_equal(c->client_ca_file, f->main);
-	assert_int_equal(c->client_ca_line, AFTER_BASE);
+	assert_string_equal(c->client_ca_at.file, f->main);
+	assert_int_equal(c->client_ca_at.line, AFTER_BASE);
 	c = load_base_ok(f, "client-ca /etc/sshgate/company-ca.pem\n");
 	assert_string_equal(c->client_ca, "/etc/sshgate/company-ca.pem");
 	/* named in an included file: relative to that file */
@@ -1711,8 +1711,8 @@ client_ca_relative_to_config(void **state)
 	    "# client certificates\nclient-ca ca.pem\n");
 	c = load_base_ok(f, "include sub/tls.conf\n");
 	assert_string_equal(c->client_ca, in_dir(f, "sub/ca.pem"));
-	assert_string_equal(c->client_ca_file, in_dir(f, "sub/tls.conf"));
-	assert_int_equal(c->client_ca_line, 2);
+	assert_string_equal(c->client_ca_at.file, in_dir(f, "sub/tls.conf"));
+	assert_int_equal(c->client_ca_at.line, 2);
 }
 
 static void

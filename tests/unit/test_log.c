@@ -976,8 +976,8 @@ static void
 say_levels(void)
 {
 	log_info("listening on %s", "127.0.0.1:2222");
-	log_warn("route %d shadows route %d", 2, 1);
-	log_err("cannot bind: %s", "Address in use");
+	log_warnx("route %d shadows route %d", 2, 1);
+	log_errx("cannot bind: %s", "Address in use");
 }
 
 static void
@@ -987,7 +987,7 @@ say_long(void)
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	log_err("%s", big);
+	log_errx("%s", big);
 }
 
 static void
@@ -1493,9 +1493,9 @@ say_through_queue(void)
 
 	assert_int_equal(log_daemon_start(err, sizeof(err)), 0);
 	log_info("queued %d", 1);
-	log_warn("queued %d", 2);
+	log_warnx("queued %d", 2);
 	assert_int_equal(log_shutdown(5), 0);
-	log_err("direct %d", 3);	/* after the end: direct again */
+	log_errx("direct %d", 3);	/* after the end: direct again */
 }
 
 static void

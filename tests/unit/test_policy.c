@@ -16,7 +16,7 @@
 
 #include "core/policy.h"
 
-#define USAGE "usage: access allow|deny user NAME|group NAME|any to TARGET..."
+#define USAGE "usage: " POLICY_RULE_USAGE
 #define PAIR_ERR "expected NAME,TARGET"
 
 /* --- fixture: the policy a test builds, freed whatever happens --------- */
@@ -70,7 +70,7 @@ add_av(struct policy *p, char **av, int ac)
 	struct access_rule *v, r;
 	char err[256] = "";
 
-	if (policy_parse_rule(av, ac, &r, err, sizeof(err)) != 0)
+	if (policy_parse_rule(av, ac, &r, err, sizeof(err)) != POLICY_PARSED)
 		fail_msg("rule '%s ...' should parse: %s", ac > 0 ? av[0] : "",
 		    err);
 	v = realloc(p->rules, (p->n + 1) * sizeof(*v));
@@ -101,7 +101,7 @@ assert_rule_error(const char *text, const char *want)
 	struct access_rule r;
 	int ac = split(text, buf, sizeof(buf), av, 32);
 
-	if (policy_parse_rule(av, ac, &r, err, sizeof(err)) != -1) {
+	if (policy_parse_rule(av, ac, &r, err, sizeof(err)) == POLICY_PARSED) {
 		policy_rule_free(&r);
 		fail_msg("'%s' should not parse", text);
 	}
@@ -122,7 +122,7 @@ assert_av_error(char **av, int ac, const char *want)
 	char err[256] = "";
 	struct access_rule r;
 
-	if (policy_parse_rule(av, ac, &r, err, sizeof(err)) != -1) {
+	if (policy_parse_rule(av, ac, &r, err, sizeof(err)) == POLICY_PARSED) {
 		policy_rule_free(&r);
 		fail_msg("rule of %d words should not parse", ac);
 	}
@@ -323,30 +323,30 @@ parse_empty_name(void **state)
 	char *group[] = { "deny", "group", "", "to", "*" };
 
 	(void)state;
-	assert_av_error(user, 5, "access: empty user name");
-	assert_av_error(group, 5, "access: empty group name");
+	assert_av_error(user, 5, "empty user name");
+	assert_av_error(group, 5, "empty group name");
 }
 
 static void
 parse_bad_target(void **state)
 {
 	(void)state;
-	assert_rule_error("allow any to bad!name", "access: target pattern "
+	assert_rule_error("allow any to bad!name", "target pattern "
 	    "'bad!name': not a host name, wildcard, address or CIDR");
-	assert_rule_error("allow user alice to *example", "access: target "
+	assert_rule_error("allow user alice to *example", "target "
 	    "pattern '*example': a wildcard is written *.suffix");
-	assert_rule_error("allow user alice to *.", "access: target "
+	assert_rule_error("allow user alice to *.", "target "
 	    "pattern '*.': a wildcard is written *.suffix");
-	assert_rule_error("allow any to a..example.local", "access: target "
+	assert_rule_error("allow any to a..example.local", "target "
 	    "pattern 'a..example.local': not a host name, wildcard, address "
 	    "or CIDR");
 	/* a prefix too long is not a CIDR, and not a name either */
-	assert_rule_error("allow any to 10.0.0.0/33", "access: target "
+	assert_rule_error("allow any to 10.0.0.0/33", "target "
 	    "pattern '10.0.0.0/33': not a host name, wildcard, address or "
 	    "CIDR");
 	/* a bad target after good ones: all of it is freed (valgrind) */
 	assert_rule_error("deny group ops to db.example.local *.x.local "
-	    "10.0.0.0/8 bad_name! *", "access: target pattern 'bad_name!': "
+	    "10.0.0.0/8 bad_name! *", "target pattern 'bad_name!': "
 	    "not a host name, wildcard, address or CIDR");
 }
 
@@ -1021,14 +1021,14 @@ static void
 pair_bad_target(void **state)
 {
 	(void)state;
-	assert_pair_error("alice,bad!name", ACCESS_USER, "access: target "
+	assert_pair_error("alice,bad!name", ACCESS_USER, "target "
 	    "pattern 'bad!name': not a host name, wildcard, address or CIDR");
 	/* one target a line: a second comma is part of the target */
-	assert_pair_error("alice,10.0.0.1,10.0.0.2", ACCESS_USER, "access: "
+	assert_pair_error("alice,10.0.0.1,10.0.0.2", ACCESS_USER,
 	    "target pattern '10.0.0.1,10.0.0.2': not a host name, wildcard, "
 	    "address or CIDR");
 	assert_pair_error("alice,db.example.local # note", ACCESS_USER,
-	    "access: target pattern 'db.example.local # note': not a host "
+	    "target pattern 'db.example.local # note': not a host "
 	    "name, wildcard, address or CIDR");
 }
 
