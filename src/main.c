@@ -12,7 +12,7 @@
 #include "admin/check.h"
 #include "admin/ctl.h"
 #include "admin/explain.h"
-#include "client/client.h"
+#include "client/connect.h"
 #include "client/sshconfig.h"
 #include "gateway/serve.h"
 
@@ -28,7 +28,7 @@ static const struct command {
 	    "run the gateway in the foreground (-d: debug messages)" },
 	{ "check", check_main, CHECK_USAGE,
 	    "validate a config (errors as FILE:LINE: message)" },
-	{ "connect", client_connect_main, CONNECT_USAGE,
+	{ "connect", connect_main, CONNECT_USAGE,
 	    "ssh ProxyCommand: TLS to GATEWAY (port 2222), SNI = TARGET,\n"
 	    "verified; relays stdin/stdout" },
 	{ "ssh-config", sshconfig_main, SSHCONFIG_USAGE,

@@ -16,6 +16,8 @@
 #include "core/ctlproto.h"
 #include "core/util.h"
 
+#define READ_CHUNK 65536	/* bytes of the answer read at once */
+
 /*
  * The request for argv[0..argc): every word quoted, so that a name with
  * blanks or quotes stays one word. Returns it (caller frees) with its
@@ -71,7 +73,7 @@ int
 ctl_main(int argc, char **argv)
 {
 	struct sockaddr_un sun;
-	char head[8], buf[65536], *req;
+	char head[8], buf[READ_CHUNK], *req;
 	const char *path = NULL;
 	size_t len, hlen = 0;
 	ssize_t n;

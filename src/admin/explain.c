@@ -15,6 +15,7 @@
 
 #include "gateway/conn.h"
 #include "core/dest.h"
+#include "core/util.h"
 #include "core/policy.h"
 #include "gateway/resolver.h"
 #include "core/route.h"
@@ -31,7 +32,7 @@ struct lookup {
 static void
 on_answer(struct dns_wait *w, const struct dns_answer *ans)
 {
-	struct lookup *l = (struct lookup *)w;
+	struct lookup *l = container_of(w, struct lookup, wait);
 
 	l->ans = *ans;
 	l->done = 1;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
-#include "client/client.h"
+#include "client/connect.h"
 #include "core/route.h"
 #include "core/util.h"
 
@@ -221,7 +221,7 @@ sshconfig_main(int argc, char **argv)
 	}
 	if (gw == NULL || first == -1)
 		return usage();
-	if (sshconfig_gateway(gw, CLIENT_DEFAULT_PORT, host, sizeof(host),
+	if (sshconfig_gateway(gw, CONNECT_DEFAULT_PORT, host, sizeof(host),
 	    &port, err, sizeof(err)) == -1) {
 		say("ssh-config: --gateway %s", err);
 		return 2;

@@ -167,28 +167,53 @@ cidr_parse(const char *s, struct cidr *out)
 	return 0;
 }
 
+/* The 12 bytes that make an IPv6 address an IPv4-mapped one. */
+static const unsigned char v4mapped[12] =
+    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static const unsigned char *
+v6_bytes(const struct addr *a)
+{
+	return a->ss.ss_family == AF_INET6 ? (const unsigned char *)
+	    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr : NULL;
+}
+
+const unsigned char *
+addr_v4(const struct addr *a)
+{
+	const unsigned char *p = v6_bytes(a);
+
+	if (a->ss.ss_family == AF_INET)
+		return (const unsigned char *)
+		    &((const struct sockaddr_in *)&a->ss)->sin_addr;
+	if (p != NULL && memcmp(p, v4mapped, sizeof(v4mapped)) == 0)
+		return p + sizeof(v4mapped);
+	return NULL;
+}
+
+void
+addr_key16(const struct addr *a, unsigned char out[16])
+{
+	const unsigned char *p = v6_bytes(a);
+
+	memset(out, 0, 16);
+	if (p != NULL)
+		memcpy(out, p, 16);
+	else if (a->ss.ss_family == AF_INET) {
+		memcpy(out, v4mapped, sizeof(v4mapped));
+		memcpy(out + sizeof(v4mapped), addr_v4(a), 4);
+	}
+}
+
 int
 cidr_match(const struct cidr *c, const struct addr *a)
 {
-	static const unsigned char mapped[12] =
-	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const unsigned char *p;
 	unsigned full, rest;
 
-	if (a->ss.ss_family == AF_INET) {
-		if (c->family != AF_INET)
-			return 0;
-		p = (const unsigned char *)
-		    &((const struct sockaddr_in *)&a->ss)->sin_addr;
-	} else if (a->ss.ss_family == AF_INET6) {
-		p = (const unsigned char *)
-		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-		if (c->family == AF_INET) {
-			if (memcmp(p, mapped, sizeof(mapped)) != 0)
-				return 0;
-			p += sizeof(mapped);
-		}
-	} else
+	/* an IPv4 range matches IPv4 and IPv4-mapped IPv6 addresses */
+	p = c->family == AF_INET ? addr_v4(a) : v6_bytes(a);
+	if (p == NULL)
 		return 0;
 	full = c->prefix / 8;
 	rest = c->prefix % 8;

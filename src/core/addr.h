@@ -46,6 +46,15 @@ void addr_format_ip(const struct addr *a, char *buf, size_t len);
 int addr_equal(const struct addr *a, const struct addr *b);
 
 /*
+ * The 4 bytes of an IPv4 address, or of the IPv4 address an IPv4-mapped
+ * IPv6 address (::ffff:a.b.c.d) carries; NULL for any other address.
+ */
+const unsigned char *addr_v4(const struct addr *a);
+
+/* a as 16 bytes, an IPv4 address in its mapped form: one key for both. */
+void addr_key16(const struct addr *a, unsigned char out[16]);
+
+/*
  * Parses "ADDR" or "ADDR/PREFIX" (IPv4 or IPv6). A bare address is a
  * host range (/32 or /128). Returns 0, or -1 if malformed.
  */

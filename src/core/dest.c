@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 
 struct special {
@@ -45,14 +46,18 @@ cidr_within(const struct cidr *inner, const struct cidr *outer)
 static void
 host_cidr(const struct addr *a, struct cidr *out)
 {
-	char ip[ADDR_TEXT_MAX];
+	const unsigned char *v4 = addr_v4(a);
 
-	addr_format_ip(a, ip, sizeof(ip));
 	memset(out, 0, sizeof(*out));
-	if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL &&
-	    cidr_parse(ip + 7, out) == 0)
-		return;
-	(void)cidr_parse(ip, out);
+	if (v4 != NULL) {
+		out->family = AF_INET;
+		memcpy(out->bytes, v4, 4);
+		out->prefix = 32;
+	} else if (a->ss.ss_family == AF_INET6) {
+		out->family = AF_INET6;
+		addr_key16(a, out->bytes);
+		out->prefix = 128;
+	}
 }
 
 /* Is a inside an allow entry that itself lies inside range? */

@@ -13,7 +13,8 @@
  * a record, escaped, always fits in LOG_LINE_MAX.
  */
 #define LOG_VALUE_MAX 512
-#define LOG_LINE_MAX 65536	/* 12 values * 512 * 6 (\u0001) < this */
+/* at most 16 string values of 512 bytes escaped as \u0001 (6 each), with keys */
+#define LOG_LINE_MAX 65536
 
 /* One record; NULL strings and negative numbers are "not known". */
 struct log_record {

@@ -36,7 +36,7 @@ enum route_kind {
 struct route_server {
 	char *host;		/* as written, for logs */
 	unsigned port;
-	struct addr addr;	/* resolved when the config is loaded */
+	struct addr addr;	/* a literal HOST; names: len 0, resolved at connect */
 };
 
 struct route {

@@ -1,8 +1,8 @@
 #include "core/stats.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
+
+#include "core/sbuf.h"
 
 const double stats_hs_bounds[STATS_HS_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -44,101 +44,76 @@ stats_sum(struct stats_snapshot *out, const struct stats *s)
 		    memory_order_relaxed);
 }
 
-struct out {
-	char *buf;
-	size_t len, pos;
-	int full;
-};
-
-static void
-put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->pos)
-		o->full = 1;
-	else
-		o->pos += (size_t)n;
-}
-
 size_t
 stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 {
 	static const char *const dns[] = { "ok", "failed", "timeout",
 	    "cached" };
 	unsigned long long by_result[RESULT_N] = { 0 }, cum = 0;
-	struct out o = { buf, len, 0, 0 };
+	struct sbuf o;
 	size_t i, r;
 
+	sbuf_fixed(&o, buf, len);
 	for (i = 0; i < R_NONE; i++)
 		by_result[reason_class(i)] += s->closed[i];
-	put(&o, "# HELP sshgate_connections_total Connections ended, by "
+	sbuf_printf(&o, "# HELP sshgate_connections_total Connections ended, by "
 	    "result.\n# TYPE sshgate_connections_total counter\n");
 	for (r = 0; r < RESULT_N; r++)
-		put(&o, "sshgate_connections_total{result=\"%s\"} %llu\n",
+		sbuf_printf(&o, "sshgate_connections_total{result=\"%s\"} %llu\n",
 		    reason_class_name(r), by_result[r]);
-	put(&o, "# HELP sshgate_closed_total Connections ended, by reason.\n"
+	sbuf_printf(&o, "# HELP sshgate_closed_total Connections ended, by reason.\n"
 	    "# TYPE sshgate_closed_total counter\n");
 	for (i = 0; i < R_NONE; i++)
-		put(&o, "sshgate_closed_total{reason=\"%s\"} %llu\n",
+		sbuf_printf(&o, "sshgate_closed_total{reason=\"%s\"} %llu\n",
 		    reason_token(i), s->closed[i]);
-	put(&o, "# HELP sshgate_denied_total Connections refused, by reason."
+	sbuf_printf(&o, "# HELP sshgate_denied_total Connections refused, by reason."
 	    "\n# TYPE sshgate_denied_total counter\n");
 	for (i = 0; i < R_NONE; i++)
 		if (reason_class(i) == RESULT_DENIED)
-			put(&o, "sshgate_denied_total{reason=\"%s\"} %llu\n",
+			sbuf_printf(&o, "sshgate_denied_total{reason=\"%s\"} %llu\n",
 			    reason_token(i), s->closed[i]);
-	put(&o, "# HELP sshgate_sessions_active Connections open now.\n"
+	sbuf_printf(&o, "# HELP sshgate_sessions_active Connections open now.\n"
 	    "# TYPE sshgate_sessions_active gauge\n"
 	    "sshgate_sessions_active %llu\n", s->active);
-	put(&o, "# HELP sshgate_bytes_total Bytes relayed (up: client to "
+	sbuf_printf(&o, "# HELP sshgate_bytes_total Bytes relayed (up: client to "
 	    "server).\n# TYPE sshgate_bytes_total counter\n"
 	    "sshgate_bytes_total{direction=\"up\"} %llu\n"
 	    "sshgate_bytes_total{direction=\"down\"} %llu\n", s->bytes_up,
 	    s->bytes_down);
-	put(&o, "# HELP sshgate_handshake_seconds TLS handshake duration.\n"
+	sbuf_printf(&o, "# HELP sshgate_handshake_seconds TLS handshake duration.\n"
 	    "# TYPE sshgate_handshake_seconds histogram\n");
 	for (i = 0; i < STATS_HS_BUCKETS; i++) {
 		cum += s->hs[i];
-		put(&o, "sshgate_handshake_seconds_bucket{le=\"%g\"} %llu\n",
+		sbuf_printf(&o, "sshgate_handshake_seconds_bucket{le=\"%g\"} %llu\n",
 		    stats_hs_bounds[i], cum);
 	}
 	cum += s->hs[STATS_HS_BUCKETS];
-	put(&o, "sshgate_handshake_seconds_bucket{le=\"+Inf\"} %llu\n"
+	sbuf_printf(&o, "sshgate_handshake_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "sshgate_handshake_seconds_sum %.6f\n"
 	    "sshgate_handshake_seconds_count %llu\n", cum,
 	    (double)s->hs_sum_us / 1e6, s->hs_count);
-	put(&o, "# HELP sshgate_dns_queries_total DNS lookups, by result.\n"
+	sbuf_printf(&o, "# HELP sshgate_dns_queries_total DNS lookups, by result.\n"
 	    "# TYPE sshgate_dns_queries_total counter\n");
 	for (i = 0; i < STATS_DNS_N; i++)
-		put(&o, "sshgate_dns_queries_total{result=\"%s\"} %llu\n",
+		sbuf_printf(&o, "sshgate_dns_queries_total{result=\"%s\"} %llu\n",
 		    dns[i], s->dns[i]);
-	put(&o, "# HELP sshgate_reloads_total Configuration reloads.\n"
+	sbuf_printf(&o, "# HELP sshgate_reloads_total Configuration reloads.\n"
 	    "# TYPE sshgate_reloads_total counter\n"
 	    "sshgate_reloads_total{result=\"ok\"} %llu\n"
 	    "sshgate_reloads_total{result=\"failed\"} %llu\n", s->reloads_ok,
 	    s->reloads_failed);
-	put(&o, "# HELP sshgate_log_records_dropped_total Log records dropped "
+	sbuf_printf(&o, "# HELP sshgate_log_records_dropped_total Log records dropped "
 	    "because their sink did not keep up (its queue was full).\n"
 	    "# TYPE sshgate_log_records_dropped_total counter\n"
 	    "sshgate_log_records_dropped_total %llu\n", s->log_dropped);
-	put(&o, "# HELP sshgate_log_write_errors_total Log records that could "
+	sbuf_printf(&o, "# HELP sshgate_log_write_errors_total Log records that could "
 	    "not be written (disk full, I/O error).\n"
 	    "# TYPE sshgate_log_write_errors_total counter\n"
 	    "sshgate_log_write_errors_total %llu\n", s->log_write_errors);
-	put(&o, "# HELP sshgate_workers Worker threads.\n"
+	sbuf_printf(&o, "# HELP sshgate_workers Worker threads.\n"
 	    "# TYPE sshgate_workers gauge\nsshgate_workers %llu\n", s->workers);
-	put(&o, "# HELP sshgate_build_info The running version.\n"
+	sbuf_printf(&o, "# HELP sshgate_build_info The running version.\n"
 	    "# TYPE sshgate_build_info gauge\n"
 	    "sshgate_build_info{version=\"%s\"} 1\n", s->version);
-	return o.full ? 0 : o.pos;
+	return o.failed || o.len >= len ? 0 : o.len;
 }

@@ -11,6 +11,9 @@
 
 #include "core/reason.h"
 
+/* Room for the whole Prometheus text of a snapshot. */
+#define STATS_TEXT_MAX 65536
+
 /* Upper bounds (seconds) of the handshake duration histogram. */
 #define STATS_HS_BUCKETS 12
 extern const double stats_hs_bounds[STATS_HS_BUCKETS];

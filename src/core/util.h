@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+/* The struct that holds member m at p: for libev watchers and waits. */
+#define container_of(p, type, m) \
+	((type *)(void *)((char *)(p) - offsetof(type, m)))
+
 /*
  * Parses a duration: "0", or a whole number followed by ms, s, m or h
  * ("500ms", "5s", "2m", "1h"). Stores seconds in *secs.
@@ -17,6 +21,14 @@ int util_parse_duration(const char *s, double *secs);
  */
 int util_parse_uint(const char *s, unsigned long min, unsigned long max,
     unsigned long *out);
+
+/* FNV-1a, a byte at a time: start from UTIL_HASH_INIT. */
+#define UTIL_HASH_INIT 2166136261u
+static inline unsigned
+util_hash_byte(unsigned h, unsigned char ch)
+{
+	return (h ^ ch) * 16777619u;
+}
 
 /* Copies src into dst (size n > 0), always terminated; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t n);

@@ -2,8 +2,9 @@
  * conn: one client connection, from accept to its log record.
  *
  *            accept
- *              |
- *              v
+ *              |  on a proxy-protocol listener: CONN_PROXY until its
+ *              |  PROXY header is read (a bad one, or none in time,
+ *              v  goes to conn_close)
  *     +----------------+  no SNI / no route / TLS error / timeout
  *     | CONN_HANDSHAKE |-------------------------------------------+
  *     +----------------+                                           |
@@ -41,14 +42,15 @@
 struct worker;
 struct conn;
 
-/* The hooks conn.c gives every TLS context (the SNI decision). */
+/* What every TLS context calls (handshake.c: route, certificate, tickets). */
 extern const struct tls_hooks conn_tls_hooks;
 
 /*
  * Takes an accepted socket fd (non-blocking) from peer and starts its
  * TLS handshake under w's current runtime (after reading a PROXY
- * protocol header first, if proxy). On failure fd is closed and
- * a record is logged; the caller has nothing to undo.
+ * protocol header first, if proxy). On failure fd is closed (and a
+ * record logged, unless there was no memory for the connection at all);
+ * the caller has nothing to undo.
  */
 void conn_start(struct worker *w, int fd, const struct addr *peer,
     int proxy);

@@ -1,6 +1,9 @@
 /*
- * conn_int: what conn.c (the lifecycle) and relay.c (moving bytes) share
- * about one connection. Private to those two files.
+ * conn_int: what the files of one connection share, private to them:
+ * conn.c (the lifecycle: accept, PROXY header, handshake, timers, the
+ * one exit), handshake.c (route, certificate, tickets, policy),
+ * upstream.c (from a route to a connected server) and relay.c (moving
+ * bytes).
  */
 #ifndef SSHGATE_CONN_INT_H
 #define SSHGATE_CONN_INT_H
@@ -12,6 +15,7 @@
 #include "core/addr.h"
 #include "gateway/conn.h"
 #include "core/ident.h"
+#include "core/policy.h"
 #include "gateway/resolver.h"
 #include "gateway/tls.h"
 
@@ -21,7 +25,8 @@ struct worker;
 struct buf;
 
 enum conn_phase {
-	CONN_HANDSHAKE = 0,	/* TLS handshake; the SNI hook picks the route */
+	CONN_PROXY = 0,		/* reading the PROXY header (proxy-protocol) */
+	CONN_HANDSHAKE,		/* TLS handshake; the SNI hook picks the route */
 	CONN_RESOLVING,		/* waiting for DNS (a name to connect to) */
 	CONN_CONNECTING,	/* connect() to one address in progress */
 	CONN_RELAY,		/* server connected: bytes flow */
@@ -35,8 +40,22 @@ enum conn_phase {
 #define F_DOWN_SHUT	0x10	/* ... and the client got close_notify */
 #define F_TLS_FAILED	0x20	/* the client's TLS or socket failed: no
 				   close_notify when c ends */
+/* What has happened, named: */
+#define F_HANDSHAKEN	0x40	/* the TLS handshake completed */
+#define F_DST		0x80	/* dst holds the destination chosen */
+
+/* In debug builds every callback checks that its conn is alive. */
+#define CONN_MAGIC	0x636f6e6eu	/* "conn" */
+#define CONN_DEAD	0xdeadc0deu
+#ifdef NDEBUG
+#define CONN_CHECK(c)	((void)0)
+#else
+#include <assert.h>
+#define CONN_CHECK(c)	assert((c)->magic == CONN_MAGIC)
+#endif
 
 struct conn {
+	unsigned magic;			/* CONN_MAGIC while alive */
 	struct conn *prev, *next;	/* the worker's list */
 	struct worker *w;
 	struct runtime *rt;		/* a reference */
@@ -63,7 +82,7 @@ struct conn {
 	struct addr peer, dst;
 	enum reason deny;		/* set by the SNI hook */
 	enum reason first_end;	/* the side that finished first */
-	ev_tstamp t_start, t_hs, t_conn, last_active;
+	ev_tstamp t_start, t_conn, last_active;
 	long handshake_ms, connect_ms;	/* -1: not (yet) done */
 	uint64_t bytes_up, bytes_down;
 	struct ident *ident;		/* with client-ca: who the cert names */
@@ -71,8 +90,7 @@ struct conn {
 	STACK_OF(X509) *chain;		/*     for checks on reload */
 	ev_timer expiry;		/* when the certificate expires */
 	int ip_counted;			/* counted in the per-address limits */
-	int proxy_wait;			/* a PROXY header is still to come */
-	unsigned char *pbuf;		/* its bytes so far */
+	unsigned char *pbuf;		/* CONN_PROXY: the header so far */
 	size_t plen;
 	struct addr local;		/* the address the client reached */
 	char sni[ROUTE_SNI_MAX + 1];
@@ -88,6 +106,34 @@ int conn_close(struct conn *c, enum reason reason, const char *detail);
 int conn_io_fail(struct conn *c, enum reason side, const char *why);
 /* Notes which side finished sending first. */
 void conn_ended(struct conn *c, enum reason side);
+/* The one setter of the phase; it also arms the phase's timer. */
+void conn_set_phase(struct conn *c, enum conn_phase p);
+/* Socket options for both sides: no delay, keepalive. */
+void conn_tune_socket(int fd);
+/* 1 if a reload came after c began: the new rules apply to it too. */
+int conn_behind_reload(const struct conn *c);
+
+/*
+ * handshake.c. handshake_identity: after the handshake, with client-ca,
+ * who the client is (resumed sessions verified again) and the expiry
+ * timer; -1 if c was closed. handshake_access: the access policy for c
+ * under rt at dst (NULL: not known yet); on deny c->detail names the rule.
+ */
+int handshake_identity(struct conn *c);
+enum policy_verdict handshake_access(struct conn *c, const struct runtime *rt,
+    const struct addr *dst);
+void handshake_on_expiry(struct ev_loop *loop, ev_timer *t, int revents);
+
+/*
+ * upstream.c. Each returns -1 if it closed c. upstream_start: the first
+ * destination of c's route; upstream_next: the next candidate;
+ * upstream_failed: gives up on the server being connected, tries the
+ * next; upstream_connected: the server answered, relaying begins.
+ */
+int upstream_start(struct conn *c);
+int upstream_next(struct conn *c);
+int upstream_failed(struct conn *c);
+void upstream_connected(struct conn *c);
 
 /*
  * relay.c. Each returns -1 if it closed c (c is then freed), else 0.

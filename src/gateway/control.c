@@ -31,6 +31,7 @@
 #include "core/ctlproto.h"
 #include "gateway/listener.h"
 #include "core/log.h"
+#include "core/sbuf.h"
 #include "core/util.h"
 #include "gateway/worker.h"
 
@@ -41,13 +42,6 @@
 #define DRAIN_TIMEOUT 2.0	/* seconds, after the reply, to see its EOF */
 #define DRAIN_MAX (256 << 10)	/* bytes discarded after the reply */
 #define ACCEPT_PAUSE 0.5	/* seconds without accepting when out of fds */
-
-/* A growing text buffer; on allocation failure it stops growing. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
 
 enum client_phase {
 	CLIENT_READING = 0,	/* reading the request (REQUEST_TIMEOUT) */
@@ -81,62 +75,6 @@ struct control {
 	size_t nclients;
 };
 
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		if (b->failed)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL,
-		    b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		if (n < 0 || b->cap * 2 + (size_t)n + 256 > REPLY_MAX) {
-			b->failed = 1;
-			return;
-		}
-		{
-			size_t cap = b->cap * 2 + (size_t)n + 256;
-			char *p = realloc(b->p, cap);
-
-			if (p == NULL) {
-				b->failed = 1;
-				return;
-			}
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-}
-
-static void
-sb_json_str(struct sbuf *b, const char *s)
-{
-	sb_printf(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			sb_printf(b, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			sb_printf(b, "\\u%04x", ch);
-		else
-			sb_printf(b, "%c", ch);
-	}
-	sb_printf(b, "\"");
-}
-
 /* A text cell: "-" when empty, blanks and controls shown as '?'. */
 static const char *
 cell(const char *s, char *buf, size_t len)
@@ -169,24 +107,24 @@ list_worker(struct worker *w, void *argp)
 	for (c = w->conns; c != NULL; c = conn_next(c)) {
 		conn_describe(c, &in);
 		if (a->json) {
-			sb_printf(a->b, "%s{\"id\":%llu,\"client\":", a->n > 0 ?
+			sbuf_printf(a->b, "%s{\"id\":%llu,\"client\":", a->n > 0 ?
 			    ",\n " : "", (unsigned long long)in.id);
-			sb_json_str(a->b, in.client);
-			sb_printf(a->b, ",\"user\":");
-			sb_json_str(a->b, in.user);
-			sb_printf(a->b, ",\"groups\":");
-			sb_json_str(a->b, in.groups);
-			sb_printf(a->b, ",\"sni\":");
-			sb_json_str(a->b, in.sni);
-			sb_printf(a->b, ",\"dst\":");
-			sb_json_str(a->b, in.dst);
-			sb_printf(a->b, ",\"phase\":\"%s\",\"age_s\":%.1f,"
+			sbuf_quoted(a->b, in.client, SIZE_MAX, SBUF_JSON);
+			sbuf_printf(a->b, ",\"user\":");
+			sbuf_quoted(a->b, in.user, SIZE_MAX, SBUF_JSON);
+			sbuf_printf(a->b, ",\"groups\":");
+			sbuf_quoted(a->b, in.groups, SIZE_MAX, SBUF_JSON);
+			sbuf_printf(a->b, ",\"sni\":");
+			sbuf_quoted(a->b, in.sni, SIZE_MAX, SBUF_JSON);
+			sbuf_printf(a->b, ",\"dst\":");
+			sbuf_quoted(a->b, in.dst, SIZE_MAX, SBUF_JSON);
+			sbuf_printf(a->b, ",\"phase\":\"%s\",\"age_s\":%.1f,"
 			    "\"bytes_up\":%llu,\"bytes_down\":%llu,"
 			    "\"worker\":%u}", in.phase, in.age,
 			    (unsigned long long)in.bytes_up,
 			    (unsigned long long)in.bytes_down, in.worker);
 		} else
-			sb_printf(a->b, "%-8llu %-22s %-12s %-16s %-28s %-22s "
+			sbuf_printf(a->b, "%-8llu %-22s %-12s %-16s %-28s %-22s "
 			    "%7.0fs %10llu %10llu %u\n",
 			    (unsigned long long)in.id, in.client,
 			    cell(in.user, c1, sizeof(c1)),
@@ -254,15 +192,15 @@ run(struct control *ctl, const struct ctl_request *r, struct sbuf *out,
 		struct list_arg a = { out, r->json, 0 };
 
 		if (a.json)
-			sb_printf(out, "[");
+			sbuf_printf(out, "[");
 		else
-			sb_printf(out, "%-8s %-22s %-12s %-16s %-28s %-22s %8s "
+			sbuf_printf(out, "%-8s %-22s %-12s %-16s %-28s %-22s %8s "
 			    "%10s %10s %s\n", "ID", "CLIENT", "USER", "GROUPS",
 			    "SNI", "DST", "AGE", "UP", "DOWN", "WORKER");
 		for (i = 0; i < gw->nworkers; i++)
 			worker_call(&gw->workers[i], list_worker, &a);
 		if (a.json)
-			sb_printf(out, "]\n");
+			sbuf_printf(out, "]\n");
 		break;
 	}
 	case CTL_CMD_KILL:
@@ -277,13 +215,13 @@ run(struct control *ctl, const struct ctl_request *r, struct sbuf *out,
 		if (a.n == 0) {
 			*ok = 0;
 			if (a.user != NULL)
-				sb_printf(out, "no session of user %s\n",
+				sbuf_printf(out, "no session of user %s\n",
 				    shown_name(a.user, shown, sizeof(shown)));
 			else
-				sb_printf(out, "no session with id %llu\n",
+				sbuf_printf(out, "no session with id %llu\n",
 				    r->id);
 		} else
-			sb_printf(out, "killed %zu session%s\n", a.n,
+			sbuf_printf(out, "killed %zu session%s\n", a.n,
 			    a.n == 1 ? "" : "s");
 		break;
 	}
@@ -291,12 +229,12 @@ run(struct control *ctl, const struct ctl_request *r, struct sbuf *out,
 		struct conf_errors errs = { NULL, 0 };
 
 		if (ops->reload(ops->arg, &errs) == 0)
-			sb_printf(out, "reloaded\n");
+			sbuf_printf(out, "reloaded\n");
 		else {
 			*ok = 0;
 			for (i = 0; i < errs.n; i++)
-				sb_printf(out, "%s\n", errs.msgs[i]);
-			sb_printf(out, "reload failed: the running "
+				sbuf_printf(out, "%s\n", errs.msgs[i]);
+			sbuf_printf(out, "reload failed: the running "
 			    "configuration stays\n");
 		}
 		conf_errors_free(&errs);
@@ -304,13 +242,14 @@ run(struct control *ctl, const struct ctl_request *r, struct sbuf *out,
 	}
 	case CTL_CMD_STATS: {
 		struct stats_snapshot s;
-		char *body = malloc(65536);
+		char *body = malloc(STATS_TEXT_MAX);
 		size_t len;
 
 		memset(&s, 0, sizeof(s));
 		ops->snapshot(ops->arg, &s);
-		if (body != NULL && (len = stats_format(&s, body, 65536)) > 0)
-			sb_printf(out, "%.*s", (int)len, body);
+		if (body != NULL && (len = stats_format(&s, body,
+		    STATS_TEXT_MAX)) > 0)
+			sbuf_add(out, body, len);
 		else
 			*ok = 0;
 		free(body);
@@ -324,9 +263,9 @@ static void
 refuse(const struct ctl_request *r, enum ctl_error err, struct sbuf *out)
 {
 	if (err == CTL_E_ID)
-		sb_printf(out, "kill: '%s' is not a session id\n", r->arg);
+		sbuf_printf(out, "kill: '%s' is not a session id\n", r->arg);
 	else
-		sb_printf(out, "%s\n", ctl_strerror(err));
+		sbuf_printf(out, "%s\n", ctl_strerror(err));
 }
 
 /* Accepts again if nothing stops it: a full house or a pause. */
@@ -351,7 +290,7 @@ client_close(struct client *c)
 		;
 	*pp = c->next;
 	ctl->nclients--;
-	free(c->body.p);
+	sbuf_free(&c->body);
 	free(c);
 	accept_resume(ctl);
 }
@@ -422,9 +361,9 @@ static void
 client_reply(struct client *c, int ok, struct sbuf *body)
 {
 	if (body->failed) {	/* out of memory, or past REPLY_MAX */
-		free(body->p);
-		memset(body, 0, sizeof(*body));
-		sb_printf(body, "reply too large\n");
+		sbuf_free(body);
+		sbuf_growing(body, REPLY_MAX);
+		sbuf_str(body, "reply too large\n");
 		ok = 0;
 	}
 	util_strlcpy(c->status, ok ? "ok\n" : "error\n", sizeof(c->status));
@@ -437,13 +376,14 @@ client_reply(struct client *c, int ok, struct sbuf *body)
 static void
 client_read(struct client *c)
 {
-	struct sbuf body = { NULL, 0, 0, 0 };
 	struct ctl_request req;
+	struct sbuf body;
 	enum ctl_error err;
 	size_t used;
 	ssize_t n;
 	int ok = 0;
 
+	sbuf_growing(&body, REPLY_MAX);
 	n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -452,7 +392,7 @@ client_read(struct client *c)
 		return;
 	}
 	if (n == 0) {
-		sb_printf(&body, "request ends without a newline\n");
+		sbuf_printf(&body, "request ends without a newline\n");
 		client_reply(c, 0, &body);
 		return;
 	}

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
 #define STRIPES 64
 #define BUCKETS_PER_STRIPE 64
 #define ENTRIES_PER_STRIPE 2048	/* beyond this, idle entries are dropped */
@@ -60,23 +62,16 @@ iplimit_free(struct iplimit *t)
 	free(t);
 }
 
+/* IPv4 and its mapped IPv6 form are one client: one key. */
 static unsigned
 key(const struct addr *a, unsigned char ip[16])
 {
-	static const unsigned char mapped[12] =
-	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	unsigned h = 2166136261u;
+	unsigned h = UTIL_HASH_INIT;
 	size_t i;
 
-	if (a->ss.ss_family == AF_INET) {
-		memcpy(ip, mapped, 12);
-		memcpy(ip + 12, &((const struct sockaddr_in *)&a->ss)->sin_addr,
-		    4);
-	} else
-		memcpy(ip, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
-		    16);
+	addr_key16(a, ip);
 	for (i = 0; i < 16; i++)
-		h = (h ^ ip[i]) * 16777619u;
+		h = util_hash_byte(h, ip[i]);
 	return h;
 }
 

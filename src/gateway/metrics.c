@@ -12,7 +12,6 @@
 
 #define REQUEST_TIMEOUT 5.0	/* seconds to send them */
 #define CLIENTS_MAX 16		/* scrapers served at once */
-#define BODY_MAX 65536
 
 struct client {
 	ev_io io;
@@ -160,8 +159,8 @@ handle(struct client *c, const struct httpreq *r)
 	}
 	memset(&snap, 0, sizeof(snap));
 	c->m->snapshot(c->m->arg, &snap);
-	if ((body = malloc(BODY_MAX)) == NULL ||
-	    (n = stats_format(&snap, body, BODY_MAX)) == 0) {
+	if ((body = malloc(STATS_TEXT_MAX)) == NULL ||
+	    (n = stats_format(&snap, body, STATS_TEXT_MAX)) == 0) {
 		free(body);
 		error_page(c, "500 Internal Server Error", "");
 		return;

@@ -36,7 +36,7 @@ watch(struct conn *c, ev_io *io, int fd, int *cur, int want)
 static int
 client_reading(const struct conn *c)
 {
-	return c->phase != CONN_HANDSHAKE && !(c->flags & F_UP_EOF) &&
+	return c->phase > CONN_HANDSHAKE && !(c->flags & F_UP_EOF) &&
 	    (c->up == NULL || !(c->flags & F_INSPECTED));
 }
 
@@ -53,7 +53,9 @@ relay_update_watchers(struct conn *c)
 {
 	int ce = 0, be = 0;
 
-	if (c->phase == CONN_HANDSHAKE)
+	if (c->phase == CONN_PROXY)
+		ce = EV_READ;
+	else if (c->phase == CONN_HANDSHAKE)
 		ce = c->hs_need;
 	else {
 		if (client_reading(c))
@@ -106,23 +108,22 @@ int
 relay_flush_down(struct conn *c)
 {
 	struct buf *b = c->down;
+	enum tls_io st;
 	char why[128];
 	size_t n;
 
 	if (b == NULL)
 		return 0;
 	while (b->off < b->len) {
-		switch (tls_write(c->ssl, b->data + b->off, b->len - b->off,
-		    &n)) {
+		st = tls_write(c->ssl, b->data + b->off, b->len - b->off, &n);
+		switch (st) {
 		case TLS_OK:
 			b->off += n;
 			c->bytes_down += n;
 			break;
 		case TLS_WANT_READ:
-			c->wr_need = EV_READ;
-			return 0;
 		case TLS_WANT_WRITE:
-			c->wr_need = EV_WRITE;
+			c->wr_need = tls_want_events(st, EV_READ, EV_WRITE);
 			return 0;
 		case TLS_EOF:
 		case TLS_FAIL:
@@ -158,6 +159,7 @@ inspect(struct conn *c)
 int
 relay_pump_up(struct conn *c)
 {
+	enum tls_io st;
 	char why[128];
 	size_t n;
 	int rounds;
@@ -169,8 +171,9 @@ relay_pump_up(struct conn *c)
 		}
 		if (c->up == NULL && (c->up = worker_buf_get(c->w)) == NULL)
 			return conn_close(c, R_INTERNAL, "out of memory");
-		switch (tls_read(c->ssl, c->up->data + c->up->len,
-		    BUF_SIZE - c->up->len, &n)) {
+		st = tls_read(c->ssl, c->up->data + c->up->len,
+		    BUF_SIZE - c->up->len, &n);
+		switch (st) {
 		case TLS_OK:
 			c->up->len += n;
 			c->last_active = ev_now(c->w->loop);
@@ -180,10 +183,8 @@ relay_pump_up(struct conn *c)
 				return -1;
 			continue;
 		case TLS_WANT_READ:
-			c->rd_need = EV_READ;
-			break;
 		case TLS_WANT_WRITE:
-			c->rd_need = EV_WRITE;
+			c->rd_need = tls_want_events(st, EV_READ, EV_WRITE);
 			break;
 		case TLS_EOF:
 			c->flags |= F_UP_EOF;
@@ -256,6 +257,7 @@ relay_pump_down(struct conn *c)
 int
 relay_settle(struct conn *c)
 {
+	enum tls_io st;
 	char why[128];
 
 	if (c->phase == CONN_RELAY) {
@@ -266,15 +268,15 @@ relay_settle(struct conn *c)
 		}
 		if ((c->flags & (F_DOWN_EOF | F_DOWN_SHUT)) == F_DOWN_EOF &&
 		    c->down == NULL) {
-			switch (tls_close_notify(c->ssl)) {
+			st = tls_close_notify(c->ssl);
+			switch (st) {
 			case TLS_OK:
 				c->flags |= F_DOWN_SHUT;
 				break;
 			case TLS_WANT_READ:
-				c->wr_need = EV_READ;
-				break;
 			case TLS_WANT_WRITE:
-				c->wr_need = EV_WRITE;
+				c->wr_need = tls_want_events(st, EV_READ,
+				    EV_WRITE);
 				break;
 			case TLS_EOF:
 			case TLS_FAIL:

@@ -114,7 +114,7 @@ resolver_global_cleanup(void)
 static void
 on_sock(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct sock_watch *s = (struct sock_watch *)io;
+	struct sock_watch *s = container_of(io, struct sock_watch, io);
 	struct resolver *r = s->r;
 	int fd = io->fd;
 
@@ -384,7 +384,7 @@ resolver_new(struct ev_loop *loop, const char *servers, double timeout,
 static unsigned
 hash_name(const char *name, int family)
 {
-	unsigned h = 2166136261u ^ (unsigned)family;
+	unsigned h = UTIL_HASH_INIT ^ (unsigned)family;
 	unsigned char ch;
 
 	/* DNS names are case-insensitive: so is the cache */
@@ -392,7 +392,7 @@ hash_name(const char *name, int family)
 		ch = (unsigned char)*name;
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (unsigned char)(ch - 'A' + 'a');
-		h = (h ^ ch) * 16777619u;
+		h = util_hash_byte(h, ch);
 	}
 	return h;
 }

@@ -1,6 +1,7 @@
 /*
- * runtime: one loaded configuration with everything built from it (TLS
- * context, resolved servers, log sink). Shared by all workers and by
+ * runtime: one loaded configuration with everything built from it (the
+ * TLS context, the gateway's own addresses, the service user's ids, the
+ * log sink). Shared by all workers and by
  * every connection accepted under it; reference-counted so that a
  * reload never pulls it from under a live session.
  */
@@ -22,8 +23,10 @@ struct runtime {
 };
 
 /*
- * Loads path whole: parses it, resolves server host names, builds the
- * TLS context, and (if open_log) opens the log. Returns a runtime with
+ * Loads path whole: parses it, lists this host's addresses, looks up
+ * the service user, builds the TLS context (reading certificates, CAs
+ * and CRLs), and (if open_log) opens the log. Server host names are not
+ * resolved here: that happens when a client connects. Returns a runtime with
  * one reference, or NULL with every error appended to errs.
  */
 struct runtime *runtime_load(const char *path, const struct tls_hooks *hooks,

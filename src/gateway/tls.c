@@ -12,7 +12,6 @@
 #include "core/hello.h"
 #include "core/util.h"
 
-#define TLS_FILE_MAX (16u << 20)	/* a CA bundle or CRL larger is a mistake */
 #define TICKET_VERSION 1
 #define TICKET_CHAIN 0x01		/* flag: the client's intermediates follow */
 #define TICKET_CHAIN_MAX 8		/* intermediates a ticket carries */
@@ -20,19 +19,6 @@
 
 /* errno of the last SSL_ERROR_SYSCALL on this thread, for tls_error(). */
 static _Thread_local int last_errno;
-
-const char *
-tls_err_reason(unsigned long e, const char *none)
-{
-	const char *r;
-
-	if (e == 0)
-		return none;
-	if (ERR_SYSTEM_ERROR(e))
-		return strerror(ERR_GET_REASON(e));
-	r = ERR_reason_error_string(e);
-	return r != NULL ? r : none;
-}
 
 static enum tls_cert_verdict
 verdict_of(int err)
@@ -125,255 +111,22 @@ recheck_callback(int ok, X509_STORE_CTX *x)
 	return ok || tolerated(x);
 }
 
-/* A daemon never prompts: an encrypted key is an error, not a question. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return 0;
-}
-
-/* A file named by the config, read whole (regular files only). */
-struct blob {
-	char *data;
-	size_t len;
-};
-
-static int
-load_blob(const char *path, const char *kw, const char *file, int line,
-    struct blob *b, struct conf_errors *errs)
-{
-	char why[128];
-
-	if (file_read(path, TLS_FILE_MAX, &b->data, &b->len, why,
-	    sizeof(why)) == -1) {
-		conf_error(errs, file, line, "%s: cannot load %s: %s", kw, path,
-		    why);
-		return -1;
-	}
-	return 0;
-}
-
-/* A read-only BIO over the blob (which must outlive it). */
-static BIO *
-blob_bio(const struct blob *b)
-{
-	return BIO_new_mem_buf(b->data, (int)b->len);
-}
-
-/* After a loop of PEM reads: 1 if it stopped at the end, not an error. */
-static int
-pem_end(void)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
-	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-		ERR_clear_error();
-		return 1;
-	}
-	return 0;
-}
-
-static int
-client_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
-	struct blob b = { NULL, 0 };
-	X509_NAME *nm;
-	BIO *bio = NULL;
-	X509 *x;
-	int n = 0, rc = -1;
-
-	if (names == NULL || load_blob(c->client_ca, "client-ca",
-	    c->client_ca_at.file, c->client_ca_at.line, &b, errs) == -1)
-		goto out;
-	if ((bio = blob_bio(&b)) == NULL)
-		goto bad;
-	while ((x = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase,
-	    NULL)) != NULL) {
-		nm = X509_NAME_dup(X509_get_subject_name(x));
-		if (X509_STORE_add_cert(store, x) != 1 || nm == NULL ||
-		    sk_X509_NAME_push(names, nm) == 0) {
-			X509_NAME_free(nm);
-			X509_free(x);
-			goto bad;
-		}
-		X509_free(x);
-		n++;
-	}
-	if (!pem_end())
-		goto bad;
-	if (n == 0) {
-		conf_error(errs, c->client_ca_at.file, c->client_ca_at.line,
-		    "client-ca: cannot load %s: no certificate in it",
-		    c->client_ca);
-		goto out;
-	}
-	SSL_CTX_set_client_CA_list(ctx, names);
-	names = NULL;
-	rc = 0;
-	goto out;
-bad:
-	conf_error(errs, c->client_ca_at.file, c->client_ca_at.line, "client-ca: "
-	    "cannot load %s: %s", c->client_ca, tls_err_reason(
-	    ERR_peek_last_error(), "not a PEM certificate"));
-	ERR_clear_error();
-out:
-	sk_X509_NAME_pop_free(names, X509_NAME_free);
-	BIO_free(bio);
-	free(b.data);
-	return rc;
-}
-
-/* Adds the CRLs of one file, PEM (one or more) or DER, to store. */
-static int
-load_crl(X509_STORE *store, const struct conf_path *cp,
-    struct conf_errors *errs)
-{
-	struct blob b = { NULL, 0 };
-	const unsigned char *p;
-	X509_CRL *crl;
-	BIO *bio;
-	int n = 0, ok = 1;
-
-	if (load_blob(cp->path, "crl", cp->file, cp->line, &b, errs) == -1)
-		return -1;
-	if ((bio = blob_bio(&b)) != NULL) {
-		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase,
-		    NULL)) != NULL) {
-			ok = X509_STORE_add_crl(store, crl) == 1;
-			X509_CRL_free(crl);
-			if (!ok)
-				break;
-			n++;
-		}
-		BIO_free(bio);
-	}
-	ERR_clear_error();
-	if (n == 0 && ok) {
-		p = (const unsigned char *)b.data;
-		if ((crl = d2i_X509_CRL(NULL, &p, (long)b.len)) != NULL) {
-			ok = X509_STORE_add_crl(store, crl) == 1;
-			X509_CRL_free(crl);
-			n++;
-		}
-		ERR_clear_error();
-	}
-	free(b.data);
-	if (n == 0 || !ok) {
-		conf_error(errs, cp->file, cp->line, "crl: cannot load %s: %s",
-		    cp->path, ok ? "not a CRL (PEM or DER)" : "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 static void
 client_auth(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	size_t i;
 
-	if (client_cas(ctx, c, errs) == -1)
+	if (tls_load_cas(ctx, c, errs) == -1)
 		return;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
 	SSL_CTX_set_verify_depth(ctx, 8);
 	for (i = 0; i < c->ncrls; i++)
-		(void)load_crl(store, &c->crls[i], errs);
+		(void)tls_load_crl(store, &c->crls[i], errs);
 	if (c->ncrls > 0)
 		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK |
 		    X509_V_FLAG_CRL_CHECK_ALL);
-}
-
-/* The certificate (and its chain) of one `certificate` line, and its key. */
-static void
-load_certificate(SSL_CTX *ctx, const struct conf_cert *ct,
-    struct conf_errors *errs)
-{
-	const char *keypath = ct->key != NULL ? ct->key : ct->cert;
-	struct blob cb = { NULL, 0 }, kb = { NULL, 0 };
-	BIO *bio = NULL, *kbio = NULL;
-	EVP_PKEY *key = NULL;
-	X509 *x = NULL, *ca;
-
-	if (load_blob(ct->cert, "certificate", ct->file, ct->line, &cb,
-	    errs) == -1)
-		goto out;
-	if (ct->key != NULL && load_blob(ct->key, "certificate", ct->file,
-	    ct->line, &kb, errs) == -1)
-		goto out;
-	if ((bio = blob_bio(&cb)) == NULL ||
-	    (kbio = blob_bio(ct->key != NULL ? &kb : &cb)) == NULL)
-		goto oom;
-	if ((x = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase, NULL)) ==
-	    NULL) {
-		ERR_clear_error();
-		conf_error(errs, ct->file, ct->line, "certificate: %s holds no "
-		    "PEM certificate%s", ct->cert, strstr(cb.data,
-		    "PRIVATE KEY-----") != NULL ? " (it holds a private key: "
-		    "give the certificate first, then 'key FILE')" : "");
-		goto out;
-	}
-	if ((key = PEM_read_bio_PrivateKey(kbio, NULL, no_passphrase,
-	    NULL)) == NULL) {
-		const struct blob *kt = ct->key != NULL ? &kb : &cb;
-
-		ERR_clear_error();
-		if (strstr(kt->data, "ENCRYPTED") != NULL)
-			conf_error(errs, ct->file, ct->line, "certificate: the "
-			    "private key in %s is encrypted; the gateway needs "
-			    "it unencrypted (and readable only by itself)",
-			    keypath);
-		else if (ct->key == NULL)
-			conf_error(errs, ct->file, ct->line, "certificate: no "
-			    "private key in %s (append the key to it, or give "
-			    "it with 'key FILE')", ct->cert);
-		else
-			conf_error(errs, ct->file, ct->line, "certificate: no "
-			    "private key in %s", keypath);
-		goto out;
-	}
-	if (X509_check_private_key(x, key) != 1) {
-		ERR_clear_error();
-		conf_error(errs, ct->file, ct->line, "certificate: the key in "
-		    "%s does not match the certificate in %s", keypath,
-		    ct->cert);
-		goto out;
-	}
-	/* as SSL_CTX_use_certificate_chain_file, from memory */
-	if (SSL_CTX_use_certificate(ctx, x) != 1 ||
-	    SSL_CTX_clear_chain_certs(ctx) != 1)
-		goto ssl_error;
-	while ((ca = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) !=
-	    NULL) {
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
-			goto ssl_error;
-		}
-	}
-	if (!pem_end() || SSL_CTX_use_PrivateKey(ctx, key) != 1)
-		goto ssl_error;
-	goto out;
-oom:
-	conf_error(errs, ct->file, ct->line, "certificate: out of memory");
-	goto out;
-ssl_error:
-	conf_error(errs, ct->file, ct->line, "certificate: cannot use %s: %s",
-	    ct->cert, tls_err_reason(ERR_peek_last_error(), "unknown error"));
-	ERR_clear_error();
-out:
-	EVP_PKEY_free(key);
-	X509_free(x);
-	BIO_free(bio);
-	BIO_free(kbio);
-	free(cb.data);
-	free(kb.data);
 }
 
 /* The ClientHello's server name, before anything else is decided. */
@@ -577,7 +330,7 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
 	/*
 	 * Resumption by stateless tickets only: no server-side cache, so
 	 * no lock shared by the workers on the handshake path.
@@ -593,7 +346,7 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	if (c->client_ca != NULL)
 		client_auth(ctx, c, errs);
 	for (i = 0; i < c->ncerts; i++)
-		load_certificate(ctx, &c->certs[i], errs);
+		tls_load_certificate(ctx, &c->certs[i], errs);
 	if (errs->n != before) {
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -617,28 +370,16 @@ tls_new(SSL_CTX *ctx, int fd, void *app)
 	return ssl;
 }
 
-/* The one place OpenSSL's results become statuses. */
+/* OpenSSL's result as a status; a system error's errno is kept. */
 static enum tls_io
 status(SSL *ssl, int rc)
 {
-	switch (SSL_get_error(ssl, rc)) {
-	case SSL_ERROR_NONE:
-		return TLS_OK;
-	case SSL_ERROR_WANT_READ:
-		return TLS_WANT_READ;
-	case SSL_ERROR_WANT_WRITE:
-		return TLS_WANT_WRITE;
-	case SSL_ERROR_ZERO_RETURN:
-		return TLS_EOF;
-	case SSL_ERROR_SYSCALL:
-		last_errno = errno;
-		if (ERR_peek_error() == 0 && errno == 0)
-			return TLS_EOF;	/* EOF with no close_notify */
-		return TLS_FAIL;
-	default:
-		last_errno = 0;
-		return TLS_FAIL;
-	}
+	int sys;
+	enum tls_io st = tls_status(ssl, rc, &sys);
+
+	if (st == TLS_FAIL)
+		last_errno = sys;
+	return st;
 }
 
 enum tls_io

@@ -11,14 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "config/config.h"
-
-enum tls_io {
-	TLS_OK = 0,		/* done (n bytes moved, or step complete) */
-	TLS_WANT_READ,		/* retry when the socket is readable */
-	TLS_WANT_WRITE,		/* retry when the socket is writable */
-	TLS_EOF,		/* peer closed: close_notify or plain EOF */
-	TLS_FAIL,		/* error; tls_error() says what */
-};
+#include "core/tlsio.h"
 
 /* The client certificate's verdict, as the log names it. */
 enum tls_cert_verdict {
@@ -79,6 +72,21 @@ struct tls_hooks {
 SSL_CTX *tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
     struct conf_errors *errs);
 
+/*
+ * tlsload.c: the files of a config into ctx. Each error is appended at
+ * the line of its directive. tls_load_cas: the client-ca bundle (store
+ * and the names sent in the certificate request); tls_load_crl: one crl
+ * file (PEM, one or more, or DER); tls_load_certificate: one certificate
+ * line (chain and key, which must match). Returns 0 or -1 where int.
+ */
+int tls_load_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs);
+int tls_load_crl(X509_STORE *store, const struct conf_path *cp,
+    struct conf_errors *errs);
+void tls_load_certificate(SSL_CTX *ctx, const struct conf_cert *ct,
+    struct conf_errors *errs);
+/* OpenSSL's passphrase callback: there is none (a daemon never asks). */
+int tls_no_passphrase(char *buf, int size, int rwflag, void *u);
+
 /* A server-side SSL on fd with app as its app data, or NULL. */
 SSL *tls_new(SSL_CTX *ctx, int fd, void *app);
 
@@ -111,12 +119,6 @@ int tls_failed_no_cert(void);
 void tls_describe(SSL *ssl, char *buf, size_t len);
 /* 1 if the handshake resumed an earlier session (a ticket). */
 int tls_resumed(SSL *ssl);
-
-/*
- * The reason of OpenSSL error e: errno text for a system error, the
- * library's reason otherwise, or none when there is nothing to say.
- */
-const char *tls_err_reason(unsigned long e, const char *none);
 
 /*
  * Says why the last operation on this thread failed (OpenSSL reason or

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "gateway/conn.h"
 #include "gateway/logsink.h"
 
@@ -15,10 +16,22 @@
 #define ACCEPT_BATCH 32		/* accepts per wake-up, for fairness */
 #define ACCEPT_PAUSE 0.5	/* seconds without accept after EMFILE */
 
-enum {
-	WORKER_MSG_RELOAD = 1,
-	WORKER_MSG_STOP,
-	WORKER_MSG_CALL,
+/* One message from the main thread; reload and call wait for done. */
+struct worker_msg {
+	struct worker_msg *next;
+	enum {
+		WORKER_MSG_RELOAD = 0,
+		WORKER_MSG_CALL,
+		WORKER_MSG_STOP,
+	} kind;
+	struct runtime *rt;		/* RELOAD: a reference, taken over */
+	struct resolver *res;		/* RELOAD: taken over */
+	const struct listener *ls;	/* RELOAD */
+	size_t nls;
+	void (*fn)(struct worker *, void *);	/* CALL */
+	void *arg;
+	int queued;			/* STOP: already in the queue */
+	int done;			/* set by the worker, under lock */
 };
 
 struct buf *
@@ -70,7 +83,7 @@ static void release_slot(struct worker *);
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct listener *l = io->data;
+	struct listener *l = container_of(io, struct listener, io);
 	struct worker *w = l->w;
 	struct gateway *gw = w->gw;
 	unsigned long max = w->rt->conf->max_conns;
@@ -124,7 +137,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 static void
 on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct worker *w = t->data;
+	struct worker *w = container_of(t, struct worker, pause_timer);
 
 	(void)loop;
 	(void)revents;
@@ -200,7 +213,6 @@ set_listeners(struct worker *w, const struct listener *ls, size_t n)
 		nl[i].proxy_protocol = ls[i].proxy_protocol;
 		nl[i].w = w;
 		ev_io_init(&nl[i].io, on_accept, nl[i].fd, EV_READ);
-		nl[i].io.data = &nl[i];
 	}
 	free(w->ls);
 	w->ls = nl;
@@ -225,7 +237,7 @@ close_listeners(struct worker *w)
 static void
 on_drain_end(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct worker *w = t->data;
+	struct worker *w = container_of(t, struct worker, drain_timer);
 
 	(void)revents;
 	while (w->conns != NULL)
@@ -260,33 +272,73 @@ recheck_all(struct worker *w)
 	}
 }
 
+/* Carries out one message, in the worker's thread. */
+static void
+deliver(struct worker *w, struct worker_msg *m)
+{
+	switch (m->kind) {
+	case WORKER_MSG_RELOAD:
+		runtime_unref(w->rt);
+		w->rt = m->rt;
+		m->rt = NULL;
+		/* lookups under way keep the old one alive */
+		resolver_unref(w->res);
+		w->res = m->res;
+		m->res = NULL;
+		recheck_all(w);
+		if (!w->draining)
+			set_listeners(w, m->ls, m->nls);
+		break;
+	case WORKER_MSG_CALL:
+		m->fn(w, m->arg);
+		break;
+	case WORKER_MSG_STOP:
+		if (!w->draining)
+			begin_drain(w);
+		break;
+	}
+}
+
+/* Takes every queued message, in order, between two events. */
 static void
 on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
-	struct worker *w = a->data;
+	struct worker *w = container_of(a, struct worker, wake);
+	struct worker_msg *m, *next;
 
 	(void)loop;
 	(void)revents;
 	pthread_mutex_lock(&w->lock);
-	if (w->msg == WORKER_MSG_RELOAD) {
-		runtime_unref(w->rt);
-		w->rt = w->msg_rt;
-		w->msg_rt = NULL;
-		/* lookups under way keep the old one alive */
-		resolver_unref(w->res);
-		w->res = w->msg_res;
-		w->msg_res = NULL;
-		recheck_all(w);
-		if (!w->draining)
-			set_listeners(w, w->msg_ls, w->msg_nls);
-	} else if (w->msg == WORKER_MSG_CALL)
-		w->msg_fn(w, w->msg_arg);
-	else if (w->msg == WORKER_MSG_STOP && !w->draining)
-		begin_drain(w);
-	w->msg = 0;
-	pthread_cond_broadcast(&w->done);
+	m = w->mq;
+	w->mq = NULL;
+	w->mq_tail = &w->mq;
 	pthread_mutex_unlock(&w->lock);
+	for (; m != NULL; m = next) {
+		next = m->next;
+		deliver(w, m);
+		/* once done, a waiting poster may free m: not touched again */
+		pthread_mutex_lock(&w->lock);
+		m->queued = 0;
+		m->done = 1;
+		pthread_cond_broadcast(&w->done);
+		pthread_mutex_unlock(&w->lock);
+	}
 	resume_if_room(w);
+}
+
+/* Queues m for w and wakes w; with wait, returns once m is done. */
+static void
+post(struct worker *w, struct worker_msg *m, int wait)
+{
+	pthread_mutex_lock(&w->lock);
+	m->next = NULL;
+	m->done = 0;
+	*w->mq_tail = m;
+	w->mq_tail = &m->next;
+	ev_async_send(w->loop, &w->wake);
+	while (wait && !m->done)
+		pthread_cond_wait(&w->done, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *
@@ -324,15 +376,22 @@ worker_start(struct worker *w, struct gateway *gw, unsigned id,
 		w->loop = NULL;
 		return -1;
 	}
+	if ((w->stop = calloc(1, sizeof(*w->stop))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		resolver_unref(w->res);
+		ev_loop_destroy(w->loop);
+		w->loop = NULL;
+		return -1;
+	}
+	w->stop->kind = WORKER_MSG_STOP;
+	w->mq = NULL;
+	w->mq_tail = &w->mq;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->done, NULL);
 	ev_async_init(&w->wake, on_wake);
-	w->wake.data = w;
 	ev_async_start(w->loop, &w->wake);
 	ev_init(&w->pause_timer, on_pause_end);
-	w->pause_timer.data = w;
 	ev_init(&w->drain_timer, on_drain_end);
-	w->drain_timer.data = w;
 	w->rt = runtime_ref(rt);
 	set_listeners(w, ls, n);
 	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
@@ -347,39 +406,37 @@ void
 worker_reload(struct worker *w, struct runtime *rt, struct resolver *res,
     const struct listener *ls, size_t n)
 {
-	pthread_mutex_lock(&w->lock);
-	w->msg = WORKER_MSG_RELOAD;
-	w->msg_rt = runtime_ref(rt);
-	w->msg_res = res;
-	w->msg_ls = (struct listener *)(uintptr_t)ls;
-	w->msg_nls = n;
-	ev_async_send(w->loop, &w->wake);
-	while (w->msg != 0)
-		pthread_cond_wait(&w->done, &w->lock);
-	w->msg_ls = NULL;
-	pthread_mutex_unlock(&w->lock);
+	struct worker_msg m = { .kind = WORKER_MSG_RELOAD };
+
+	m.rt = runtime_ref(rt);
+	m.res = res;
+	m.ls = ls;
+	m.nls = n;
+	post(w, &m, 1);
 }
 
 void
 worker_call(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
 {
-	pthread_mutex_lock(&w->lock);
-	w->msg = WORKER_MSG_CALL;
-	w->msg_fn = fn;
-	w->msg_arg = arg;
-	ev_async_send(w->loop, &w->wake);
-	while (w->msg != 0)
-		pthread_cond_wait(&w->done, &w->lock);
-	pthread_mutex_unlock(&w->lock);
+	struct worker_msg m = { .kind = WORKER_MSG_CALL };
+
+	m.fn = fn;
+	m.arg = arg;
+	post(w, &m, 1);
 }
 
 void
 worker_stop(struct worker *w)
 {
+	int queued;
+
+	/* stopping twice is stopping once: one message, never freed early */
 	pthread_mutex_lock(&w->lock);
-	w->msg = WORKER_MSG_STOP;
-	ev_async_send(w->loop, &w->wake);
+	queued = w->stop->queued;
+	w->stop->queued = 1;
 	pthread_mutex_unlock(&w->lock);
+	if (!queued)
+		post(w, w->stop, 0);
 }
 
 void
@@ -403,7 +460,7 @@ worker_free(struct worker *w)
 	resolver_unref(w->res);		/* its watchers are on the loop */
 	ev_loop_destroy(w->loop);
 	runtime_unref(w->rt);
-	runtime_unref(w->msg_rt);
+	free(w->stop);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->done);
 }

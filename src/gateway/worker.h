@@ -3,8 +3,10 @@
  * sockets and every connection it accepted. Nothing on the
  * per-connection path is shared with other workers except atomics.
  *
- * The main thread talks to a worker only through worker_reload() and
- * worker_stop(), which post a message and wake the loop (ev_async).
+ * The main thread talks to a worker only through messages: it queues
+ * one (worker_reload, worker_call, worker_stop) and wakes the loop
+ * (ev_async); the worker takes every queued message, in order, between
+ * two events. Reload and call wait for theirs to be done.
  */
 #ifndef SSHGATE_WORKER_H
 #define SSHGATE_WORKER_H
@@ -31,6 +33,7 @@ struct buf {
 
 struct gateway;
 struct conn;
+struct worker_msg;
 
 struct worker {
 	unsigned id;
@@ -39,16 +42,11 @@ struct worker {
 	struct ev_loop *loop;
 	ev_async wake;
 
-	/* mailbox from the main thread, under lock */
+	/* messages from the main thread, under lock */
 	pthread_mutex_t lock;
-	pthread_cond_t done;
-	int msg;			/* WORKER_MSG_* or 0 */
-	struct runtime *msg_rt;
-	struct resolver *msg_res;
-	void (*msg_fn)(struct worker *, void *);	/* WORKER_MSG_CALL */
-	void *msg_arg;
-	struct listener *msg_ls;
-	size_t msg_nls;
+	pthread_cond_t done;		/* a waited-for message was done */
+	struct worker_msg *mq, **mq_tail;
+	struct worker_msg *stop;	/* the one stop message, kept here */
 
 	struct runtime *rt;		/* for new connections */
 	struct resolver *res;		/* DNS for new lookups, per rt */

@@ -515,10 +515,31 @@ cidr_match_unset_address(void **state)
 	assert_false(cidr_match(&c, &a));
 }
 
+static void
+v4_of_mapped_and_plain(void **state)
+{
+	struct addr a;
+	unsigned char k1[16], k2[16];
+
+	(void)state;
+	assert_int_equal(addr_parse_ip("10.1.2.3", 22, &a), 0);
+	assert_memory_equal(addr_v4(&a), "\x0a\x01\x02\x03", 4);
+	addr_key16(&a, k1);
+	assert_int_equal(addr_parse_ip("::ffff:10.1.2.3", 22, &a), 0);
+	assert_memory_equal(addr_v4(&a), "\x0a\x01\x02\x03", 4);
+	addr_key16(&a, k2);
+	assert_memory_equal(k1, k2, 16);	/* one client, one key */
+	assert_int_equal(addr_parse_ip("2001:db8::1", 22, &a), 0);
+	assert_null(addr_v4(&a));
+	assert_int_equal(addr_parse_ip("::10.1.2.3", 22, &a), 0);
+	assert_null(addr_v4(&a));		/* compatible, not mapped */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(v4_of_mapped_and_plain),
 		cmocka_unit_test(parse_ip_v4),
 		cmocka_unit_test(parse_ip_v6),
 		cmocka_unit_test(parse_ip_v4_mapped_stays_v6),

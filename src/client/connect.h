@@ -1,13 +1,13 @@
 /*
- * client: `sshgate connect`, the ProxyCommand side. TLS to the gateway
+ * connect: `sshgate connect`, the ProxyCommand side. TLS to the gateway
  * with verification on by default, SNI = the wanted server, then
  * stdin/stdout relayed until both directions end.
  */
-#ifndef SSHGATE_CLIENT_H
-#define SSHGATE_CLIENT_H
+#ifndef SSHGATE_CONNECT_H
+#define SSHGATE_CONNECT_H
 
 /* The gateway's port when GATEWAY has no :PORT. */
-#define CLIENT_DEFAULT_PORT 2222
+#define CONNECT_DEFAULT_PORT 2222
 
 #define CONNECT_USAGE "sshgate connect [--ca FILE] [--cert FILE] [--key FILE] " \
 	"[--insecure]\n" \
@@ -15,6 +15,6 @@
 	"GATEWAY[:PORT] TARGET"
 
 /* Runs `sshgate connect ARGS` (argv[0] is "connect"); returns exit status. */
-int client_connect_main(int argc, char **argv);
+int connect_main(int argc, char **argv);
 
 #endif

@@ -1,4 +1,4 @@
-#include "client/client.h"
+#include "client/connect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +22,8 @@
 #include <openssl/x509v3.h>
 
 #include "core/addr.h"
+#include "core/tlsio.h"
 #include "client/sesscache.h"
-#include "gateway/tls.h"
 #include "core/util.h"
 
 #define RELAY_BUF 16384
@@ -73,7 +73,7 @@ parse_gateway(const char *s, struct opts *o)
 	char err[128];
 	struct addr a;
 
-	o->port = CLIENT_DEFAULT_PORT;
+	o->port = CONNECT_DEFAULT_PORT;
 	if (addr_parse_ip(s, 0, &a) == 0 || (s[0] != '[' &&
 	    strchr(s, ':') == NULL)) {
 		if (strlen(s) == 0 || strlen(s) >= sizeof(o->host))
@@ -389,23 +389,17 @@ explain_failure(SSL *ssl, const struct opts *o)
 static int
 handshake(SSL *ssl, int fd, const struct opts *o, double deadline)
 {
+	enum tls_io st;
 	struct pollfd p;
-	int rc, left;
+	int left, sys;
 
 	for (;;) {
 		ERR_clear_error();
-		if ((rc = SSL_connect(ssl)) == 1)
+		if ((st = tls_status(ssl, SSL_connect(ssl), &sys)) == TLS_OK)
 			return 0;
-		switch (SSL_get_error(ssl, rc)) {
-		case SSL_ERROR_WANT_READ:
-			p.events = POLLIN;
-			break;
-		case SSL_ERROR_WANT_WRITE:
-			p.events = POLLOUT;
-			break;
-		default:
+		if ((p.events = (short)tls_want_events(st, POLLIN, POLLOUT)) ==
+		    0)
 			return explain_failure(ssl, o);
-		}
 		p.fd = fd;
 		left = (int)((deadline - now()) * 1000);
 		if (left <= 0 || poll(&p, 1, left) == 0) {
@@ -446,16 +440,17 @@ surface_alert(SSL *ssl, int fd)
 {
 	unsigned long e = ERR_peek_error();
 	struct pollfd p = { fd, POLLIN, 0 };
+	size_t n;
 	char c;
-	int i, rc;
+	int i, sys;
 
 	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(e) > SSL_AD_REASON_OFFSET)
 		return;		/* already an alert */
 	for (i = 0; i < 10 && poll(&p, 1, 100) >= 0; i++) {
 		ERR_clear_error();
-		if ((rc = SSL_read(ssl, &c, 1)) > 0 ||
-		    SSL_get_error(ssl, rc) != SSL_ERROR_WANT_READ)
+		if (tls_status(ssl, SSL_read_ex(ssl, &c, 1, &n), &sys) !=
+		    TLS_WANT_READ)
 			return;
 	}
 }
@@ -464,9 +459,10 @@ surface_alert(SSL *ssl, int fd)
 static int
 relay_pass(struct relay *r, const struct opts *o, int *progress)
 {
+	enum tls_io st;
 	ssize_t n;
 	size_t k;
-	int rc;
+	int rc, sys;
 
 	r->sock_events = 0;
 	/* stdin -> TLS */
@@ -483,17 +479,15 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 	}
 	while (r->up.off < r->up.len) {
 		ERR_clear_error();
-		rc = SSL_write_ex(r->ssl, r->up.data + r->up.off,
-		    r->up.len - r->up.off, &k);
-		if (rc == 1) {
+		st = tls_status(r->ssl, SSL_write_ex(r->ssl, r->up.data +
+		    r->up.off, r->up.len - r->up.off, &k), &sys);
+		if (st == TLS_OK) {
 			r->up.off += k;
 			*progress = 1;
 			continue;
 		}
-		rc = SSL_get_error(r->ssl, rc);
-		if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
-			r->sock_events |= rc == SSL_ERROR_WANT_READ ? POLLIN :
-			    POLLOUT;
+		if ((rc = tls_want_events(st, POLLIN, POLLOUT)) != 0) {
+			r->sock_events |= (short)rc;
 			break;
 		}
 		if (r->got_bytes) {
@@ -512,28 +506,25 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 		if (rc >= 0) {
 			r->sent_close = 1;
 			*progress = 1;
-		} else if ((rc = SSL_get_error(r->ssl, rc)) ==
-		    SSL_ERROR_WANT_WRITE || rc == SSL_ERROR_WANT_READ)
-			r->sock_events |= rc == SSL_ERROR_WANT_READ ? POLLIN :
-			    POLLOUT;
+		} else if ((rc = tls_want_events(tls_status(r->ssl, rc, &sys),
+		    POLLIN, POLLOUT)) != 0)
+			r->sock_events |= (short)rc;
 		else
 			r->sent_close = 1;	/* gone: reading will say */
 	}
 	/* TLS -> stdout */
 	if (r->down.len == 0 && !r->tls_eof) {
 		ERR_clear_error();
-		rc = SSL_read_ex(r->ssl, r->down.data, sizeof(r->down.data), &k);
-		if (rc == 1) {
+		st = tls_status(r->ssl, SSL_read_ex(r->ssl, r->down.data,
+		    sizeof(r->down.data), &k), &sys);
+		if (st == TLS_OK) {
 			r->down.off = 0;
 			r->down.len = k;
 			r->got_bytes = 1;
 			*progress = 1;
 		} else {
-			rc = SSL_get_error(r->ssl, rc);
-			if (rc == SSL_ERROR_WANT_READ)
-				r->sock_events |= POLLIN;
-			else if (rc == SSL_ERROR_WANT_WRITE)
-				r->sock_events |= POLLOUT;
+			if ((rc = tls_want_events(st, POLLIN, POLLOUT)) != 0)
+				r->sock_events |= (short)rc;
 			else if (!r->got_bytes) {
 				surface_alert(r->ssl, r->fd);
 				return -explain_failure(r->ssl, o);
@@ -619,7 +610,7 @@ new_session(SSL *ssl, SSL_SESSION *sess)
 }
 
 int
-client_connect_main(int argc, char **argv)
+connect_main(int argc, char **argv)
 {
 	struct opts o;
 	struct addr lit;
