@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "client/say.h"
 #include "core/addr.h"
 #include "core/tlsio.h"
 #include "client/sesscache.h"
@@ -41,21 +42,6 @@ struct pipe_buf {
 	char data[RELAY_BUF];
 	size_t off, len;
 };
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sshgate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static double
 now(void)
@@ -119,17 +105,17 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->no_resume = 1;
 		else if (strcmp(a, "--timeout") == 0 && has_val) {
 			if (util_parse_uint(argv[++i], 1, 3600, &t) == -1) {
-				say("--timeout: expected seconds (1-3600), got "
+				client_say("--timeout: expected seconds (1-3600), got "
 				    "'%s'", argv[i]);
 				return -1;
 			}
 			o->timeout = (double)t;
 		} else if (a[0] == '-' && a[1] != '\0') {
-			say("connect: unknown or incomplete option '%s'", a);
+			client_say("connect: unknown or incomplete option '%s'", a);
 			return -1;
 		} else if (pos == 0) {
 			if (parse_gateway(a, o) == -1) {
-				say("connect: '%s' is not GATEWAY[:PORT]", a);
+				client_say("connect: '%s' is not GATEWAY[:PORT]", a);
 				return -1;
 			}
 			pos++;
@@ -137,18 +123,18 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->target = a;
 			pos++;
 		} else {
-			say("connect: unexpected argument '%s'", a);
+			client_say("connect: unexpected argument '%s'", a);
 			return -1;
 		}
 	}
 	if (pos != 2)
 		return -1;
 	if (o->key != NULL && o->cert == NULL) {
-		say("connect: --key needs --cert");
+		client_say("connect: --key needs --cert");
 		return -1;
 	}
 	if (strlen(o->target) == 0 || strlen(o->target) > 255) {
-		say("connect: TARGET must be 1 to 255 characters");
+		client_say("connect: TARGET must be 1 to 255 characters");
 		return -1;
 	}
 	return 0;
@@ -166,7 +152,7 @@ tcp_connect(const struct opts *o, double deadline)
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(port, sizeof(port), "%u", o->port);
 	if ((rc = getaddrinfo(o->host, port, &hints, &res)) != 0) {
-		say("cannot resolve %s: %s", o->host, gai_strerror(rc));
+		client_say("cannot resolve %s: %s", o->host, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -205,7 +191,7 @@ tcp_connect(const struct opts *o, double deadline)
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		say("cannot connect to %s:%u: %s", o->host, o->port,
+		client_say("cannot connect to %s:%u: %s", o->host, o->port,
 		    strerror(err));
 		return -1;
 	}
@@ -228,7 +214,7 @@ passphrase(char *buf, int size, int rwflag, void *userdata)
 
 	(void)rwflag;
 	if ((tty = fopen("/dev/tty", "r+")) == NULL) {
-		say("%s is encrypted and there is no terminal to ask for its "
+		client_say("%s is encrypted and there is no terminal to ask for its "
 		    "passphrase", key);
 		return -1;
 	}
@@ -267,7 +253,7 @@ make_ctx(const struct opts *o)
 	if (!o->insecure) {
 		if ((o->ca != NULL ? SSL_CTX_load_verify_locations(ctx, o->ca,
 		    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-			say("cannot load CA certificates %s: %s", o->ca != NULL ?
+			client_say("cannot load CA certificates %s: %s", o->ca != NULL ?
 			    o->ca : "(system)", tls_err_reason(ERR_get_error(),
 			    "none found"));
 			SSL_CTX_free(ctx);
@@ -283,7 +269,7 @@ make_ctx(const struct opts *o)
 		    SSL_CTX_use_PrivateKey_file(ctx, key,
 		    SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			say("cannot load client certificate %s (key %s): %s",
+			client_say("cannot load client certificate %s (key %s): %s",
 			    o->cert, key, tls_err_reason(ERR_get_error(),
 			    "unknown error"));
 			SSL_CTX_free(ctx);
@@ -335,11 +321,11 @@ explain_failure(SSL *ssl, const struct opts *o)
 	if (!o->insecure && vr != X509_V_OK) {
 		switch (vr) {
 		case X509_V_ERR_HOSTNAME_MISMATCH:
-			say("cannot verify gateway %s:%u: name mismatch: "
+			client_say("cannot verify gateway %s:%u: name mismatch: "
 			    "wanted %s", o->host, o->port, o->host);
 			break;
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
-			say("cannot verify gateway %s:%u: address mismatch: "
+			client_say("cannot verify gateway %s:%u: address mismatch: "
 			    "wanted %s", o->host, o->port, o->host);
 			break;
 		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -347,15 +333,15 @@ explain_failure(SSL *ssl, const struct opts *o)
 		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 		case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 		case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-			say("cannot verify gateway %s:%u: certificate signed "
+			client_say("cannot verify gateway %s:%u: certificate signed "
 			    "by an unknown CA", o->host, o->port);
 			break;
 		case X509_V_ERR_CERT_HAS_EXPIRED:
-			say("cannot verify gateway %s:%u: certificate "
+			client_say("cannot verify gateway %s:%u: certificate "
 			    "expired", o->host, o->port);
 			break;
 		default:
-			say("cannot verify gateway %s:%u: %s", o->host,
+			client_say("cannot verify gateway %s:%u: %s", o->host,
 			    o->port, X509_verify_cert_error_string(vr));
 		}
 		return 1;
@@ -366,21 +352,21 @@ explain_failure(SSL *ssl, const struct opts *o)
 
 		why = alert_refusal(alert, o->cert != NULL);
 		if (why == NULL)
-			say("gateway refused: unknown server name '%s'",
+			client_say("gateway refused: unknown server name '%s'",
 			    o->target);
 		else if (strcmp(why, "TLS alert") == 0)
-			say("gateway refused: TLS alert %d (%s)", alert,
+			client_say("gateway refused: TLS alert %d (%s)", alert,
 			    SSL_alert_desc_string_long(alert));
 		else
-			say("gateway refused: %s", why);
+			client_say("gateway refused: %s", why);
 		return 1;
 	}
 	if (e != 0)
-		say("TLS with %s:%u failed: %s", o->host, o->port,
+		client_say("TLS with %s:%u failed: %s", o->host, o->port,
 		    ERR_reason_error_string(e) != NULL ?
 		    ERR_reason_error_string(e) : "unknown error");
 	else
-		say("gateway closed the connection before the server "
+		client_say("gateway closed the connection before the server "
 		    "answered (refused: the gateway's log says why)");
 	return 1;
 }
@@ -403,7 +389,7 @@ handshake(SSL *ssl, int fd, const struct opts *o, double deadline)
 		p.fd = fd;
 		left = (int)((deadline - now()) * 1000);
 		if (left <= 0 || poll(&p, 1, left) == 0) {
-			say("%s:%u: no TLS handshake within %gs", o->host,
+			client_say("%s:%u: no TLS handshake within %gs", o->host,
 			    o->port, o->timeout);
 			return 1;
 		}
@@ -491,7 +477,7 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 			break;
 		}
 		if (r->got_bytes) {
-			say("connection to the gateway lost");
+			client_say("connection to the gateway lost");
 			return -1;
 		}
 		surface_alert(r->ssl, r->fd);
@@ -625,7 +611,7 @@ connect_main(int argc, char **argv)
 		return usage_connect();
 	signal(SIGPIPE, SIG_IGN);
 	if (o.insecure)
-		say("warning: --insecure: the gateway's certificate is not "
+		client_say("warning: --insecure: the gateway's certificate is not "
 		    "verified");
 	if ((ctx = make_ctx(&o)) == NULL)
 		return 1;
@@ -634,7 +620,7 @@ connect_main(int argc, char **argv)
 		goto out;
 	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
 	    SSL_set_tlsext_host_name(ssl, o.target) != 1) {
-		say("cannot set up TLS");
+		client_say("cannot set up TLS");
 		goto out;
 	}
 	if (!o.insecure) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/say.h"
 #include "core/addr.h"
 #include "client/connect.h"
 #include "core/route.h"
@@ -15,21 +16,6 @@
 
 /* A ProxyCommand word: every byte may become four ('\'') plus quotes. */
 #define WORD_MAX (4 * PATH_MAX + 3)
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sshgate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* s for a message: control characters and '\' escaped, cut to fit len. */
 static const char *
@@ -175,7 +161,7 @@ absolute(const char *path)
 	char *p = realpath(path, NULL);
 
 	if (p == NULL)
-		say("ssh-config: %s: %s", path, strerror(errno));
+		client_say("ssh-config: %s: %s", path, strerror(errno));
 	return p;
 }
 
@@ -206,7 +192,7 @@ sshconfig_main(int argc, char **argv)
 		else if (strcmp(argv[i], "--gateway") == 0 && i + 1 < argc)
 			gw = argv[++i];
 		else if (argv[i][0] == '-') {
-			say("ssh-config: unknown or incomplete option '%s'",
+			client_say("ssh-config: unknown or incomplete option '%s'",
 			    argv[i]);
 			return usage();
 		} else {
@@ -215,7 +201,7 @@ sshconfig_main(int argc, char **argv)
 			continue;
 		}
 		if (first != -1) {
-			say("ssh-config: options go before the patterns");
+			client_say("ssh-config: options go before the patterns");
 			return usage();
 		}
 	}
@@ -223,12 +209,12 @@ sshconfig_main(int argc, char **argv)
 		return usage();
 	if (sshconfig_gateway(gw, CONNECT_DEFAULT_PORT, host, sizeof(host),
 	    &port, err, sizeof(err)) == -1) {
-		say("ssh-config: --gateway %s", err);
+		client_say("ssh-config: --gateway %s", err);
 		return 2;
 	}
 	for (i = first; i < argc; i++) {
 		if (!sshconfig_pattern_ok(argv[i])) {
-			say("ssh-config: pattern '%s' refused: ssh_config "
+			client_say("ssh-config: pattern '%s' refused: ssh_config "
 			    "would misread it (a pattern is letters, digits, "
 			    "'.', '-', '_', ':', '*', '?', after an optional "
 			    "'!')", shown(argv[i], show, sizeof(show)));
@@ -236,7 +222,7 @@ sshconfig_main(int argc, char **argv)
 		}
 	}
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1) {
-		say("ssh-config: cannot find my own path: %s", strerror(errno));
+		client_say("ssh-config: cannot find my own path: %s", strerror(errno));
 		return 1;
 	}
 	self[n] = '\0';
@@ -252,11 +238,11 @@ sshconfig_main(int argc, char **argv)
 		if (v == NULL)
 			continue;
 		if ((words[k] = malloc(WORD_MAX)) == NULL) {
-			say("ssh-config: out of memory");
+			client_say("ssh-config: out of memory");
 			goto out;
 		}
 		if (sshconfig_word(v, words[k], WORD_MAX) == -1) {
-			say("ssh-config: '%s' cannot be written into an "
+			client_say("ssh-config: '%s' cannot be written into an "
 			    "ssh_config line", shown(v, show, sizeof(show)));
 			rc = k == 0 ? 1 : 2;
 			goto out;

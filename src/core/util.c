@@ -1,5 +1,8 @@
 #include "core/util.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define DURATION_MAX_SECS (30.0 * 24 * 3600)
@@ -67,4 +70,19 @@ util_strlcpy(char *dst, const char *src, size_t n)
 	memcpy(dst, src, k);
 	dst[k] = '\0';
 	return len;
+}
+
+void
+util_errno(char *err, size_t len, const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	n = strlen(err);
+	if (n + 1 < len)
+		snprintf(err + n, len - n, ": %s", strerror(e));
 }

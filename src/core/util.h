@@ -30,6 +30,13 @@ util_hash_byte(unsigned h, unsigned char ch)
 	return (h ^ ch) * 16777619u;
 }
 
+/*
+ * Formats a reason into err (size len), then ": " and the text of errno
+ * as it was when called: the error-buffer twin of log_warn().
+ */
+void util_errno(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Copies src into dst (size n > 0), always terminated; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t n);
 

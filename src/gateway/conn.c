@@ -95,6 +95,9 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	resolver_cancel(&c->wait);
 	resolver_unref(c->res);
 	log_conn(c, reason, detail != NULL && *detail != '\0' ? detail : NULL);
+	log_debug("conn %llu: %s%s%s", (unsigned long long)c->id,
+	    reason_token(reason), detail != NULL && *detail != '\0' ? ": " :
+	    "", detail != NULL ? detail : "");
 	stats_add(&w->stats.closed[reason], 1);
 	stats_add(&w->stats.bytes_up, c->bytes_up);
 	stats_add(&w->stats.bytes_down, c->bytes_down);

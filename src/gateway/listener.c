@@ -27,22 +27,20 @@ listener_open(const struct addr *a, char *err, size_t errlen)
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		snprintf(err, errlen, "listen %s: socket: %s", text,
-		    strerror(errno));
+		util_errno(err, errlen, "listen %s: socket", text);
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1 ||
 	    (a->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1)) {
-		snprintf(err, errlen, "listen %s: setsockopt: %s", text,
-		    strerror(errno));
+		util_errno(err, errlen, "listen %s: setsockopt", text);
 		close(fd);
 		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1 ||
 	    listen(fd, LISTEN_BACKLOG) == -1) {
-		snprintf(err, errlen, "listen %s: %s", text, strerror(errno));
+		util_errno(err, errlen, "listen %s", text);
 		close(fd);
 		return -1;
 	}
@@ -179,8 +177,7 @@ clear_stale(int dirfd, const char *name, const char *path, const char *as,
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "%s: looking%s: %s", path, as,
-		    strerror(errno));
+		util_errno(err, errlen, "%s: looking%s", path, as);
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {	/* a symlink too: never followed */
@@ -193,15 +190,15 @@ clear_stale(int dirfd, const char *name, const char *path, const char *as,
 	memcpy(sun.sun_path, name, strlen(name));
 	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "%s: socket: %s", path, strerror(errno));
+		util_errno(err, errlen, "%s: socket", path);
 		return -1;
 	}
 	rc = connect(probe, (struct sockaddr *)&sun, sizeof(sun));
 	if (rc == -1 && errno == EAGAIN)
 		rc = 0;		/* someone listens, and is busy */
 	if (rc == -1 && errno != ECONNREFUSED && errno != ENOENT) {
-		snprintf(err, errlen, "%s: probing the socket there%s: %s",
-		    path, as, strerror(errno));
+		util_errno(err, errlen, "%s: probing the socket there%s",
+		    path, as);
 		close(probe);
 		return -1;
 	}
@@ -211,8 +208,8 @@ clear_stale(int dirfd, const char *name, const char *path, const char *as,
 		return -1;
 	}
 	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "%s: cannot remove the old socket%s: %s",
-		    path, as, strerror(errno));
+		util_errno(err, errlen, "%s: cannot remove the old socket%s",
+		    path, as);
 		return -1;
 	}
 	return 0;
@@ -258,7 +255,7 @@ listener_open_unix(struct unix_listener *ul, const char *path, long uid,
 	    fstat(ul->dirfd, &dst) == -1 ||
 	    (cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fchdir(ul->dirfd) == -1) {
-		snprintf(err, errlen, "%s: %s: %s", path, dir, strerror(errno));
+		util_errno(err, errlen, "%s: %s", path, dir);
 		goto fail;
 	}
 	if (geteuid() == 0 && uid > 0) {
@@ -269,15 +266,14 @@ listener_open_unix(struct unix_listener *ul, const char *path, long uid,
 			as_user = 1;
 	}
 	if (as_user && ids_become(uid, gid, &sv) == -1) {
-		snprintf(err, errlen, "%s: cannot act as %s: %s", path, who,
-		    strerror(errno));
+		util_errno(err, errlen, "%s: cannot act as %s", path, who);
 		goto fail;
 	}
 	if (as_user)
 		snprintf(as, sizeof(as), " as %s", who);
 	if (as_user && faccessat(AT_FDCWD, ".", W_OK | X_OK, AT_EACCESS) == -1) {
-		snprintf(err, errlen, "%s: %s cannot create it in %s: %s", path,
-		    who, dir, strerror(errno));
+		util_errno(err, errlen, "%s: %s cannot create it in %s", path,
+		    who, dir);
 		rc = -1;
 	} else
 		rc = clear_stale(ul->dirfd, name, path, as, err, errlen);
@@ -291,16 +287,14 @@ listener_open_unix(struct unix_listener *ul, const char *path, long uid,
 		if (ul->fd == -1 || bind(ul->fd, (struct sockaddr *)&sun,
 		    sizeof(sun)) == -1) {
 			if (as_user && (errno == EACCES || errno == EPERM))
-				snprintf(err, errlen, "%s: %s cannot create it "
-				    "in %s: %s", path, who, dir,
-				    strerror(errno));
+				util_errno(err, errlen, "%s: %s cannot create it "
+				    "in %s", path, who, dir);
 			else
-				snprintf(err, errlen, "%s: %s", path,
-				    strerror(errno));
+				util_errno(err, errlen, "%s", path);
 			rc = -1;
 		} else if (fstatat(ul->dirfd, name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			util_errno(err, errlen, "%s", path);
 			rc = -1;
 		} else {
 			ul->bound = 1;
@@ -310,24 +304,23 @@ listener_open_unix(struct unix_listener *ul, const char *path, long uid,
 		umask(old);
 	}
 	if (as_user && ids_restore(&sv) == -1) {
-		snprintf(err, errlen, "%s: cannot return to root: %s", path,
-		    strerror(errno));
+		util_errno(err, errlen, "%s: cannot return to root", path);
 		goto fail;
 	}
 	if (rc == -1)
 		goto fail;
 	if (listen(ul->fd, 16) == -1) {
-		snprintf(err, errlen, "%s: listen: %s", path, strerror(errno));
+		util_errno(err, errlen, "%s: listen", path);
 		goto fail;
 	}
 	if (give && fchownat(ul->dirfd, name, (uid_t)uid, (gid_t)gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) {
-		snprintf(err, errlen, "%s: chown: %s", path, strerror(errno));
+		util_errno(err, errlen, "%s: chown", path);
 		goto fail;
 	}
 	if (fchdir(cwd) == -1) {
-		snprintf(err, errlen, "%s: back to the working directory: %s",
-		    path, strerror(errno));
+		util_errno(err, errlen, "%s: back to the working directory",
+		    path);
 		goto fail;
 	}
 	close(cwd);

@@ -128,6 +128,35 @@ warn_restart_only(const struct server *s, const struct conf *now)
 		    "running with %zu", now->workers, s->gw.nworkers);
 }
 
+/* Says which listen addresses a reload adds and removes. */
+static void
+say_listener_changes(const struct conf *was, const struct conf *now)
+{
+	char text[ADDR_TEXT_MAX];
+	size_t i, k;
+
+	for (i = 0; i < now->nlistens; i++) {
+		for (k = 0; k < was->nlistens; k++)
+			if (addr_equal(&now->listens[i].addr,
+			    &was->listens[k].addr))
+				break;
+		if (k == was->nlistens) {
+			addr_format(&now->listens[i].addr, text, sizeof(text));
+			log_info("listener %s added", text);
+		}
+	}
+	for (k = 0; k < was->nlistens; k++) {
+		for (i = 0; i < now->nlistens; i++)
+			if (addr_equal(&now->listens[i].addr,
+			    &was->listens[k].addr))
+				break;
+		if (i == now->nlistens) {
+			addr_format(&was->listens[k].addr, text, sizeof(text));
+			log_info("listener %s removed", text);
+		}
+	}
+}
+
 /*
  * Reloads the config whole, or not at all: a new runtime, a socket table
  * that reuses the sockets of addresses that stay, and a resolver per
@@ -159,9 +188,12 @@ reload(struct server *s, struct conf_errors *report)
 		    sizeof(err))) == NULL)
 			goto fail_err;
 	warn_restart_only(s, rt->conf);
-	for (i = 0; i < s->gw.nworkers; i++)
+	say_listener_changes(s->rt->conf, rt->conf);
+	for (i = 0; i < s->gw.nworkers; i++) {
 		worker_reload(&s->gw.workers[i], rt, res[i],
 		    &t[i * rt->conf->nlistens], rt->conf->nlistens);
+		log_debug("worker %zu runs the new configuration", i);
+	}
 	free(res);
 	free(s->table);
 	s->table = t;
@@ -307,6 +339,7 @@ start_workers(struct server *s)
 			rc = -1;
 			break;
 		}
+		log_debug("worker %zu started", s->started);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;

@@ -38,16 +38,14 @@ connect_start(struct conn *c, const struct addr *a)
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		snprintf(c->detail, sizeof(c->detail), "%s: socket: %s", dst,
-		    strerror(errno));
+		util_errno(c->detail, sizeof(c->detail), "%s: socket", dst);
 		c->fail = R_CONNECT_FAILED;
 		return -1;
 	}
 	conn_tune_socket(fd);
 	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == -1 &&
 	    errno != EINPROGRESS) {
-		snprintf(c->detail, sizeof(c->detail), "%s: %s", dst,
-		    strerror(errno));
+		util_errno(c->detail, sizeof(c->detail), "%s", dst);
 		c->fail = R_CONNECT_FAILED;
 		close(fd);
 		return -1;

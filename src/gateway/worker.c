@@ -69,6 +69,9 @@ listeners_update(struct worker *w)
 
 	if (on == w->accepting)
 		return;
+	log_debug("worker %u: %s accepting%s", w->id, on ? "resumes" :
+	    "stops", w->pause_full ? " (max-connections)" :
+	    w->pause_emfile ? " (out of file descriptors)" : "");
 	for (i = 0; i < w->nls; i++) {
 		if (on)
 			ev_io_start(w->loop, &w->ls[i].io);

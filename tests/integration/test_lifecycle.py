@@ -303,3 +303,41 @@ def test_reload_switches_certificate(gateway, sshd, pki):
     gw.wait_stderr("sshgate: reloaded")
     assert served_key_type(openssl_client(gw.port, "c.example.local")) == \
         "rsa"
+
+
+def test_reload_says_which_listeners_came_and_went(gateway, pki, sshd):
+    gw = gateway(["* to %s" % sshd["a"].hostport])
+    other = free_port()
+    gw.conf.write_text(gw_config(
+        gw.port, ["* to %s" % sshd["a"].hostport], pki=pki,
+        listen=["127.0.0.1:%d" % other]))
+    gw.signal(signal.SIGHUP)
+    gw.wait_stderr("reloaded")
+    err = gw.stderr()
+    assert "listener 127.0.0.1:%d added" % other in err, err
+    assert "listener 127.0.0.1:%d removed" % gw.port in err, err
+    assert _refused(gw.port)
+    gw.port = other       # so that the teardown stops the right one
+
+
+def test_debug_messages_only_with_d(gw_bin, pki, sshd, tmp_path):
+    import subprocess
+    port = free_port()
+    conf = tmp_path / "g.conf"
+    conf.write_text(gw_config(port, ["* to %s" % sshd["a"].hostport],
+                              pki=pki, log="file %s" % (tmp_path / "a.log")))
+    outs = {}
+    for args in ([], ["-d"]):
+        err = tmp_path / ("err%d.txt" % len(args))
+        p = subprocess.Popen([gw_bin, "serve", "-c", str(conf)] + args,
+                             stdout=subprocess.DEVNULL,
+                             stderr=open(err, "wb"))
+        wait_until(lambda: "serving with" in err.read_text(), 10)
+        openssl_client(port, "x.example.local", input=b"")
+        wait_until(lambda: "conn 1" in err.read_text() or not args, 10)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(20) == 0
+        outs[bool(args)] = err.read_text()
+    assert "debug:" not in outs[False], outs[False]
+    assert "sshgate: debug: worker 0 started" in outs[True], outs[True]
+    assert "sshgate: debug: conn 1: " in outs[True], outs[True]
