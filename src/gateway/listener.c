@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "core/util.h"
+#include "gateway/owner.h"
 
 #define LISTEN_BACKLOG 1024
 
@@ -73,7 +74,8 @@ listener_table(const struct conf *conf, size_t nworkers,
 			if (l->fd != -1)
 				continue;
 			if ((l->fd = listener_open(&l->addr, err, errlen)) ==
-			    -1) {
+			    -1 || (w == 0 && owner_check(&l->addr, "listen",
+			    err, errlen) == -1)) {
 				listener_table_close_new(t, nworkers * na, old,
 				    nworkers * n_old);
 				free(t);

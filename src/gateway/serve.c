@@ -23,6 +23,7 @@
 #include "gateway/logsink.h"
 #include "gateway/metrics.h"
 #include "gateway/notify.h"
+#include "gateway/owner.h"
 #include "gateway/resolver.h"
 #include "gateway/runtime.h"
 #include "gateway/worker.h"
@@ -90,6 +91,11 @@ set_metrics(struct server *s, const struct conf *c)
 	if ((m = metrics_start(s->loop, &c->metrics_addr, snapshot, s, err,
 	    sizeof(err))) == NULL) {
 		log_errx("metrics: %s", err);
+		return -1;
+	}
+	if (owner_check(&c->metrics_addr, "metrics", err, sizeof(err)) == -1) {
+		metrics_stop(m);
+		log_errx("%s", err);
 		return -1;
 	}
 	metrics_stop(s->metrics);
