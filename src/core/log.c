@@ -119,8 +119,10 @@ log_format(const struct log_record *r, int json, char *buf, size_t len)
 	field_num(&o, "handshake_ms", r->handshake_ms, json);
 	field_num(&o, "connect_ms", r->connect_ms, json);
 	field_num(&o, "duration_ms", r->duration_ms, json);
-	field_u64(&o, "bytes_up", r->bytes_up, json);
-	field_u64(&o, "bytes_down", r->bytes_down, json);
+	if (!r->no_counts) {
+		field_u64(&o, "bytes_up", r->bytes_up, json);
+		field_u64(&o, "bytes_down", r->bytes_down, json);
+	}
 	field_str(&o, "detail", r->detail, json);
 	if (json)
 		sbuf_str(&o, "}");

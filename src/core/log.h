@@ -19,7 +19,7 @@
 /* One record; NULL strings and negative numbers are "not known". */
 struct log_record {
 	double time;		/* seconds since the epoch */
-	const char *event;	/* "close" */
+	const char *event;	/* "open" or "close" */
 	uint64_t conn;
 	const char *client;
 	const char *sni;	/* always present; "" when none */
@@ -27,6 +27,7 @@ struct log_record {
 	const char *reason;
 	long duration_ms;
 	uint64_t bytes_up, bytes_down;
+	int no_counts;		/* 1: no byte counts yet (an "open" record) */
 	const char *user, *groups, *route, *dst, *tls, *cert_serial;
 	const char *cert_subject;
 	int tls_resumed;	/* 1: the TLS session was resumed */

@@ -29,8 +29,12 @@ static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
 static void read_proxy(struct conn *);
 
+/*
+ * Writes c's audit record: "open" when it starts relaying (r is then
+ * unused), "close" with its reason when it ends.
+ */
 static void
-log_conn(struct conn *c, enum reason r, const char *detail)
+log_record(struct conn *c, int open, enum reason r, const char *detail)
 {
 	char client[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX], tls[128];
 	char line[LOG_LINE_MAX];
@@ -43,15 +47,10 @@ log_conn(struct conn *c, enum reason r, const char *detail)
 	memset(&rec, 0, sizeof(rec));
 	addr_format(&c->peer, client, sizeof(client));
 	rec.time = now;
-	rec.event = "close";
+	rec.event = open ? "open" : "close";
 	rec.conn = c->id;
 	rec.client = client;
 	rec.sni = c->sni;
-	rec.result = reason_class_name(reason_class(r));
-	rec.reason = reason_token(r);
-	rec.duration_ms = (long)((now - c->t_start) * 1000);
-	rec.bytes_up = c->bytes_up;
-	rec.bytes_down = c->bytes_down;
 	rec.route = c->route != NULL ? c->route->text : NULL;
 	if (c->flags & F_DST) {
 		addr_format(&c->dst, dst, sizeof(dst));
@@ -72,9 +71,30 @@ log_conn(struct conn *c, enum reason r, const char *detail)
 	}
 	rec.handshake_ms = c->handshake_ms;
 	rec.connect_ms = c->connect_ms;	/* -1 until connected */
-	rec.detail = detail;
+	if (open) {
+		rec.duration_ms = -1;	/* no result, reason or counts yet */
+		rec.no_counts = 1;
+	} else {
+		rec.result = reason_class_name(reason_class(r));
+		rec.reason = reason_token(r);
+		rec.duration_ms = (long)((now - c->t_start) * 1000);
+		rec.bytes_up = c->bytes_up;
+		rec.bytes_down = c->bytes_down;
+		rec.detail = detail;
+	}
 	len = log_format(&rec, c->rt->conf->log_json, line, sizeof(line));
 	log_sink_write(c->rt->sink, line, len);
+}
+
+void
+conn_log_open(struct conn *c)
+{
+	/* relaying both ways: the server answered and the client is SSH */
+	if (c->phase != CONN_RELAY || !(c->flags & F_INSPECTED) ||
+	    (c->flags & F_OPENED))
+		return;
+	c->flags |= F_OPENED;
+	log_record(c, 1, R_NONE, NULL);
 }
 
 /*
@@ -94,7 +114,8 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	ev_timer_stop(w->loop, &c->expiry);
 	resolver_cancel(&c->wait);
 	resolver_unref(c->res);
-	log_conn(c, reason, detail != NULL && *detail != '\0' ? detail : NULL);
+	log_record(c, 0, reason, detail != NULL && *detail != '\0' ? detail :
+	    NULL);
 	log_debug("conn %llu: %s%s%s", (unsigned long long)c->id,
 	    reason_token(reason), detail != NULL && *detail != '\0' ? ": " :
 	    "", detail != NULL ? detail : "");

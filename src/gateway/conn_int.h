@@ -43,6 +43,7 @@ enum conn_phase {
 /* What has happened, named: */
 #define F_HANDSHAKEN	0x40	/* the TLS handshake completed */
 #define F_DST		0x80	/* dst holds the destination chosen */
+#define F_OPENED	0x100	/* the "open" record was written */
 
 /* In debug builds every callback checks that its conn is alive. */
 #define CONN_MAGIC	0x636f6e6eu	/* "conn" */
@@ -106,6 +107,11 @@ int conn_close(struct conn *c, enum reason reason, const char *detail);
 int conn_io_fail(struct conn *c, enum reason side, const char *why);
 /* Notes which side finished sending first. */
 void conn_ended(struct conn *c, enum reason side);
+/*
+ * Writes the "open" audit record once the session relays both ways (the
+ * server connected, the client's first bytes passed the SSH gate).
+ */
+void conn_log_open(struct conn *c);
 /* The one setter of the phase; it also arms the phase's timer. */
 void conn_set_phase(struct conn *c, enum conn_phase p);
 /* Socket options for both sides: no delay, keepalive. */

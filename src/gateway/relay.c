@@ -145,6 +145,7 @@ inspect(struct conn *c)
 	case BANNER_OK:
 		c->flags |= F_INSPECTED;
 		ev_timer_stop(c->w->loop, &c->inspect);
+		conn_log_open(c);
 		return 0;
 	case BANNER_NEED_MORE:
 		return 0;

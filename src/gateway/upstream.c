@@ -219,6 +219,7 @@ upstream_connected(struct conn *c)
 		return;
 	if (c->route->send_proxy && send_proxy(c) == -1)
 		return;
+	conn_log_open(c);
 	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 ||
 	    relay_pump_down(c) == -1)
 		return;

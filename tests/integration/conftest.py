@@ -193,20 +193,24 @@ class Gateway:
         except FileNotFoundError:
             return []
 
-    def records(self, json_format=False):
+    def records(self, json_format=False, events=("close",)):
+        """The audit records, by default the "close" ones (one per
+        connection); events=("open", "close") for both kinds."""
         out = []
         for line in self.lines():
-            out.append(json.loads(line) if json_format
-                       else parse_text_record(line))
+            r = json.loads(line) if json_format else parse_text_record(line)
+            if r.get("event") in events:
+                out.append(r)
         return out
 
-    def wait_record(self, timeout=10, json_format=False, **conds):
+    def wait_record(self, timeout=10, json_format=False, events=("close",),
+                    **conds):
         """Waits (bounded) for a record with these key=value conditions
         (a value may be a predicate); returns it."""
         found = []
 
         def look():
-            for r in self.records(json_format):
+            for r in self.records(json_format, events):
                 r2 = {k: str(v) for k, v in r.items()} if json_format else r
                 if record_matches(r2, conds):
                     found.append(r)

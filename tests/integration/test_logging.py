@@ -48,9 +48,14 @@ def test_json_records_are_one_object_per_line(gateway, ssh, sshd,
     b = raw_backend(banner_then_record)
     gw = gateway(_routes(sshd, b), log_format="json")
     _mixed_traffic(gw, ssh, sshd["a"].addr)
-    wait_until(lambda: len(gw.lines()) >= 4, 10, what="4 records")
+    wait_until(lambda: len(gw.records(json_format=True)) >= 4, 10,
+               what="4 records")
     recs = [json.loads(l) for l in gw.lines()]
+    opened = [r for r in recs if r["event"] == "open"]
+    recs = [r for r in recs if r["event"] == "close"]
     assert len(recs) == 4
+    # only the ssh session relayed both ways
+    assert [r["sni"] for r in opened] == ["ok.example.local"]
     for r in recs:
         assert isinstance(r, dict)
         for k in ALWAYS:
@@ -79,7 +84,7 @@ def test_text_records_have_contract_keys(gateway, ssh, sshd, raw_backend):
     b = raw_backend(banner_then_record)
     gw = gateway(_routes(sshd, b), log_format="text")
     _mixed_traffic(gw, ssh, sshd["a"].addr)
-    wait_until(lambda: len(gw.lines()) >= 4, 10, what="4 records")
+    wait_until(lambda: len(gw.records()) >= 4, 10, what="4 records")
     recs = gw.records()
     assert len(recs) == 4
     for r in recs:
@@ -99,10 +104,10 @@ def test_text_records_have_contract_keys(gateway, ssh, sshd, raw_backend):
 def test_records_go_to_stderr_by_default(gateway, ssh, sshd):
     gw = gateway(["* to %s" % sshd["a"].hostport], log=None)
     assert ssh.server_addr(gw, "stderr.example.local") == sshd["a"].addr
-    wait_until(lambda: "sni=stderr.example.local" in gw.stderr(), 10,
-               what="a record on stderr")
+    wait_until(lambda: re.search(r"event=close .*sni=stderr\.example\.local",
+                                 gw.stderr()), 10, what="a record on stderr")
     line = [l for l in gw.stderr().splitlines()
-            if "sni=stderr.example.local" in l][0]
+            if "sni=stderr.example.local" in l and "event=close" in l][0]
     rec = parse_text_record(line)
     assert rec["result"] == "ok"
 
@@ -125,7 +130,7 @@ def _odd_sni_record(gateway, sshd, sni, fmt):
     argv_sni = os.fsdecode(sni)
     openssl_client(gw.port, argv_sni)
     wait_until(lambda: len(gw.lines()) >= 1, 10, what="a record")
-    lines = gw.lines()
+    lines = gw.lines()      # refused in the handshake: no "open" record
     assert len(lines) == 1, lines     # one connection, one line
     return lines[0]
 
@@ -148,3 +153,37 @@ def test_odd_sni_never_breaks_a_json_record(gateway, sshd, sni):
         assert k in rec
     expect = sni.decode("utf-8", "replace")
     assert rec["sni"] == expect, rec
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_open_record_when_a_session_starts_relaying(gateway, ssh, sshd, fmt):
+    """A session that lasts days leaves a record when it starts, not only
+    when it ends: event=open (who, where), then event=close, same conn."""
+    a = sshd["a"]
+    gw = gateway(["db.example.local to %s" % a.hostport], log_format=fmt)
+    live = ssh.popen(gw, "db.example.local", "echo started; sleep 2")
+    try:
+        assert live.stdout.readline() == b"started\n"
+        rec = gw.wait_record(json_format=fmt == "json", events=("open",),
+                             sni="db.example.local")
+        assert gw.records(json_format=fmt == "json") == []   # no close yet
+        assert rec["dst"] == a.hostport and rec["route"] == "db.example.local"
+        for absent in ("result", "reason", "duration_ms", "bytes_up",
+                       "bytes_down"):
+            assert absent not in rec, rec
+        assert "tls" in rec and "handshake_ms" in rec and "connect_ms" in rec
+        assert live.wait(20) == 0
+    finally:
+        live.kill()
+    close = gw.wait_record(json_format=fmt == "json", sni="db.example.local")
+    assert close["conn"] == rec["conn"]
+    assert close["reason"] in ("server-closed", "client-closed")
+    both = gw.records(json_format=fmt == "json", events=("open", "close"))
+    assert [r["event"] for r in both] == ["open", "close"]
+
+
+def test_refused_connections_have_no_open_record(gateway, sshd):
+    gw = gateway(["db.example.local to %s" % sshd["a"].hostport])
+    openssl_client(gw.port, "nowhere.example.local", input=b"")
+    gw.wait_record(reason="no-route")
+    assert gw.records(events=("open",)) == []

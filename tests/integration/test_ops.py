@@ -781,11 +781,13 @@ def test_log_syslog_facility(gateway, raw_backend):
         b = raw_backend(banner)
         gw = gateway(["* to %s" % b.hostport], log="syslog local3")
         assert session(gw.port) is not None
-        msg = r.recv(4096).decode()
-        # <PRI> = local3 (19) * 8 + info (6)
-        assert msg.startswith("<158>"), msg
-        assert "sshgate[%d]: " % gw.proc.pid in msg
-        assert "sni=db.example.local" in msg and "event=close" in msg
+        msgs = [r.recv(4096).decode() for _ in range(2)]  # open, close
+        for msg in msgs:
+            # <PRI> = local3 (19) * 8 + info (6)
+            assert msg.startswith("<158>"), msg
+            assert "sshgate[%d]: " % gw.proc.pid in msg
+            assert "sni=db.example.local" in msg
+        assert "event=open" in msgs[0] and "event=close" in msgs[1], msgs
     finally:
         r.close()
         os.unlink("/dev/log")

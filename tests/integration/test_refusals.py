@@ -221,7 +221,7 @@ def test_storm_of_broken_clients_leaves_gateway_serving(gateway, ssh, sshd):
 
     with ThreadPoolExecutor(max_workers=20) as ex:
         list(ex.map(broken, range(150)))
-    wait_until(lambda: len(gw.lines()) >= 150, 10, what="150 records")
+    wait_until(lambda: len(gw.records()) >= 150, 10, what="150 records")
     recs = gw.records()
     assert len(recs) == 150
     assert {r["reason"] for r in recs} == {"handshake-failed"}

@@ -341,7 +341,7 @@ def test_tls_session_resumption(gateway, sshd):
         sessions.append(s.session)
         assert s.session_reused == (i == 1)
         s.close()
-    wait_until(lambda: len(gw.lines()) >= 2, 10, what="2 records")
+    wait_until(lambda: len(gw.records()) >= 2, 10, what="2 records")
     first, second = sorted(gw.records(), key=lambda r: int(r["conn"]))
     assert "tls_resumed" not in first
     assert second.get("tls_resumed") == "yes", second

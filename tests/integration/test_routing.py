@@ -105,7 +105,7 @@ def test_failover_skips_dead_server(gateway, ssh, sshd):
     # the start rotates, so some connections try the dead server first
     for i in range(4):
         assert ssh.server_addr(gw, "pool.example.local") == sshd["a"].addr, i
-    wait_until(lambda: len(gw.lines()) >= 4, 10, what="4 records")
+    wait_until(lambda: len(gw.records()) >= 4, 10, what="4 records")
     recs = [r for r in gw.records() if r["sni"] == "pool.example.local"]
     assert len(recs) == 4
     assert all(r["result"] == "ok" and r["dst"] == sshd["a"].hostport
