@@ -235,6 +235,8 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				ev_io_stop(loop, &s->io);
+				/* a timer that fired keeps no time left: set it */
+				ev_timer_set(&s->pause, ACCEPT_PAUSE, 0);
 				ev_timer_start(loop, &s->pause);
 			}
 			return;
@@ -278,7 +280,7 @@ reqsrv_start(struct ev_loop *loop, int fd, const struct reqsrv_def *def)
 	s->def = *def;
 	s->fd = fd;
 	ev_io_init(&s->io, on_accept, fd, EV_READ);
-	ev_timer_init(&s->pause, on_pause_end, ACCEPT_PAUSE, 0);
+	ev_init(&s->pause, on_pause_end);
 	ev_io_start(loop, &s->io);
 	return s;
 }
