@@ -5,34 +5,27 @@
  * answer is "ok" or "error" on its first line, then the text. The socket
  * is 0600: only its owner (root or the service user) may talk to it.
  *
- * The clients live on the main thread's loop, non-blocking, each with a
- * deadline, so that a slow or silent one never holds up the signals, the
- * metrics endpoint or another ctl client. Only running a command blocks:
+ * The clients are served by a reqsrv on the main thread's loop (accept,
+ * deadlines, writing, draining: see reqsrv.h), so that a slow or silent
+ * one never holds up the signals, the metrics endpoint or another ctl
+ * client; here are only the commands. Only running one blocks:
  * worker_call() waits for each worker to answer between two events.
- *
- *   accept --> CLIENT_READING --request whole, or refused--> CLIENT_WRITING
- *                   | 5 s: a last word, close                     | all sent:
- *                   v                                             | shutdown
- *              client_close <-- EOF, 256 KiB, 2 s -- CLIENT_DRAINING <-+
- *                   ^                                  (reply: 10 s)
+ * At most 16 clients at once (the next ones wait in the backlog); 5 s for
+ * the whole request (then a last word, "no whole request within 5s"),
+ * 10 s to take the answer, then up to 256 KiB and 2 s to see the EOF.
  */
 #include "gateway/control.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "gateway/conn.h"
 #include "core/ctlproto.h"
 #include "gateway/listener.h"
-#include "core/log.h"
 #include "core/sbuf.h"
 #include "core/util.h"
+#include "gateway/reqsrv.h"
 #include "gateway/worker.h"
 
 #define REPLY_MAX (64 << 20)	/* a sessions list of ~200k rows */
@@ -41,38 +34,13 @@
 #define REPLY_TIMEOUT 10.0	/* seconds for the client to take the reply */
 #define DRAIN_TIMEOUT 2.0	/* seconds, after the reply, to see its EOF */
 #define DRAIN_MAX (256 << 10)	/* bytes discarded after the reply */
-#define ACCEPT_PAUSE 0.5	/* seconds without accepting when out of fds */
-
-enum client_phase {
-	CLIENT_READING = 0,	/* reading the request (REQUEST_TIMEOUT) */
-	CLIENT_WRITING,		/* writing the reply (REPLY_TIMEOUT) */
-	CLIENT_DRAINING,	/* reply sent, our side shut: reading to EOF */
-};
-
-struct client {
-	ev_io io;
-	ev_timer timer;
-	struct control *ctl;
-	struct client *next;
-	enum client_phase phase;
-	int fd;
-	char req[CTL_REQUEST_MAX];
-	size_t len;
-	char status[8];		/* "ok\n" or "error\n", then the body */
-	struct sbuf body;
-	size_t off;		/* bytes of status + body sent */
-	size_t drained;
-};
 
 struct control {
-	struct ev_loop *loop;
 	struct unix_listener ul;
-	ev_io io;		/* accepting; stopped at CLIENTS_MAX */
-	ev_timer pause;		/* accepting paused: out of fds or memory */
+	struct reqsrv *srv;
 	char path[108];
+	char late[64];		/* said to a client too slow with its request */
 	const struct control_ops *ops;
-	struct client *clients;
-	size_t nclients;
 };
 
 /* A text cell: "-" when empty, blanks and controls shown as '?'. */
@@ -268,245 +236,52 @@ refuse(const struct ctl_request *r, enum ctl_error err, struct sbuf *out)
 		sbuf_printf(out, "%s\n", ctl_strerror(err));
 }
 
-/* Accepts again if nothing stops it: a full house or a pause. */
-static void
-accept_resume(struct control *ctl)
+/* The parser's word on the bytes read so far. */
+static enum reqsrv_status
+parse(const char *buf, size_t len)
 {
-	if (ctl->nclients < CLIENTS_MAX && !ev_is_active(&ctl->pause))
-		ev_io_start(ctl->loop, &ctl->io);
-}
+	struct ctl_request req;
+	enum ctl_error err;
+	size_t used;
 
-/* The one end of a client: stops its watchers, closes, frees. */
-static void
-client_close(struct client *c)
-{
-	struct control *ctl = c->ctl;
-	struct client **pp;
-
-	ev_io_stop(ctl->loop, &c->io);
-	ev_timer_stop(ctl->loop, &c->timer);
-	close(c->fd);
-	for (pp = &ctl->clients; *pp != c; pp = &(*pp)->next)
-		;
-	*pp = c->next;
-	ctl->nclients--;
-	sbuf_free(&c->body);
-	free(c);
-	accept_resume(ctl);
-}
-
-/* Moves to a phase: what to wait for, and that phase's deadline. */
-static void
-set_phase(struct client *c, enum client_phase phase)
-{
-	static const double timeout[] = {
-		[CLIENT_READING] = REQUEST_TIMEOUT,
-		[CLIENT_WRITING] = REPLY_TIMEOUT,
-		[CLIENT_DRAINING] = DRAIN_TIMEOUT,
-	};
-	struct ev_loop *loop = c->ctl->loop;
-
-	c->phase = phase;
-	ev_io_stop(loop, &c->io);
-	ev_io_set(&c->io, c->fd, phase == CLIENT_WRITING ? EV_WRITE : EV_READ);
-	ev_io_start(loop, &c->io);
-	ev_timer_stop(loop, &c->timer);
-	ev_timer_set(&c->timer, timeout[phase], 0);
-	ev_timer_start(loop, &c->timer);
-}
-
-/* Writes what the socket takes of the reply; at its end, shuts our side. */
-static void
-client_write(struct client *c)
-{
-	size_t slen = strlen(c->status), total = slen + c->body.len;
-	struct msghdr msg;
-	struct iovec iov[2];
-	ssize_t n;
-
-	while (c->off < total) {
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = iov;
-		if (c->off < slen) {
-			iov[0].iov_base = c->status + c->off;
-			iov[0].iov_len = slen - c->off;
-			iov[1].iov_base = c->body.p;
-			iov[1].iov_len = c->body.len;
-			msg.msg_iovlen = c->body.len > 0 ? 2 : 1;
-		} else {
-			iov[0].iov_base = c->body.p + (c->off - slen);
-			iov[0].iov_len = total - c->off;
-			msg.msg_iovlen = 1;
-		}
-		if ((n = sendmsg(c->fd, &msg, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				client_close(c);
-			return;
-		}
-		c->off += (size_t)n;
+	switch (ctl_parse(buf, len, &used, &req, &err)) {
+	case CTL_NEED_MORE:
+		return REQSRV_NEED_MORE;
+	case CTL_COMPLETE:
+		return REQSRV_COMPLETE;
+	case CTL_BAD:
+		break;
 	}
-	/*
-	 * One request per connection. Closing with unread bytes would make
-	 * the client's read fail with ECONNRESET: end our side, then discard
-	 * what it still sends until its EOF (bounded in bytes and time).
-	 */
-	(void)shutdown(c->fd, SHUT_WR);
-	set_phase(c, CLIENT_DRAINING);
+	return REQSRV_BAD;
 }
 
-/* Starts sending the answer: "ok" or "error", then body (taken over). */
-static void
-client_reply(struct client *c, int ok, struct sbuf *body)
+/*
+ * The answer: "ok" or "error" on its first line (the head), then the
+ * text. A request cut short by the client's EOF is refused.
+ */
+static int
+answer(void *arg, const char *buf, size_t len, enum reqsrv_status st,
+    struct sbuf *head, struct sbuf *body)
 {
+	struct ctl_request req;
+	enum ctl_error err;
+	size_t used;
+	int ok = 0;
+
+	if (st == REQSRV_NEED_MORE)
+		sbuf_printf(body, "request ends without a newline\n");
+	else if (ctl_parse(buf, len, &used, &req, &err) == CTL_COMPLETE)
+		run(arg, &req, body, &ok);
+	else
+		refuse(&req, err, body);
 	if (body->failed) {	/* out of memory, or past REPLY_MAX */
 		sbuf_free(body);
 		sbuf_growing(body, REPLY_MAX);
 		sbuf_str(body, "reply too large\n");
 		ok = 0;
 	}
-	util_strlcpy(c->status, ok ? "ok\n" : "error\n", sizeof(c->status));
-	c->body = *body;
-	c->off = 0;
-	set_phase(c, CLIENT_WRITING);
-	client_write(c);
-}
-
-static void
-client_read(struct client *c)
-{
-	struct ctl_request req;
-	struct sbuf body;
-	enum ctl_error err;
-	size_t used;
-	ssize_t n;
-	int ok = 0;
-
-	sbuf_growing(&body, REPLY_MAX);
-	n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n == -1 || (n == 0 && c->len == 0)) {
-		client_close(c);
-		return;
-	}
-	if (n == 0) {
-		sbuf_printf(&body, "request ends without a newline\n");
-		client_reply(c, 0, &body);
-		return;
-	}
-	c->len += (size_t)n;
-	switch (ctl_parse(c->req, c->len, &used, &req, &err)) {
-	case CTL_NEED_MORE:	/* the parser says bad before the buffer fills */
-		return;
-	case CTL_BAD:
-		refuse(&req, err, &body);
-		break;
-	case CTL_COMPLETE:
-		run(c->ctl, &req, &body, &ok);
-		break;
-	}
-	client_reply(c, ok, &body);
-}
-
-static void
-client_drain(struct client *c)
-{
-	char sink[4096];
-	ssize_t n;
-
-	while ((n = recv(c->fd, sink, sizeof(sink), 0)) > 0) {
-		c->drained += (size_t)n;
-		if (c->drained > DRAIN_MAX) {
-			client_close(c);
-			return;
-		}
-	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		client_close(c);
-}
-
-static void
-on_client(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct client *c = io->data;
-
-	(void)loop;
-	(void)revents;
-	switch (c->phase) {
-	case CLIENT_READING:
-		client_read(c);
-		break;
-	case CLIENT_WRITING:
-		client_write(c);
-		break;
-	case CLIENT_DRAINING:
-		client_drain(c);
-		break;
-	}
-}
-
-static void
-on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct client *c = t->data;
-	char late[64];
-	int n;
-
-	(void)loop;
-	(void)revents;
-	/* a last word for a person typing, if the socket takes it now */
-	n = snprintf(late, sizeof(late), "error\nno whole request within "
-	    "%gs\n", REQUEST_TIMEOUT);
-	if (c->phase == CLIENT_READING && n > 0 && (size_t)n < sizeof(late))
-		(void)send(c->fd, late, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	client_close(c);
-}
-
-static void
-on_accept(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct control *ctl = io->data;
-	struct client *c;
-	int fd;
-
-	(void)revents;
-	while (ctl->nclients < CLIENTS_MAX) {
-		if ((fd = accept4(ctl->ul.fd, NULL, NULL, SOCK_NONBLOCK |
-		    SOCK_CLOEXEC)) == -1) {
-			/* out of fds or memory: pause rather than spin */
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				ev_io_stop(loop, &ctl->io);
-				ev_timer_start(loop, &ctl->pause);
-			}
-			return;
-		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->ctl = ctl;
-		c->next = ctl->clients;
-		ctl->clients = c;
-		ctl->nclients++;
-		ev_io_init(&c->io, on_client, fd, EV_READ);
-		c->io.data = c;
-		ev_timer_init(&c->timer, on_client_timeout, REQUEST_TIMEOUT, 0);
-		c->timer.data = c;
-		set_phase(c, CLIENT_READING);
-	}
-	ev_io_stop(loop, &ctl->io);	/* full: the next ones wait */
-}
-
-static void
-on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)loop;
-	(void)revents;
-	accept_resume(t->data);
+	sbuf_str(head, ok ? "ok\n" : "error\n");
+	return 0;
 }
 
 struct control *
@@ -515,6 +290,17 @@ control_start(struct ev_loop *loop, const char *path, long uid, long gid,
     size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
+	struct reqsrv_def def = {
+		.clients_max = CLIENTS_MAX,
+		.request_max = CTL_REQUEST_MAX,
+		.request_timeout = REQUEST_TIMEOUT,
+		.answer_timeout = REPLY_TIMEOUT,
+		.answer_max = REPLY_MAX,
+		.drain_timeout = DRAIN_TIMEOUT,
+		.drain_max = DRAIN_MAX,
+		.parse = parse,
+		.answer = answer,
+	};
 	char why[512];
 
 	if (ctl == NULL) {
@@ -527,14 +313,18 @@ control_start(struct ev_loop *loop, const char *path, long uid, long gid,
 		free(ctl);
 		return NULL;
 	}
-	ctl->loop = loop;
 	ctl->ops = ops;
 	util_strlcpy(ctl->path, path, sizeof(ctl->path));
-	ev_io_init(&ctl->io, on_accept, ctl->ul.fd, EV_READ);
-	ctl->io.data = ctl;
-	ev_timer_init(&ctl->pause, on_pause_end, ACCEPT_PAUSE, 0);
-	ctl->pause.data = ctl;
-	ev_io_start(loop, &ctl->io);
+	snprintf(ctl->late, sizeof(ctl->late), "error\nno whole request "
+	    "within %gs\n", REQUEST_TIMEOUT);
+	def.late = ctl->late;
+	def.arg = ctl;
+	if ((ctl->srv = reqsrv_start(loop, ctl->ul.fd, &def)) == NULL) {
+		snprintf(err, errlen, "control %s: out of memory", path);
+		listener_close_unix(&ctl->ul);
+		free(ctl);
+		return NULL;
+	}
 	return ctl;
 }
 
@@ -543,10 +333,7 @@ control_stop(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
-	while (ctl->clients != NULL)
-		client_close(ctl->clients);
-	ev_io_stop(ctl->loop, &ctl->io);
-	ev_timer_stop(ctl->loop, &ctl->pause);
+	reqsrv_stop(ctl->srv);
 	listener_close_unix(&ctl->ul);
 	free(ctl);
 }
