@@ -35,7 +35,7 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
-              test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet
+              test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet test_notice test_lifetime test_pemid
 test_util_SRCS   := core/util.c
 test_lex_SRCS    := core/lex.c
 test_addr_SRCS   := core/addr.c core/util.c
@@ -46,7 +46,7 @@ test_log_SRCS    := core/log.c core/sbuf.c core/logq.c gateway/logsink.c config/
 test_dest_SRCS   := core/dest.c core/addr.c core/util.c
 test_policy_SRCS := core/policy.c core/route.c core/addr.c core/util.c
 test_iplimit_SRCS := gateway/iplimit.c core/addr.c core/util.c
-test_stats_SRCS  := core/stats.c core/reason.c core/sbuf.c
+test_stats_SRCS  := core/stats.c core/reason.c core/sbuf.c core/lifetime.c
 test_proxy_SRCS  := core/proxy.c core/addr.c core/util.c
 test_hello_SRCS  := core/hello.c
 test_ident_SRCS  := core/ident.c
@@ -56,6 +56,10 @@ test_httpreq_SRCS := core/httpreq.c
 test_ctlproto_SRCS := core/ctlproto.c
 test_sbuf_SRCS   := core/sbuf.c
 test_procnet_SRCS := core/procnet.c
+test_notice_SRCS := core/notice.c
+test_lifetime_SRCS := core/lifetime.c
+test_pemid_SRCS := core/pemid.c
+test_pemid_LIBS := $(shell pkg-config --libs libcrypto)
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -90,14 +94,19 @@ integration: $(BUILD)/sshgate
 	SSHGATE_BIN=$(abspath $(BUILD)/sshgate) SSHGATE_SANITIZE=$(SANITIZE) \
 	    $(PYTHON) -m pytest -q tests/integration
 
-test: deps
+test:
+	@scripts/deps.sh test
 	$(MAKE) WERROR=1 all unit
 	$(MAKE) WERROR=1 integration
 
-run: deps $(BUILD)/sshgate
+run:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory $(BUILD)/sshgate
 	@scripts/demo.sh $(abspath $(BUILD)/sshgate)
 
-bench: deps $(BUILD)/sshgate
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/sshgate
 	@scripts/bench.sh $(abspath $(BUILD)/sshgate)
 
 bench-connect: $(BUILD)/sshgate

@@ -7,9 +7,16 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/conn.h"
 #include "gateway/runtime.h"
+
+static void
+say_warning(const char *line)
+{
+	fprintf(stderr, "warning: %s\n", line);
+}
 
 int
 check_main(int argc, char **argv)
@@ -30,6 +37,7 @@ check_main(int argc, char **argv)
 		conf_errors_free(&errs);
 		return 1;
 	}
+	runtime_lifetime_warnings(rt, time(NULL), say_warning);
 	printf("%s: ok (%zu listeners, %zu certificates, %zu routes)\n", path,
 	    rt->conf->nlistens, rt->conf->ncerts, rt->conf->routes.n);
 	runtime_unref(rt);

@@ -1,8 +1,10 @@
 /*
  * explain: `sshgate explain -c FILE [--user NAME] [--group NAME]...
- * TARGET` answers "can alice reach db7?" without connecting: the route
- * that matches, the destination decision (after DNS, with the gateway's
- * own resolver settings), and the access rule that decides, each with the
+ * [--cert FILE] TARGET` answers "can alice reach db7?" without
+ * connecting: whether her certificate would be accepted (checked against
+ * the gateway's CAs and CRLs, now) and whom it names, the route that
+ * matches, the destination decision (after DNS, with the gateway's own
+ * resolver settings), and the access rule that decides, each with the
  * FILE:LINE that says so.
  */
 #include "admin/explain.h"
@@ -13,15 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/conn.h"
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "config/file.h"
 #include "core/dest.h"
-#include "core/util.h"
+#include "core/ident.h"
 #include "core/policy.h"
-#include "gateway/resolver.h"
 #include "core/route.h"
+#include "core/util.h"
+#include "gateway/conn.h"
+#include "gateway/resolver.h"
 #include "gateway/runtime.h"
+#include "gateway/tls.h"
 
 #define MAX_GROUPS 32
+#define CERT_FILE_MAX (1u << 20)
 
 struct lookup {
 	struct dns_wait wait;
@@ -184,6 +193,78 @@ judge_name(const struct conf *c, const struct route *r, const char *sni,
 	return ok;
 }
 
+/*
+ * The client certificate in path (then the intermediates a client would
+ * send), judged as a handshake now would, and whom it names, into id.
+ * Returns 1 if the gateway would accept it, 0 if not (said why), -1 if
+ * it cannot be read.
+ */
+static int
+judge_cert(const struct runtime *rt, const char *path, struct ident *ident,
+    struct identity *id)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	enum tls_cert_verdict v;
+	char *data = NULL, why[256];
+	X509 *cert = NULL, *x;
+	size_t len;
+	BIO *bio = NULL;
+	int rc = -1;
+
+	if (file_read(path, CERT_FILE_MAX, &data, &len, why,
+	    sizeof(why)) == -1) {
+		fprintf(stderr, "explain: cannot read --cert %s: %s\n", path, why);
+		goto out;
+	}
+	if (chain == NULL || (bio = BIO_new_mem_buf(data, (int)len)) == NULL)
+		goto oom;
+	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		fprintf(stderr, "explain: --cert %s holds no PEM certificate\n",
+		    path);
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(chain, x)) {
+			X509_free(x);
+			goto oom;
+		}
+	rc = 0;
+	if (ident_get(cert, ident) != IDENT_OK) {
+		printf("certificate: %s: refused, cert-untrusted: subject too "
+		    "large or unreadable\n", path);
+		goto out;
+	}
+	printf("certificate: %s: %s, serial %s\n", path, ident->subject,
+	    ident->serial);
+	if (rt->conf->client_ca == NULL) {
+		printf("             not asked for (no client-ca)\n");
+		rc = 1;
+		goto out;
+	}
+	v = tls_cert_recheck(rt->ssl_ctx, cert, chain, why, sizeof(why));
+	if (v != TLS_CERT_OK) {
+		printf("             refused, %s: %s\n",
+		    reason_token(tls_verdict_reason(v)), why);
+		goto out;
+	}
+	printf("             trusted by client-ca %s, now\n",
+	    rt->conf->client_ca);
+	id->user = ident->user;
+	id->groups = (const char *const *)ident->groups;
+	id->ngroups = ident->ngroups;
+	rc = 1;
+	goto out;
+oom:
+	fprintf(stderr, "explain: out of memory\n");
+out:
+	ERR_clear_error();
+	BIO_free(bio);
+	X509_free(cert);
+	sk_X509_pop_free(chain, X509_free);
+	free(data);
+	return rc;
+}
+
 static int
 usage(void)
 {
@@ -194,8 +275,10 @@ usage(void)
 int
 explain_main(int argc, char **argv)
 {
-	const char *path = NULL, *target = NULL, *groups[MAX_GROUPS];
+	const char *path = NULL, *target = NULL, *certpath = NULL;
+	const char *groups[MAX_GROUPS];
 	struct conf_errors errs = { NULL, 0 };
+	struct ident ident;
 	char sni[ROUTE_SNI_MAX + 1];
 	struct identity id;
 	struct runtime *rt;
@@ -205,6 +288,7 @@ explain_main(int argc, char **argv)
 	int have_id = 0, ok = 0, k;
 
 	memset(&id, 0, sizeof(id));
+	memset(&ident, 0, sizeof(ident));
 	id.groups = groups;
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "-c") == 0 && k + 1 < argc)
@@ -217,12 +301,14 @@ explain_main(int argc, char **argv)
 				return usage();
 			groups[id.ngroups++] = argv[++k];
 			have_id = 1;
-		} else if (argv[k][0] == '-' || target != NULL)
+		} else if (strcmp(argv[k], "--cert") == 0 && k + 1 < argc)
+			certpath = argv[++k];
+		else if (argv[k][0] == '-' || target != NULL)
 			return usage();
 		else
 			target = argv[k];
 	}
-	if (path == NULL || target == NULL)
+	if (path == NULL || target == NULL || (certpath != NULL && have_id))
 		return usage();
 	if (resolver_global_init() == -1)
 		return 1;
@@ -234,6 +320,13 @@ explain_main(int argc, char **argv)
 	}
 	c = rt->conf;
 	printf("target:      %s\n", target);
+	if (certpath != NULL) {
+		if ((k = judge_cert(rt, certpath, &ident, &id)) != 1) {
+			ok = k;	/* -1: not read, said on stderr */
+			goto out;
+		}
+		have_id = c->client_ca != NULL;
+	}
 	if (route_normalize_sni(target, sni) == -1) {
 		printf("route:       none: not a host name or address "
 		    "(refused, no-route)\n");
@@ -250,7 +343,7 @@ explain_main(int argc, char **argv)
 		printf("as:          user %s, groups", id.user != NULL ?
 		    id.user : "(none)");
 		for (i = 0; i < id.ngroups; i++)
-			printf("%s%s", i == 0 ? " " : ",", groups[i]);
+			printf("%s%s", i == 0 ? " " : ",", id.groups[i]);
 		printf("%s\n", id.ngroups == 0 ? " (none)" : "");
 	}
 	printf("destination:\n");
@@ -261,7 +354,9 @@ explain_main(int argc, char **argv)
 	} else
 		ok = judge_name(c, r, sni, sni, r->port, &id, have_id);
 out:
-	printf("verdict:     %s\n", ok > 0 ? "allowed" : "refused");
+	if (ok >= 0)
+		printf("verdict:     %s\n", ok > 0 ? "allowed" : "refused");
+	ident_free(&ident);
 	runtime_unref(rt);
 	resolver_global_cleanup();
 	return ok > 0 ? 0 : 1;

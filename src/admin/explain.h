@@ -8,7 +8,7 @@
  * (or the config is invalid), 2 on a usage error.
  */
 #define EXPLAIN_USAGE "sshgate explain -c FILE [--user NAME] [--group NAME]... " \
-	"TARGET"
+	"TARGET\n       sshgate explain -c FILE --cert FILE TARGET"
 
 int explain_main(int argc, char **argv);
 

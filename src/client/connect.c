@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -22,12 +23,16 @@
 #include <openssl/x509v3.h>
 
 #include "client/say.h"
+#include "config/file.h"
 #include "core/addr.h"
+#include "core/notice.h"
+#include "core/pemid.h"
 #include "core/tlsio.h"
 #include "client/sesscache.h"
 #include "core/util.h"
 
 #define RELAY_BUF 16384
+#define CERT_FILE_MAX (1u << 20)	/* a client certificate chain and key */
 
 struct opts {
 	const char *ca, *cert, *key;
@@ -36,6 +41,9 @@ struct opts {
 	char host[256];		/* the gateway, without brackets */
 	unsigned port;
 	const char *target;	/* the SNI */
+	struct tls_first *first;	/* what the gateway sent first */
+	char names[400];	/* whom the gateway's certificate is for */
+	char cache_key[65];	/* its session cache entry, "" for none */
 };
 
 struct pipe_buf {
@@ -213,11 +221,8 @@ passphrase(char *buf, int size, int rwflag, void *userdata)
 	int n, echo_off;
 
 	(void)rwflag;
-	if ((tty = fopen("/dev/tty", "r+")) == NULL) {
-		client_say("%s is encrypted and there is no terminal to ask for its "
-		    "passphrase", key);
-		return -1;
-	}
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return -1;	/* said by pemid: cannot decrypt */
 	fprintf(tty, "Passphrase for %s: ", key);
 	fflush(tty);
 	echo_off = tcgetattr(fileno(tty), &t) == 0;
@@ -237,12 +242,120 @@ passphrase(char *buf, int size, int rwflag, void *userdata)
 	return n;
 }
 
+/* The names and addresses a certificate is for: its SANs, else its CN. */
+static void
+cert_names(X509 *x, char *out, size_t len)
+{
+	GENERAL_NAMES *gens;
+	size_t k = 0;
+	int i;
+
+	util_strlcpy(out, "no name", len);
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) &&
+	    k + 64 < len; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const unsigned char *d;
+		char ip[64];
+		int n;
+
+		if (g->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			n = ASN1_STRING_length(g->d.dNSName);
+			k += (size_t)snprintf(out + k, len - k, "%s%.*s",
+			    k > 0 ? ", " : "", n > 60 ? 60 : n, d);
+		} else if (g->type == GEN_IPADD) {
+			n = ASN1_STRING_length(g->d.iPAddress);
+			if (n == 4 || n == 16) {
+				inet_ntop(n == 4 ? AF_INET : AF_INET6,
+				    ASN1_STRING_get0_data(g->d.iPAddress), ip,
+				    sizeof(ip));
+				k += (size_t)snprintf(out + k, len - k, "%s%s",
+				    k > 0 ? ", " : "", ip);
+			}
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	if (k == 0)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+		    NID_commonName, out, (int)len);
+}
+
+/*
+ * Verification keeps its verdict; on a name or address mismatch it notes
+ * whom the certificate is for, which a failed handshake no longer tells.
+ */
+static int
+verify_gateway(int ok, X509_STORE_CTX *st)
+{
+	int err = X509_STORE_CTX_get_error(st);
+	SSL *ssl;
+	struct opts *o;
+
+	if (ok || (err != X509_V_ERR_HOSTNAME_MISMATCH &&
+	    err != X509_V_ERR_IP_ADDRESS_MISMATCH))
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(st,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl != NULL && (o = SSL_get_app_data(ssl)) != NULL &&
+	    X509_STORE_CTX_get_current_cert(st) != NULL)
+		cert_names(X509_STORE_CTX_get_current_cert(st), o->names,
+		    sizeof(o->names));
+	return ok;
+}
+
+/* The client certificate (--cert, its chain) and key (--key, or in it). */
+static int
+use_cert(SSL_CTX *ctx, const struct opts *o)
+{
+	const char *keypath = o->key != NULL ? o->key : o->cert;
+	struct pemfile cf = { o->cert, NULL, 0 }, kf = { o->key, NULL, 0 };
+	char *cdata = NULL, *kdata = NULL, why[512];
+	struct pemid id;
+	int i, rc = -1;
+
+	if (file_read(o->cert, CERT_FILE_MAX, &cdata, &cf.len, why,
+	    sizeof(why)) == -1) {
+		client_say("cannot read --cert %s: %s", o->cert, why);
+		return -1;
+	}
+	if (o->key != NULL && file_read(o->key, CERT_FILE_MAX, &kdata,
+	    &kf.len, why, sizeof(why)) == -1) {
+		client_say("cannot read --key %s: %s", o->key, why);
+		free(cdata);
+		return -1;
+	}
+	cf.data = cdata;
+	kf.data = kdata;
+	if (pemid_parse(&id, &cf, o->key != NULL ? &kf : NULL, passphrase,
+	    (void *)(uintptr_t)keypath, "--key", why, sizeof(why)) == -1) {
+		client_say("client certificate: %s", why);
+		goto out;
+	}
+	if (SSL_CTX_use_certificate(ctx, id.cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, id.key) != 1)
+		goto ssl_error;
+	for (i = 0; i < sk_X509_num(id.chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(id.chain, i)) !=
+		    1)
+			goto ssl_error;
+	rc = 0;
+	goto done;
+ssl_error:
+	client_say("cannot use client certificate %s: %s", o->cert,
+	    tls_err_reason(ERR_get_error(), "unknown error"));
+done:
+	pemid_free(&id);
+out:
+	free(cdata);
+	free(kdata);
+	return rc;
+}
+
 static SSL_CTX *
 make_ctx(const struct opts *o)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	const char *key = o->key != NULL ? o->key : o->cert;
-
 	if (ctx == NULL)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -259,22 +372,11 @@ make_ctx(const struct opts *o)
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_gateway);
 	}
-	if (o->cert != NULL) {
-		SSL_CTX_set_default_passwd_cb(ctx, passphrase);
-		SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)(uintptr_t)
-		    key);
-		if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, key,
-		    SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			client_say("cannot load client certificate %s (key %s): %s",
-			    o->cert, key, tls_err_reason(ERR_get_error(),
-			    "unknown error"));
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
+	if (o->cert != NULL && use_cert(ctx, o) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
 	return ctx;
 }
@@ -318,15 +420,21 @@ explain_failure(SSL *ssl, const struct opts *o)
 	int reason = ERR_GET_REASON(e);
 	const char *why;
 
+	if (o->first != NULL && tls_first_is_ssh(o->first)) {
+		client_say("%s:%u is an SSH server, not an sshgate gateway: "
+		    "connect to it with plain ssh, or give connect the "
+		    "gateway's TLS address", o->host, o->port);
+		return 1;
+	}
 	if (!o->insecure && vr != X509_V_OK) {
 		switch (vr) {
 		case X509_V_ERR_HOSTNAME_MISMATCH:
-			client_say("cannot verify gateway %s:%u: name mismatch: "
-			    "wanted %s", o->host, o->port, o->host);
-			break;
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
-			client_say("cannot verify gateway %s:%u: address mismatch: "
-			    "wanted %s", o->host, o->port, o->host);
+			client_say("cannot verify gateway %s:%u: %s mismatch: "
+			    "wanted %s, the gateway's certificate is for %s",
+			    o->host, o->port, vr == X509_V_ERR_HOSTNAME_MISMATCH ?
+			    "name" : "address", o->host, o->names[0] != '\0' ?
+			    o->names : "no name");
 			break;
 		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
@@ -411,6 +519,7 @@ struct relay {
 	int fd;
 	struct pipe_buf up, down;	/* stdin -> gateway, gateway -> stdout */
 	int in_eof, sent_close, tls_eof, got_bytes;
+	int noticed;			/* the gateway said why it ends */
 	short sock_events;		/* what the TLS ops wait for */
 	int out_blocked;
 };
@@ -439,6 +548,26 @@ surface_alert(SSL *ssl, int fd)
 		    TLS_WANT_READ)
 			return;
 	}
+}
+
+/*
+ * If the record the gateway sent is its notice of why it ends the
+ * connection (core/notice.h), tells the user in one line and returns 1:
+ * the bytes are not the server's and do not go to ssh.
+ */
+static int
+said_notice(const void *buf, size_t len)
+{
+	char reason[32], text[NOTICE_TEXT_MAX + 1];
+	enum notice_kind kind;
+
+	if (notice_parse(buf, len, &kind, reason, text) != 1)
+		return 0;
+	if (kind == NOTICE_REFUSED)
+		client_say("gateway refused: %s", text);
+	else
+		client_say("session ended by the gateway: %s", text);
+	return 1;
 }
 
 /* One pass of every operation that may progress; -1 on failure. */
@@ -503,7 +632,10 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 		ERR_clear_error();
 		st = tls_status(r->ssl, SSL_read_ex(r->ssl, r->down.data,
 		    sizeof(r->down.data), &k), &sys);
-		if (st == TLS_OK) {
+		if (st == TLS_OK && said_notice(r->down.data, k)) {
+			r->noticed = 1;		/* the gateway's last words */
+			*progress = 1;
+		} else if (st == TLS_OK) {
 			r->down.off = 0;
 			r->down.len = k;
 			r->got_bytes = 1;
@@ -511,7 +643,7 @@ relay_pass(struct relay *r, const struct opts *o, int *progress)
 		} else {
 			if ((rc = tls_want_events(st, POLLIN, POLLOUT)) != 0)
 				r->sock_events |= (short)rc;
-			else if (!r->got_bytes) {
+			else if (!r->got_bytes && !r->noticed) {
 				surface_alert(r->ssl, r->fd);
 				return -explain_failure(r->ssl, o);
 			}
@@ -579,7 +711,9 @@ relay(SSL *ssl, int fd, const struct opts *o)
 		(void)fcntl(STDIN_FILENO, F_SETFL, in_fl);
 	if (out_fl != -1)
 		(void)fcntl(STDOUT_FILENO, F_SETFL, out_fl);
-	if (rc == 0 && !r->got_bytes)
+	if (rc == 0 && r->noticed)
+		rc = -1;	/* told already: an error all the same */
+	else if (rc == 0 && !r->got_bytes)
 		rc = -explain_failure(ssl, o);
 	free(r);
 	return rc < 0 ? 1 : 0;
@@ -588,20 +722,20 @@ relay(SSL *ssl, int fd, const struct opts *o)
 static int
 new_session(SSL *ssl, SSL_SESSION *sess)
 {
-	const char *key = SSL_get_app_data(ssl);
+	const struct opts *o = SSL_get_app_data(ssl);
 
-	if (key != NULL)
-		sesscache_store(key, sess);
+	if (o != NULL && o->cache_key[0] != '\0')
+		sesscache_store(o->cache_key, sess);
 	return 0;		/* we keep no reference */
 }
 
 int
 connect_main(int argc, char **argv)
 {
+	struct tls_first first;
 	struct opts o;
 	struct addr lit;
 	double deadline;
-	char key[65];
 	SSL_CTX *ctx;
 	SSL *ssl = NULL;
 	SSL_SESSION *sess = NULL;
@@ -623,6 +757,9 @@ connect_main(int argc, char **argv)
 		client_say("cannot set up TLS");
 		goto out;
 	}
+	tls_first_watch(ssl, &first);	/* an SSH server answers "SSH-" */
+	o.first = &first;
+	SSL_set_app_data(ssl, &o);
 	if (!o.insecure) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
 
@@ -634,20 +771,19 @@ connect_main(int argc, char **argv)
 		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	}
 	if (!o.no_resume) {
-		sesscache_key(key, o.host, o.port, o.target, o.ca, o.cert,
-		    o.key, o.insecure);
-		SSL_set_app_data(ssl, key);
+		sesscache_key(o.cache_key, o.host, o.port, o.target, o.ca,
+		    o.cert, o.key, o.insecure);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(ctx, new_session);
-		if ((sess = sesscache_load(key, ctx)) != NULL)
+		if ((sess = sesscache_load(o.cache_key, ctx)) != NULL)
 			(void)SSL_set_session(ssl, sess);
 	}
 	if ((rc = handshake(ssl, fd, &o, deadline)) == 0)
 		rc = relay(ssl, fd, &o);
 	/* a refused resumption must not be replayed by the next run */
 	if (rc != 0 && !o.no_resume && SSL_session_reused(ssl))
-		sesscache_forget(key);
+		sesscache_forget(o.cache_key);
 out:
 	SSL_SESSION_free(sess);
 	SSL_free(ssl);

@@ -1,4 +1,9 @@
-/* banner: the SSH-only gate's check of a client's first bytes. Pure. */
+/*
+ * banner: SSH's first bytes. The SSH-only gate's check of a client's,
+ * and what the gateway answers a plain SSH client that came to its TLS
+ * port: a version line and an SSH_MSG_DISCONNECT whose text the client
+ * shows. Pure.
+ */
 #ifndef SSHGATE_BANNER_H
 #define SSHGATE_BANNER_H
 
@@ -12,5 +17,13 @@ enum banner_verdict {
 
 /* Judges the first len bytes a client sent (buf may hold NULs). */
 enum banner_verdict banner_check(const void *buf, size_t len);
+
+/*
+ * Writes into buf (len bytes) an SSH identification line and an
+ * unencrypted SSH_MSG_DISCONNECT packet carrying why (RFC 4253 4.2, 6,
+ * 11.1), which SSH clients print ("Received disconnect from ...").
+ * Returns the length, or 0 if buf is too small.
+ */
+size_t banner_disconnect(unsigned char *buf, size_t len, const char *why);
 
 #endif

@@ -19,6 +19,8 @@ static const struct {
 	[R_CERT_UNTRUSTED] = { "cert-untrusted", RESULT_DENIED },
 	[R_CERT_EXPIRED] = { "cert-expired", RESULT_DENIED },
 	[R_CERT_REVOKED] = { "cert-revoked", RESULT_DENIED },
+	[R_CRL_EXPIRED] = { "crl-expired", RESULT_DENIED },
+	[R_PLAIN_SSH] = { "plain-ssh", RESULT_DENIED },
 	[R_TOO_MANY] = { "too-many", RESULT_DENIED },
 	[R_RATE_LIMITED] = { "rate-limited", RESULT_DENIED },
 	[R_HANDSHAKE_FAILED] = { "handshake-failed", RESULT_ERROR },

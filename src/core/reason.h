@@ -24,6 +24,8 @@ enum reason {
 	R_CERT_UNTRUSTED,
 	R_CERT_EXPIRED,
 	R_CERT_REVOKED,
+	R_CRL_EXPIRED,		/* the CRL for the client's CA is out of date */
+	R_PLAIN_SSH,		/* SSH sent to the TLS port */
 	R_TOO_MANY,
 	R_RATE_LIMITED,
 	/* error */

@@ -44,6 +44,52 @@ stats_sum(struct stats_snapshot *out, const struct stats *s)
 		    memory_order_relaxed);
 }
 
+/* A label value, escaped as the exposition format wants. */
+static void
+label(struct sbuf *o, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			sbuf_printf(o, "\\%c", *v);
+		else if (*v == '\n')
+			sbuf_str(o, "\\n");
+		else
+			sbuf_add(o, v, 1);
+	}
+}
+
+/* When the CRLs and certificates run out, as Unix times. */
+static void
+lifetimes(struct sbuf *o, const struct stats_snapshot *s)
+{
+	size_t i;
+	int crl;
+
+	for (crl = 1; crl >= 0; crl--) {
+		sbuf_str(o, crl ? "# HELP sshgate_crl_next_update_timestamp_"
+		    "seconds When each CRL file must be renewed (its earliest "
+		    "nextUpdate).\n# TYPE sshgate_crl_next_update_timestamp_"
+		    "seconds gauge\n" : "# HELP sshgate_certificate_expiry_"
+		    "timestamp_seconds When the earliest certificate of each "
+		    "file expires.\n# TYPE sshgate_certificate_expiry_"
+		    "timestamp_seconds gauge\n");
+		for (i = 0; i < s->nlife; i++) {
+			const struct lifetime *l = &s->life[i];
+
+			if ((l->role == LIFE_CRL) != crl)
+				continue;
+			sbuf_str(o, crl ? "sshgate_crl_next_update_timestamp_"
+			    "seconds{file=\"" : "sshgate_certificate_expiry_"
+			    "timestamp_seconds{file=\"");
+			label(o, l->file);
+			if (!crl)
+				sbuf_printf(o, "\",role=\"%s",
+				    lifetime_role_name(l->role));
+			sbuf_printf(o, "\"} %lld\n", (long long)l->when);
+		}
+	}
+}
+
 size_t
 stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 {
@@ -110,6 +156,7 @@ stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 	    "not be written (disk full, I/O error).\n"
 	    "# TYPE sshgate_log_write_errors_total counter\n"
 	    "sshgate_log_write_errors_total %llu\n", s->log_write_errors);
+	lifetimes(&o, s);
 	sbuf_printf(&o, "# HELP sshgate_workers Worker threads.\n"
 	    "# TYPE sshgate_workers gauge\nsshgate_workers %llu\n", s->workers);
 	sbuf_printf(&o, "# HELP sshgate_build_info The running version.\n"

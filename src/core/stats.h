@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "core/lifetime.h"
 #include "core/reason.h"
 
 /* Room for the whole Prometheus text of a snapshot. */
@@ -45,6 +46,8 @@ struct stats_snapshot {
 	unsigned long long workers;
 	unsigned long long log_dropped, log_write_errors;	/* lines */
 	const char *version;
+	const struct lifetime *life;	/* certificates and CRLs: when they run out */
+	size_t nlife;
 };
 
 static inline void

@@ -59,3 +59,52 @@ tls_err_reason(unsigned long e, const char *none)
 	r = ERR_reason_error_string(e);
 	return r != NULL ? r : none;
 }
+
+static long
+first_bytes(BIO *bio, int oper, const char *argp, size_t len, int argi,
+    long argl, int ret, size_t *processed)
+{
+	struct tls_first *f = (struct tls_first *)BIO_get_callback_arg(bio);
+	size_t n;
+
+	(void)len;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && f != NULL &&
+	    processed != NULL && f->n < sizeof(f->b)) {
+		n = *processed < sizeof(f->b) - f->n ? *processed :
+		    sizeof(f->b) - f->n;
+		memcpy(f->b + f->n, argp, n);
+		f->n += n;
+	}
+	return ret;
+}
+
+void
+tls_first_watch(SSL *ssl, struct tls_first *f)
+{
+	BIO *bio = SSL_get_rbio(ssl);
+
+	f->n = 0;
+	if (bio == NULL)
+		return;
+	BIO_set_callback_arg(bio, (char *)f);
+	BIO_set_callback_ex(bio, first_bytes);
+}
+
+void
+tls_first_unwatch(SSL *ssl)
+{
+	BIO *bio = SSL_get_rbio(ssl);
+
+	if (bio != NULL) {
+		BIO_set_callback_ex(bio, NULL);
+		BIO_set_callback_arg(bio, NULL);
+	}
+}
+
+int
+tls_first_is_ssh(const struct tls_first *f)
+{
+	return f->n >= 4 && memcmp(f->b, "SSH-", 4) == 0;
+}

@@ -29,6 +29,22 @@ enum tls_io tls_status(SSL *ssl, int rc, int *sys);
 /* What to wait for before retrying: rd, wr, or 0 when retrying is moot. */
 int tls_want_events(enum tls_io st, int rd, int wr);
 
+/* The first bytes a peer sent, as the TLS layer read them. */
+struct tls_first {
+	unsigned char b[8];
+	size_t n;
+};
+
+/*
+ * Keeps in f the first bytes read from ssl's socket (its read BIO must
+ * be set), until tls_first_unwatch: after a failed handshake, they tell
+ * whether the peer spoke SSH instead of TLS. f must outlive the watch.
+ */
+void tls_first_watch(SSL *ssl, struct tls_first *f);
+void tls_first_unwatch(SSL *ssl);
+/* 1 if the first bytes are an SSH identification ("SSH-"). */
+int tls_first_is_ssh(const struct tls_first *f);
+
 /*
  * The reason of OpenSSL error e: errno text for a system error, the
  * library's reason otherwise, or none when there is nothing to say.

@@ -13,7 +13,9 @@
 #include "core/dest.h"
 #include "core/ident.h"
 #include "gateway/iplimit.h"
+#include "core/banner.h"
 #include "core/log.h"
+#include "core/notice.h"
 #include "gateway/logsink.h"
 #include "core/policy.h"
 #include "core/proxy.h"
@@ -98,6 +100,109 @@ conn_log_open(struct conn *c)
 }
 
 /*
+ * What the client is told of an end the gateway decided, in words
+ * without internals (no rule file, no resolver): "" for ends it need
+ * not be told of (the peers closed) or cannot be (no TLS).
+ */
+static void
+notice_text(const struct conn *c, enum reason r, const char *detail,
+    char *out, size_t len)
+{
+	const char *user = c->ident != NULL && c->ident->user_shown != NULL ?
+	    c->ident->user_shown : "you";
+	char dst[ADDR_TEXT_MAX];
+
+	if (c->flags & F_DST)
+		addr_format(&c->dst, dst, sizeof(dst));
+	else
+		util_strlcpy(dst, c->sni, sizeof(dst));
+	out[0] = '\0';
+	switch (r) {
+	case R_ACCESS_DENIED:
+		snprintf(out, len, "access denied for %.100s to %.64s", user,
+		    dst);
+		break;
+	case R_DESTINATION_DENIED:
+		snprintf(out, len, "the destination %.64s is not allowed", dst);
+		break;
+	case R_DNS_FAILED:
+		snprintf(out, len, "cannot resolve %.100s (%.60s)", c->sni,
+		    detail != NULL ? detail : "no answer");
+		break;
+	case R_CONNECT_FAILED:
+		snprintf(out, len, "the server %.64s cannot be reached", dst);
+		break;
+	case R_CONNECT_TIMEOUT:
+		snprintf(out, len, "the server %.64s did not answer in time",
+		    dst);
+		break;
+	case R_CRL_EXPIRED:
+		snprintf(out, len, "the gateway's certificate revocation list "
+		    "is out of date, so no certificate of your CA can be "
+		    "checked; its operator must publish a new one");
+		break;
+	case R_CERT_EXPIRED:
+		snprintf(out, len, "your certificate expired");
+		break;
+	case R_CERT_REVOKED:
+		snprintf(out, len, "your certificate is revoked");
+		break;
+	case R_KILLED:
+		if (detail != NULL && strncmp(detail, "sshgate ctl", 11) == 0)
+			snprintf(out, len, "closed by an operator");
+		else if (detail != NULL && strstr(detail, "revoked") != NULL)
+			snprintf(out, len, "your certificate was revoked");
+		else
+			snprintf(out, len, "your access was withdrawn by a "
+			    "configuration change");
+		break;
+	case R_SHUTDOWN:
+		snprintf(out, len, "the gateway is shutting down");
+		break;
+	case R_IDLE_TIMEOUT:
+		snprintf(out, len, "the session was idle for %gs",
+		    c->rt->conf->t_idle);
+		break;
+	case R_INSPECT_TIMEOUT:
+		snprintf(out, len, "no SSH identification within %gs",
+		    c->rt->conf->t_inspect);
+		break;
+	case R_NOT_SSH:
+		snprintf(out, len, "the stream is not SSH");
+		break;
+	case R_INTERNAL:
+		snprintf(out, len, "an error inside the gateway");
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The gateway's last words to a client whose TLS is up: a notice of why
+ * (a record of its own, only if nothing else waits to be written), then
+ * close_notify, so that the client can tell it from a cut.
+ */
+static int
+last_words(struct conn *c, enum reason r, const char *detail)
+{
+	char text[NOTICE_TEXT_MAX + 1], line[NOTICE_MAX];
+	size_t n;
+
+	if (c->ssl == NULL || (c->flags & (F_DOWN_SHUT | F_TLS_FAILED)))
+		return 0;
+	notice_text(c, r, detail, text, sizeof(text));
+	if (text[0] != '\0' && c->down == NULL &&
+	    (c->flags & F_HANDSHAKEN)) {
+		n = notice_format(line, c->bytes_down == 0 ? NOTICE_REFUSED :
+		    NOTICE_ENDED, reason_token(r), text);
+		tls_write_once(c->ssl, line, n);
+	}
+	tls_close_notify_once(c->ssl);
+	return text[0] != '\0';
+}
+
+/*
  * The one exit: stops every watcher, logs the record, frees all.
  * Returns -1 so that callers can "return conn_close(...)".
  */
@@ -105,6 +210,7 @@ int
 conn_close(struct conn *c, enum reason reason, const char *detail)
 {
 	struct worker *w = c->w;
+	int said;
 
 	CONN_CHECK(c);
 	ev_io_stop(w->loop, &c->cio);
@@ -122,12 +228,7 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	stats_add(&w->stats.closed[reason], 1);
 	stats_add(&w->stats.bytes_up, c->bytes_up);
 	stats_add(&w->stats.bytes_down, c->bytes_down);
-	/*
-	 * Whoever ends it, a session whose TLS is intact ends with a
-	 * close_notify, so that the client can tell it from a cut.
-	 */
-	if (c->ssl != NULL && !(c->flags & (F_DOWN_SHUT | F_TLS_FAILED)))
-		tls_close_notify_once(c->ssl);
+	said = last_words(c, reason, detail) || reason == R_PLAIN_SSH;
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->ident != NULL) {
@@ -139,7 +240,10 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	free(c->pbuf);
 	X509_free(c->cert);
 	sk_X509_pop_free(c->chain, X509_free);
-	close(c->cfd);
+	if (said)	/* so that a reset does not swallow the last words */
+		worker_linger(w, c->cfd);
+	else
+		close(c->cfd);
 	if (c->bfd != -1)
 		close(c->bfd);
 	if (c->up != NULL)
@@ -233,11 +337,16 @@ handshake_done(struct conn *c)
 {
 	ev_tstamp took = ev_now(c->w->loop) - c->t_start;
 
+	tls_first_unwatch(c->ssl);
 	c->flags |= F_HANDSHAKEN;
 	c->handshake_ms = (long)(took * 1000);
 	stats_handshake(&c->w->stats, took);
 	if (c->route == NULL) {		/* the SNI hook always runs; be sure */
 		conn_close(c, c->deny != R_NONE ? c->deny : R_NO_SNI, NULL);
+		return;
+	}
+	if (c->deny != R_NONE) {	/* let through to be refused in words */
+		conn_close(c, c->deny, c->detail);
 		return;
 	}
 	if (c->rt->conf->client_ca != NULL && handshake_identity(c) == -1)
@@ -260,6 +369,26 @@ handshake_done(struct conn *c)
 	(void)relay_settle(c);
 }
 
+/*
+ * A client that spoke SSH to the TLS port (plain ssh, no ProxyCommand):
+ * it gets an SSH version line and a disconnect message, which ssh
+ * prints, saying what to do.
+ */
+static void
+plain_ssh(struct conn *c)
+{
+	static const char why[] = "this port speaks TLS, not SSH: connect "
+	    "with ssh -o ProxyCommand='sshgate connect GATEWAY[:PORT] %h' "
+	    "(or the recipe's openssl s_client ProxyCommand)";
+	unsigned char out[512];
+	size_t n = banner_disconnect(out, sizeof(out), why);
+
+	if (n > 0)
+		(void)send(c->cfd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	c->flags |= F_TLS_FAILED;
+	conn_close(c, R_PLAIN_SSH, "the client spoke SSH to the TLS port");
+}
+
 static void
 do_handshake(struct conn *c)
 {
@@ -276,6 +405,10 @@ do_handshake(struct conn *c)
 		break;
 	case TLS_EOF:
 	case TLS_FAIL:
+		if (tls_first_is_ssh(&c->first)) {
+			plain_ssh(c);
+			return;
+		}
 		if (c->deny == R_NONE && tls_failed_no_cert())
 			c->deny = R_NO_CLIENT_CERT;
 		tls_error(why, sizeof(why));
@@ -489,6 +622,7 @@ begin_tls(struct conn *c)
 		conn_close(c, R_INTERNAL, "cannot create a TLS session");
 		return;
 	}
+	tls_first_watch(c->ssl, &c->first);
 	relay_update_watchers(c);
 }
 

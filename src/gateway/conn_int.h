@@ -94,6 +94,7 @@ struct conn {
 	unsigned char *pbuf;		/* CONN_PROXY: the header so far */
 	size_t plen;
 	struct addr local;		/* the address the client reached */
+	struct tls_first first;		/* its first bytes: SSH instead of TLS? */
 	char sni[ROUTE_SNI_MAX + 1];
 	char detail[160];
 };

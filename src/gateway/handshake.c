@@ -89,11 +89,6 @@ handshake_on_expiry(struct ev_loop *loop, ev_timer *t, int revents)
 int
 handshake_identity(struct conn *c)
 {
-	static const enum reason of[] = {
-		[TLS_CERT_OK] = R_NONE, [TLS_CERT_UNTRUSTED] = R_CERT_UNTRUSTED,
-		[TLS_CERT_EXPIRED] = R_CERT_EXPIRED,
-		[TLS_CERT_REVOKED] = R_CERT_REVOKED,
-	};
 	X509 *cert = SSL_get1_peer_certificate(c->ssl);
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	enum tls_cert_verdict v;
@@ -113,7 +108,7 @@ handshake_identity(struct conn *c)
 		v = tls_cert_recheck(c->rt->ssl_ctx, cert, c->chain, why,
 		    sizeof(why));
 		if (v != TLS_CERT_OK)
-			return conn_close(c, of[v], why);
+			return conn_close(c, tls_verdict_reason(v), why);
 		if (handshake_access(c, c->rt, NULL) == POLICY_DENY)
 			return conn_close(c, R_ACCESS_DENIED, c->detail);
 	}
@@ -223,11 +218,6 @@ client_ident(struct conn *c, X509 *cert)
 static int
 on_cert(SSL *ssl, X509 *leaf, enum tls_cert_verdict v, const char *why)
 {
-	static const enum reason of[] = {
-		[TLS_CERT_OK] = R_NONE, [TLS_CERT_UNTRUSTED] = R_CERT_UNTRUSTED,
-		[TLS_CERT_EXPIRED] = R_CERT_EXPIRED,
-		[TLS_CERT_REVOKED] = R_CERT_REVOKED,
-	};
 	struct conn *c = SSL_get_app_data(ssl);
 
 	CONN_CHECK(c);
@@ -235,10 +225,11 @@ on_cert(SSL *ssl, X509 *leaf, enum tls_cert_verdict v, const char *why)
 		return -1;
 	if (v != TLS_CERT_OK) {
 		if (c->deny == R_NONE) {
-			c->deny = of[v];
+			c->deny = tls_verdict_reason(v);
 			util_strlcpy(c->detail, why, sizeof(c->detail));
 		}
-		return -1;
+		/* refused once the handshake is done, in words */
+		return v == TLS_CERT_CRL_EXPIRED ? 0 : -1;
 	}
 	/* what the SNI alone decides is refused within the handshake */
 	if (handshake_access(c, c->rt, NULL) == POLICY_DENY) {
@@ -254,6 +245,7 @@ conn_recheck(struct conn *c, const struct runtime *rt)
 	static const char *const what[] = {
 		[TLS_CERT_OK] = "", [TLS_CERT_UNTRUSTED] = "untrusted",
 		[TLS_CERT_EXPIRED] = "expired", [TLS_CERT_REVOKED] = "revoked",
+		[TLS_CERT_CRL_EXPIRED] = "not checkable (CRL out of date)",
 	};
 	enum tls_cert_verdict v;
 	char why[128];

@@ -105,7 +105,7 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 		goto err;
 	(void)own_addresses(rt->conf, errs);
 	lookup_user(rt->conf, errs);
-	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, errs);
+	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, &rt->life, errs);
 	if (errs->n != before)
 		goto err;
 	if (open_log) {
@@ -148,7 +148,20 @@ runtime_unref(struct runtime *rt)
 	    atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	SSL_CTX_free(rt->ssl_ctx);
+	lifetimes_free(&rt->life);
 	log_sink_close(rt->sink);
 	conf_free(rt->conf);
 	free(rt);
+}
+
+void
+runtime_lifetime_warnings(const struct runtime *rt, time_t now,
+    void (*say)(const char *line))
+{
+	char line[600];
+	size_t i;
+
+	for (i = 0; i < rt->life.n; i++)
+		if (lifetime_warning(&rt->life.v[i], now, line, sizeof(line)))
+			say(line);
 }

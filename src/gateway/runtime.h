@@ -20,6 +20,7 @@ struct runtime {
 	struct conf *conf;
 	SSL_CTX *ssl_ctx;
 	struct log_sink *sink;	/* NULL when loaded only to check */
+	struct lifetimes life;	/* when its certificates and CRLs run out */
 };
 
 /*
@@ -31,6 +32,10 @@ struct runtime {
  */
 struct runtime *runtime_load(const char *path, const struct tls_hooks *hooks,
     int open_log, struct conf_errors *errs);
+
+/* Warns (one line each, through say) of what runs out within 14 days. */
+void runtime_lifetime_warnings(const struct runtime *rt, time_t now,
+    void (*say)(const char *line));
 
 struct runtime *runtime_ref(struct runtime *rt);
 void runtime_unref(struct runtime *rt);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <ev.h>
 
+#include "core/util.h"
 #include "gateway/conn.h"
 #include "gateway/control.h"
 #include "gateway/iplimit.h"
@@ -30,6 +31,7 @@
 
 #define LOG_REPORT_SECONDS 5.0	/* lost log records: one warning per period */
 #define LOG_FLUSH_SECONDS 3.0	/* at exit, for the log sinks to write out */
+#define LIFE_CHECK_SECONDS 86400.0	/* certificates and CRLs: daily */
 
 /* Everything the main thread owns while serving. */
 struct server {
@@ -41,12 +43,19 @@ struct server {
 	size_t started;			/* workers running */
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 	ev_timer log_timer;		/* log_report() */
+	ev_timer life_timer;		/* daily: what runs out soon */
 	struct ev_loop *loop;
 	struct metrics *metrics;	/* NULL without `metrics` */
 	struct control *control;	/* NULL without `control` */
 	struct control_ops control_ops;
 	unsigned long long reloads_ok, reloads_failed;
 };
+
+static void
+say_warning(const char *line)
+{
+	log_warnx("%s", line);
+}
 
 static void
 print_errors(const struct conf_errors *errs)
@@ -71,6 +80,8 @@ snapshot(void *arg, struct stats_snapshot *out)
 	out->workers = s->gw.nworkers;
 	out->version = SSHGATE_VERSION;
 	log_counters(&out->log_dropped, &out->log_write_errors);
+	out->life = s->rt->life.v;	/* read on this thread, while current */
+	out->nlife = s->rt->life.n;
 }
 
 /* Starts, moves or stops the metrics endpoint. Returns 0 or -1. */
@@ -210,6 +221,7 @@ reload(struct server *s, struct conf_errors *report)
 	s->reloads_ok++;
 	log_info("reloaded %s: %zu listeners, %zu routes", s->path,
 	    rt->conf->nlistens, rt->conf->routes.n);
+	runtime_lifetime_warnings(rt, time(NULL), say_warning);
 	return 0;
 fail_err:
 	conf_error_add(&errs, err);
@@ -272,6 +284,16 @@ on_log_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)t;
 	(void)revents;
 	log_report();
+}
+
+static void
+on_life_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server *s = container_of(t, struct server, life_timer);
+
+	(void)loop;
+	(void)revents;
+	runtime_lifetime_warnings(s->rt, time(NULL), say_warning);
 }
 
 static void
@@ -361,11 +383,14 @@ signals_start(struct server *s)
 	s->sig_hup.data = s->sig_term.data = s->sig_int.data = s;
 	ev_timer_init(&s->log_timer, on_log_timer, LOG_REPORT_SECONDS,
 	    LOG_REPORT_SECONDS);
+	ev_timer_init(&s->life_timer, on_life_timer, LIFE_CHECK_SECONDS,
+	    LIFE_CHECK_SECONDS);
 	ev_signal_start(s->loop, &s->sig_hup);
 	ev_signal_start(s->loop, &s->sig_term);
 	ev_signal_start(s->loop, &s->sig_int);
 	ev_signal_start(s->loop, &s->sig_usr1);
 	ev_timer_start(s->loop, &s->log_timer);
+	ev_timer_start(s->loop, &s->life_timer);
 }
 
 static void
@@ -376,6 +401,7 @@ signals_stop(struct server *s)
 	ev_signal_stop(s->loop, &s->sig_int);
 	ev_signal_stop(s->loop, &s->sig_usr1);
 	ev_timer_stop(s->loop, &s->log_timer);
+	ev_timer_stop(s->loop, &s->life_timer);
 	/*
 	 * While draining: a second SIGTERM/SIGINT ends at once; a SIGHUP
 	 * must not kill (libev restored its default action).
@@ -398,6 +424,7 @@ say_ready(const struct server *s)
 	}
 	log_info("serving with %zu workers, %zu routes (%s)", s->gw.nworkers,
 	    s->rt->conf->routes.n, s->path);
+	runtime_lifetime_warnings(s->rt, time(NULL), say_warning);
 	notify("READY=1");
 }
 

@@ -31,6 +31,8 @@ verdict_of(int err)
 		return TLS_CERT_EXPIRED;
 	case X509_V_ERR_CERT_REVOKED:
 		return TLS_CERT_REVOKED;
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+		return TLS_CERT_CRL_EXPIRED;
 	default:
 		return TLS_CERT_UNTRUSTED;
 	}
@@ -87,6 +89,16 @@ verify_callback(int ok, X509_STORE_CTX *x)
 
 	if (!ok && tolerated(x))
 		return 1;
+	if (!ok && err == X509_V_ERR_CRL_HAS_EXPIRED) {
+		/*
+		 * Not the client's fault: the handshake goes on so that the
+		 * refusal can be explained to it in words (a notice), not as
+		 * an alert that says its certificate expired.
+		 */
+		verify_why(x, why, sizeof(why));
+		(void)hooks->on_cert(ssl, leaf, TLS_CERT_CRL_EXPIRED, why);
+		return 1;
+	}
 	if (!ok) {
 		verify_why(x, why, sizeof(why));
 		(void)hooks->on_cert(ssl, leaf, verdict_of(err), why);
@@ -112,18 +124,19 @@ recheck_callback(int ok, X509_STORE_CTX *x)
 }
 
 static void
-client_auth(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
+client_auth(SSL_CTX *ctx, const struct conf *c, struct lifetimes *life,
+    struct conf_errors *errs)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	size_t i;
 
-	if (tls_load_cas(ctx, c, errs) == -1)
+	if (tls_load_cas(ctx, c, life, errs) == -1)
 		return;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
 	SSL_CTX_set_verify_depth(ctx, 8);
 	for (i = 0; i < c->ncrls; i++)
-		(void)tls_load_crl(store, &c->crls[i], errs);
+		(void)tls_load_crl(store, &c->crls[i], life, errs);
 	if (c->ncrls > 0)
 		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK |
 		    X509_V_FLAG_CRL_CHECK_ALL);
@@ -311,7 +324,7 @@ cipher_policy(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 
 SSL_CTX *
 tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
-    struct conf_errors *errs)
+    struct lifetimes *life, struct conf_errors *errs)
 {
 	static const unsigned char sid_ctx[] = "sshgate";
 	SSL_CTX *ctx;
@@ -344,9 +357,9 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	    (void *)(uintptr_t)hooks);
 	SSL_CTX_set_app_data(ctx, (void *)(uintptr_t)hooks);
 	if (c->client_ca != NULL)
-		client_auth(ctx, c, errs);
+		client_auth(ctx, c, life, errs);
 	for (i = 0; i < c->ncerts; i++)
-		tls_load_certificate(ctx, &c->certs[i], errs);
+		tls_load_certificate(ctx, &c->certs[i], life, errs);
 	if (errs->n != before) {
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -436,10 +449,40 @@ tls_close_notify_once(SSL *ssl)
 }
 
 void
+tls_write_once(SSL *ssl, const void *buf, size_t len)
+{
+	size_t n;
+
+	if (!SSL_is_init_finished(ssl))
+		return;
+	ERR_clear_error();
+	(void)SSL_write_ex(ssl, buf, len, &n);
+	ERR_clear_error();
+}
+
+void
 tls_describe(SSL *ssl, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", SSL_get_version(ssl),
 	    SSL_get_cipher_name(ssl));
+}
+
+enum reason
+tls_verdict_reason(enum tls_cert_verdict v)
+{
+	switch (v) {
+	case TLS_CERT_OK:
+		break;
+	case TLS_CERT_UNTRUSTED:
+		return R_CERT_UNTRUSTED;
+	case TLS_CERT_EXPIRED:
+		return R_CERT_EXPIRED;
+	case TLS_CERT_REVOKED:
+		return R_CERT_REVOKED;
+	case TLS_CERT_CRL_EXPIRED:
+		return R_CRL_EXPIRED;
+	}
+	return R_NONE;
 }
 
 enum tls_cert_verdict

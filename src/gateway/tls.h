@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 
 #include "config/config.h"
+#include "core/lifetime.h"
+#include "core/reason.h"
 #include "core/tlsio.h"
 
 /* The client certificate's verdict, as the log names it. */
@@ -19,6 +21,7 @@ enum tls_cert_verdict {
 	TLS_CERT_UNTRUSTED,
 	TLS_CERT_EXPIRED,	/* expired or not yet valid */
 	TLS_CERT_REVOKED,
+	TLS_CERT_CRL_EXPIRED,	/* a CRL needed to check it is out of date */
 };
 
 /* The safe defaults of `ciphers` and `ciphersuites`: ECDHE + AEAD only. */
@@ -66,24 +69,27 @@ struct tls_hooks {
  * Builds the server context for c: every certificate (ECDSA and RSA may
  * be combined), the TLS versions and ciphers of c, no renegotiation,
  * stateless session tickets bound to the server name. Files are read
- * with file_read (regular files only). Errors are appended as FILE:LINE
- * of the directive. Returns the context (SSL_CTX_free), or NULL.
+ * with file_read (regular files only); when their certificates and CRLs
+ * run out goes into life. Errors are appended as FILE:LINE of the
+ * directive. Returns the context (SSL_CTX_free), or NULL.
  */
 SSL_CTX *tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
-    struct conf_errors *errs);
+    struct lifetimes *life, struct conf_errors *errs);
 
 /*
  * tlsload.c: the files of a config into ctx. Each error is appended at
  * the line of its directive. tls_load_cas: the client-ca bundle (store
  * and the names sent in the certificate request); tls_load_crl: one crl
  * file (PEM, one or more, or DER); tls_load_certificate: one certificate
- * line (chain and key, which must match). Returns 0 or -1 where int.
+ * line (chain and key, which must match). Each also notes in life when
+ * what it loaded runs out. Returns 0 or -1 where int.
  */
-int tls_load_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs);
+int tls_load_cas(SSL_CTX *ctx, const struct conf *c, struct lifetimes *life,
+    struct conf_errors *errs);
 int tls_load_crl(X509_STORE *store, const struct conf_path *cp,
-    struct conf_errors *errs);
+    struct lifetimes *life, struct conf_errors *errs);
 void tls_load_certificate(SSL_CTX *ctx, const struct conf_cert *ct,
-    struct conf_errors *errs);
+    struct lifetimes *life, struct conf_errors *errs);
 /* OpenSSL's passphrase callback: there is none (a daemon never asks). */
 int tls_no_passphrase(char *buf, int size, int rwflag, void *u);
 
@@ -102,6 +108,9 @@ enum tls_io tls_close_notify(SSL *ssl);
  */
 void tls_close_notify_once(SSL *ssl);
 
+/* The log's reason for a verdict other than TLS_CERT_OK. */
+enum reason tls_verdict_reason(enum tls_cert_verdict v);
+
 /*
  * Checks cert, with the intermediates the client sent (chain, may be
  * NULL), now, as a new handshake would: against the CAs, CRLs (of the
@@ -114,6 +123,12 @@ enum tls_cert_verdict tls_cert_recheck(SSL_CTX *ctx, X509 *cert,
 
 /* 1 if the last handshake failure was a client without certificate. */
 int tls_failed_no_cert(void);
+
+/*
+ * One non-blocking attempt to send buf in a record of its own, for the
+ * last words before close_notify; nothing if it cannot go at once.
+ */
+void tls_write_once(SSL *ssl, const void *buf, size_t len);
 
 /* "TLSv1.3/TLS_AES_128_GCM_SHA256" for the log. */
 void tls_describe(SSL *ssl, char *buf, size_t len);

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "config/file.h"
+#include "core/pemid.h"
 #include "gateway/tls.h"
 
 #define TLS_FILE_MAX (16u << 20)	/* a CA bundle or CRL larger is a mistake */
@@ -47,6 +48,44 @@ load_blob(const char *path, const char *kw, const char *file, int line,
 	return 0;
 }
 
+/* An ASN.1 time as Unix time; 0 if there is none or it is unreadable. */
+static time_t
+unix_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+/* Notes when x runs out, as what file is for. */
+static void
+note_cert(struct lifetimes *life, enum lifetime_role role, const char *file,
+    X509 *x)
+{
+	char what[160];
+	time_t when = unix_time(X509_get0_notAfter(x));
+
+	if (life == NULL || when == 0)
+		return;
+	X509_NAME_oneline(X509_get_subject_name(x), what, sizeof(what));
+	(void)lifetimes_add(life, role, file, what, when);
+}
+
+/* Notes when crl (of the crl file path) must be renewed. */
+static void
+note_crl(struct lifetimes *life, const char *path, X509_CRL *crl)
+{
+	char what[160];
+	time_t when = unix_time(X509_CRL_get0_nextUpdate(crl));
+
+	if (life == NULL || when == 0)
+		return;
+	X509_NAME_oneline(X509_CRL_get_issuer(crl), what, sizeof(what));
+	(void)lifetimes_add(life, LIFE_CRL, path, what, when);
+}
+
 /* A read-only BIO over the blob (which must outlive it). */
 static BIO *
 blob_bio(const struct blob *b)
@@ -69,7 +108,8 @@ pem_end(void)
 }
 
 int
-tls_load_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
+tls_load_cas(SSL_CTX *ctx, const struct conf *c, struct lifetimes *life,
+    struct conf_errors *errs)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
@@ -93,6 +133,7 @@ tls_load_cas(SSL_CTX *ctx, const struct conf *c, struct conf_errors *errs)
 			X509_free(x);
 			goto bad;
 		}
+		note_cert(life, LIFE_CLIENT_CA, c->client_ca, x);
 		X509_free(x);
 		n++;
 	}
@@ -123,7 +164,7 @@ out:
 /* Adds the CRLs of one file, PEM (one or more) or DER, to store. */
 int
 tls_load_crl(X509_STORE *store, const struct conf_path *cp,
-    struct conf_errors *errs)
+    struct lifetimes *life, struct conf_errors *errs)
 {
 	struct blob b = { NULL, 0 };
 	const unsigned char *p;
@@ -137,6 +178,7 @@ tls_load_crl(X509_STORE *store, const struct conf_path *cp,
 		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, tls_no_passphrase,
 		    NULL)) != NULL) {
 			ok = X509_STORE_add_crl(store, crl) == 1;
+			note_crl(life, cp->path, crl);
 			X509_CRL_free(crl);
 			if (!ok)
 				break;
@@ -149,6 +191,7 @@ tls_load_crl(X509_STORE *store, const struct conf_path *cp,
 		p = (const unsigned char *)b.data;
 		if ((crl = d2i_X509_CRL(NULL, &p, (long)b.len)) != NULL) {
 			ok = X509_STORE_add_crl(store, crl) == 1;
+			note_crl(life, cp->path, crl);
 			X509_CRL_free(crl);
 			n++;
 		}
@@ -166,13 +209,13 @@ tls_load_crl(X509_STORE *store, const struct conf_path *cp,
 /* The certificate (and its chain) of one `certificate` line, and its key. */
 void
 tls_load_certificate(SSL_CTX *ctx, const struct conf_cert *ct,
-    struct conf_errors *errs)
+    struct lifetimes *life, struct conf_errors *errs)
 {
-	const char *keypath = ct->key != NULL ? ct->key : ct->cert;
 	struct blob cb = { NULL, 0 }, kb = { NULL, 0 };
-	BIO *bio = NULL, *kbio = NULL;
-	EVP_PKEY *key = NULL;
-	X509 *x = NULL, *ca;
+	struct pemfile cf, kf;
+	struct pemid id;
+	char why[512];
+	int i;
 
 	if (load_blob(ct->cert, "certificate", ct->file, ct->line, &cb,
 	    errs) == -1)
@@ -180,70 +223,32 @@ tls_load_certificate(SSL_CTX *ctx, const struct conf_cert *ct,
 	if (ct->key != NULL && load_blob(ct->key, "certificate", ct->file,
 	    ct->line, &kb, errs) == -1)
 		goto out;
-	if ((bio = blob_bio(&cb)) == NULL ||
-	    (kbio = blob_bio(ct->key != NULL ? &kb : &cb)) == NULL)
-		goto oom;
-	if ((x = PEM_read_bio_X509_AUX(bio, NULL, tls_no_passphrase, NULL)) ==
-	    NULL) {
-		ERR_clear_error();
-		conf_error(errs, ct->file, ct->line, "certificate: %s holds no "
-		    "PEM certificate%s", ct->cert, strstr(cb.data,
-		    "PRIVATE KEY-----") != NULL ? " (it holds a private key: "
-		    "give the certificate first, then 'key FILE')" : "");
+	cf = (struct pemfile){ ct->cert, cb.data, cb.len };
+	kf = (struct pemfile){ ct->key, kb.data, kb.len };
+	if (pemid_parse(&id, &cf, ct->key != NULL ? &kf : NULL, NULL, NULL,
+	    "'key FILE'", why, sizeof(why)) == -1) {
+		conf_error(errs, ct->file, ct->line, "certificate: %s", why);
 		goto out;
 	}
-	if ((key = PEM_read_bio_PrivateKey(kbio, NULL, tls_no_passphrase,
-	    NULL)) == NULL) {
-		const struct blob *kt = ct->key != NULL ? &kb : &cb;
-
-		ERR_clear_error();
-		if (strstr(kt->data, "ENCRYPTED") != NULL)
-			conf_error(errs, ct->file, ct->line, "certificate: the "
-			    "private key in %s is encrypted; the gateway needs "
-			    "it unencrypted (and readable only by itself)",
-			    keypath);
-		else if (ct->key == NULL)
-			conf_error(errs, ct->file, ct->line, "certificate: no "
-			    "private key in %s (append the key to it, or give "
-			    "it with 'key FILE')", ct->cert);
-		else
-			conf_error(errs, ct->file, ct->line, "certificate: no "
-			    "private key in %s", keypath);
-		goto out;
-	}
-	if (X509_check_private_key(x, key) != 1) {
-		ERR_clear_error();
-		conf_error(errs, ct->file, ct->line, "certificate: the key in "
-		    "%s does not match the certificate in %s", keypath,
-		    ct->cert);
-		goto out;
-	}
+	note_cert(life, LIFE_GATEWAY, ct->cert, id.cert);
 	/* as SSL_CTX_use_certificate_chain_file, from memory */
-	if (SSL_CTX_use_certificate(ctx, x) != 1 ||
+	if (SSL_CTX_use_certificate(ctx, id.cert) != 1 ||
 	    SSL_CTX_clear_chain_certs(ctx) != 1)
 		goto ssl_error;
-	while ((ca = PEM_read_bio_X509(bio, NULL, tls_no_passphrase, NULL)) !=
-	    NULL) {
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
+	for (i = 0; i < sk_X509_num(id.chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(id.chain, i)) !=
+		    1)
 			goto ssl_error;
-		}
-	}
-	if (!pem_end() || SSL_CTX_use_PrivateKey(ctx, key) != 1)
+	if (SSL_CTX_use_PrivateKey(ctx, id.key) != 1)
 		goto ssl_error;
-	goto out;
-oom:
-	conf_error(errs, ct->file, ct->line, "certificate: out of memory");
-	goto out;
+	goto done;
 ssl_error:
 	conf_error(errs, ct->file, ct->line, "certificate: cannot use %s: %s",
 	    ct->cert, tls_err_reason(ERR_peek_last_error(), "unknown error"));
 	ERR_clear_error();
+done:
+	pemid_free(&id);
 out:
-	EVP_PKEY_free(key);
-	X509_free(x);
-	BIO_free(bio);
-	BIO_free(kbio);
 	free(cb.data);
 	free(kb.data);
 }

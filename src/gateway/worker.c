@@ -15,6 +15,16 @@
 #define POOL_MAX 32		/* free relay buffers a worker keeps */
 #define ACCEPT_BATCH 32		/* accepts per wake-up, for fairness */
 #define ACCEPT_PAUSE 0.5	/* seconds without accept after EMFILE */
+#define LINGER_SECONDS 2.0	/* a closed client has this long to end */
+#define LINGER_MAX 1024		/* sockets lingering at once, a worker */
+
+/* A client socket closed on our side, read until the client's end. */
+struct closing {
+	ev_io io;
+	ev_timer timer;
+	struct worker *w;
+	struct closing *prev, *next;
+};
 
 /* One message from the main thread; reload and call wait for done. */
 struct worker_msg {
@@ -179,6 +189,76 @@ release_slot(struct worker *w)
 			ev_async_send(gw->workers[i].loop,
 			    &gw->workers[i].wake);
 	}
+}
+
+static void
+closing_end(struct closing *l)
+{
+	struct worker *w = l->w;
+
+	ev_io_stop(w->loop, &l->io);
+	ev_timer_stop(w->loop, &l->timer);
+	close(l->io.fd);
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		w->closing = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	w->nclosing--;
+	free(l);
+}
+
+static void
+on_closing_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct closing *l = container_of(io, struct closing, io);
+	char sink[4096];
+	ssize_t n;
+	int i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < 16; i++) {
+		if ((n = recv(io->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		break;		/* the client's end, or its reset */
+	}
+	if (i < 16)
+		closing_end(l);
+}
+
+static void
+on_closing_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	closing_end(container_of(t, struct closing, timer));
+}
+
+void
+worker_linger(struct worker *w, int fd)
+{
+	struct closing *l;
+
+	if (w->nclosing >= LINGER_MAX || w->draining ||
+	    shutdown(fd, SHUT_WR) == -1 ||
+	    (l = calloc(1, sizeof(*l))) == NULL) {
+		close(fd);
+		return;
+	}
+	l->w = w;
+	ev_io_init(&l->io, on_closing_read, fd, EV_READ);
+	ev_timer_init(&l->timer, on_closing_timeout, LINGER_SECONDS, 0);
+	ev_io_start(w->loop, &l->io);
+	ev_timer_start(w->loop, &l->timer);
+	l->next = w->closing;
+	if (l->next != NULL)
+		l->next->prev = l;
+	w->closing = l;
+	w->nclosing++;
 }
 
 void
@@ -455,6 +535,8 @@ worker_free(struct worker *w)
 
 	close_listeners(w);
 	free(w->ls);
+	while (w->closing != NULL)
+		closing_end(w->closing);
 	while ((b = w->pool) != NULL) {
 		w->pool = b->next;
 		free(b);

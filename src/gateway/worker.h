@@ -34,6 +34,7 @@ struct buf {
 struct gateway;
 struct conn;
 struct worker_msg;
+struct closing;
 
 struct worker {
 	unsigned id;
@@ -63,6 +64,8 @@ struct worker {
 	size_t nconns;
 	struct buf *pool;		/* free buffers */
 	size_t npool;
+	struct closing *closing;		/* closed sockets read to their end */
+	size_t nclosing;
 	struct stats stats;		/* written by this worker only */
 };
 
@@ -120,6 +123,16 @@ void worker_free(struct worker *w);
 struct buf *worker_buf_get(struct worker *w);
 /* Gives b back; the pool keeps a few, frees the rest. */
 void worker_buf_put(struct worker *w, struct buf *b);
+
+/*
+ * Closes a client socket the gateway wrote its last words on, without
+ * losing them: a socket closed with unread input sends a reset, and a
+ * reset can discard what the client had not read yet. So the write side
+ * is shut and what the client still sends is read and dropped until its
+ * end (at most 2 s, and a bounded number at once), then the socket is
+ * closed. Takes fd over.
+ */
+void worker_linger(struct worker *w, int fd);
 
 /* Called by conn.c when a connection of w has ended and been freed. */
 void worker_conn_gone(struct worker *w);

@@ -56,7 +56,7 @@ def pki(tmp_path_factory):
     d = tmp_path_factory.mktemp("pki")
     _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
          "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out",
-         "ca.pem", "-days", "2", "-subj", "/CN=sshgate test CA"], cwd=d)
+         "ca.pem", "-days", "30", "-subj", "/CN=sshgate test CA"], cwd=d)
     (d / "san.ext").write_text(
         "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
     out = {"dir": d, "ca": d / "ca.pem"}
@@ -67,7 +67,7 @@ def pki(tmp_path_factory):
             ["-nodes", "-keyout", "gw-%s.key" % kind, "-out",
              "gw-%s.csr" % kind, "-subj", "/CN=localhost"], cwd=d)
         _sh(["openssl", "x509", "-req", "-in", "gw-%s.csr" % kind, "-CA",
-             "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+             "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30",
              "-extfile", "san.ext", "-out", "gw-%s.crt" % kind], cwd=d)
         crt = (d / ("gw-%s.crt" % kind)).read_text()
         key = (d / ("gw-%s.key" % kind)).read_text()

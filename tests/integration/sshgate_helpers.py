@@ -2,6 +2,7 @@
 raw TCP backends, TLS clients and bounded waits. No pytest in here."""
 
 import os
+import re
 import random
 import select
 import socket
@@ -487,6 +488,26 @@ class BioTLSClient:
 
     def close(self):
         self.sock.close()
+
+
+# ---------------------------------------------------------------------------
+# The gateway's notice: "sshgate-notice refused|ended REASON TEXT\r\n"
+
+NOTICE = re.compile(rb"^sshgate-notice (refused|ended) ([a-z-]+) "
+                    rb"([ -~]*)\r\n$")
+
+
+def notice_of(data):
+    """(kind, reason, text) if data is exactly one notice, else None."""
+    m = NOTICE.match(data)
+    if m is None:
+        return None
+    return tuple(x.decode() for x in m.groups())
+
+
+def is_notice(data, reason=None):
+    n = notice_of(data)
+    return n is not None and (reason is None or n[1] == reason)
 
 
 # ---------------------------------------------------------------------------

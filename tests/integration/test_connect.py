@@ -50,10 +50,10 @@ def xpki(pki, tmp_path_factory):
     out = {"dir": d}
     _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
          "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other-ca.key",
-         "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=another CA"], d)
+         "-out", "other-ca.pem", "-days", "30", "-subj", "/CN=another CA"], d)
     out["other_ca"] = d / "other-ca.pem"
     for name, san, days in (
-            ("noname", "DNS:gw.example.test,IP:127.0.0.1", "2"),
+            ("noname", "DNS:gw.example.test,IP:127.0.0.1", "30"),
             ("expired", "DNS:localhost,IP:127.0.0.1,IP:::1", "-1")):
         (d / (name + ".ext")).write_text("subjectAltName=%s\n" % san)
         _sh(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
@@ -388,11 +388,13 @@ def test_address_mismatch_and_names_that_match(gateway, gw_bin, pki, sshd,
     r = run_ssh(user_key, proxy(gw_bin, "127.0.0.7:%d" % port, "--ca",
                                 pki["ca"]), "a.example.local", env)
     assert_ssh_shows(r, "sshgate: cannot verify gateway 127.0.0.7:%d: "
-                     "address mismatch: wanted 127.0.0.7" % port)
+                     "address mismatch: wanted 127.0.0.7, the gateway's "
+                     "certificate is for localhost, 127.0.0.1, ::1" % port)
     r = connect(gw_bin, "--ca", pki["ca"], "127.0.0.7:%d" % port,
                 "a.example.local", env=env, input=SSH_BANNER)
     assert_message(r, "sshgate: cannot verify gateway 127.0.0.7:%d: "
-                   "address mismatch: wanted 127.0.0.7" % port)
+                   "address mismatch: wanted 127.0.0.7, the gateway's "
+                   "certificate is for localhost, 127.0.0.1, ::1" % port)
     assert r.stdout == b""
     for rec in wait_records(gw, "a.example.local", 2):
         assert rec["result"] != "ok" and rec["bytes_up"] == "0", rec
@@ -411,7 +413,8 @@ def test_name_mismatch(gateway, gw_bin, pki, xpki, sshd, user_key, env):
     # a certificate for gw.example.test and 127.0.0.1, not localhost
     gw = gateway(two_routes(sshd), certs=['"%s"' % xpki["noname"]])
     line = ("sshgate: cannot verify gateway localhost:%d: name mismatch: "
-            "wanted localhost" % gw.port)
+            "wanted localhost, the gateway's certificate is for "
+            "gw.example.test, 127.0.0.1" % gw.port)
     r = connect(gw_bin, "--ca", pki["ca"], "localhost:%d" % gw.port,
                 "a.example.local", env=env, input=SSH_BANNER)
     assert_message(r, line)
@@ -505,8 +508,10 @@ def test_gateway_closes_before_the_server_answers(gateway, gw_bin, pki,
                     else ("silent.example.local", b"hello there\r\n"))
     r = connect(gw_bin, "--ca", pki["ca"], gw_host_port(gw), target, env=env,
                 input=data)
-    assert_message(r, "sshgate: gateway closed the connection before the "
-                   "server answered (refused: the gateway's log says why)")
+    # the gateway says why in a notice; connect says it in words
+    assert_message(r, "sshgate: gateway refused: the server 127.0.0.9:1 "
+                   "cannot be reached" if case == "connect-failed" else
+                   "sshgate: gateway refused: the stream is not SSH")
     assert r.stdout == b""
     rec = gw.wait_record(sni=target)
     assert rec["reason"] == case

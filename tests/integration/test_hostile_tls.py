@@ -3,7 +3,6 @@ certificate (before it is trusted), the chain it comes with, the session
 ticket it offers and the name it asks for. Certificates are made here with
 Python's `cryptography`, including ones `openssl req` cannot make."""
 
-import datetime
 import signal
 import socket
 import ssl
@@ -11,75 +10,8 @@ import subprocess
 
 import pytest
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
+from pkihelpers import crl, issue, name as _name
 from sshgate_helpers import free_port, wait_until
-
-NOW = datetime.datetime.utcnow()
-
-
-def _name(cn, ous=()):
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    attrs += [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou)
-              for ou in ous]
-    return x509.Name(attrs)
-
-
-class Issued:
-    def __init__(self, cert, key):
-        self.cert, self.key = cert, key
-
-    def pem(self):
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def key_pem(self):
-        return self.key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
-
-
-def issue(subject, issuer=None, ca=False, serial=None, days=2):
-    """A certificate for subject (an x509.Name), signed by issuer (an
-    Issued; None: self-signed)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    b = (x509.CertificateBuilder()
-         .subject_name(subject)
-         .issuer_name(issuer.cert.subject if issuer else subject)
-         .public_key(key.public_key())
-         .serial_number(serial or x509.random_serial_number())
-         .not_valid_before(NOW - datetime.timedelta(hours=1))
-         .not_valid_after(NOW + datetime.timedelta(days=days)))
-    if ca:
-        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                            critical=True)
-        b = b.add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True,
-            content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False,
-            encipher_only=False, decipher_only=False), critical=True)
-    else:
-        b = b.add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    signer = issuer.key if issuer else key
-    return Issued(b.sign(signer, hashes.SHA256()), key)
-
-
-def crl(issuer, revoked=()):
-    b = (x509.CertificateRevocationListBuilder()
-         .issuer_name(issuer.cert.subject)
-         .last_update(NOW - datetime.timedelta(hours=1))
-         .next_update(NOW + datetime.timedelta(days=2)))
-    for r in revoked:
-        b = b.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(r.cert.serial_number)
-            .revocation_date(NOW - datetime.timedelta(minutes=5)).build())
-    return b.sign(issuer.key, hashes.SHA256()).public_bytes(
-        serialization.Encoding.PEM)
-
 
 @pytest.fixture(scope="module")
 def chain_pki(tmp_path_factory):

@@ -845,7 +845,8 @@ def test_connect_asks_for_a_key_passphrase(gateway, gw_bin, pki, tmp_path,
             "--key", str(enc), "--timeout", "5", gw.addr, "db.example.local"]
     rc, out = run_on_tty(argv, b"wrong")
     assert rc == 1
-    assert "cannot load client certificate" in out, out
+    assert "client certificate: cannot decrypt the private key in " \
+        "%s (a wrong passphrase" % enc in out, out
     rc, out = run_on_tty(argv, b"s3cret")
     # the passphrase is not echoed; the gateway let alice through
     assert "s3cret" not in out

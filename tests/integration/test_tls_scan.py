@@ -9,8 +9,6 @@ import subprocess
 
 import pytest
 
-from sshgate_helpers import free_port
-
 # testssl checks: protocols, cipher categories, forward secrecy, and the
 # protocol vulnerabilities a cipher or version choice can cause
 CHECKS = ["-p", "-s", "-f", "-L", "-A", "-O", "-W", "-Z", "-C", "-R"]
