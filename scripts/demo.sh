@@ -25,7 +25,13 @@ EOT
 [ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
 /usr/sbin/sshd -D -e -f "$demo/sshd_config" 2>"$demo/sshd.log" &
 sshd_pid=$!
-trap 'kill $sshd_pid 2>/dev/null' EXIT INT TERM
+gw_pid=
+cleanup() {
+	kill $gw_pid $sshd_pid 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 sleep 0.3
 kill -0 $sshd_pid 2>/dev/null || { cat "$demo/sshd.log"; exit 1; }
 cat <<EOT
@@ -39,7 +45,8 @@ or with the HAProxy recipe's client:
 
   ssh -i $demo/user_key -o UserKnownHostsFile=$demo/known_hosts -o StrictHostKeyChecking=accept-new -o ProxyCommand="openssl s_client -quiet -verify_return_error -CAfile $demo/ca.pem -connect 127.0.0.1:2222 -servername %h" $user@demo.local
 
-Reload the config: kill -HUP \$(pgrep -f 'sshgate serve'); stop: Ctrl-C.
-
 EOT
-"$bin" serve -c "$top/examples/demo.conf"
+"$bin" serve -c "$top/examples/demo.conf" &
+gw_pid=$!
+printf 'Reload the config: kill -HUP %s; stop: Ctrl-C.\n\n' "$gw_pid"
+wait $gw_pid
