@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for what a client controls: its first bytes (the
  * SSH gate), its SNI (normalization, route matching, the log record),
- * and address texts.
+ * and address texts; and for what `connect` reads from a gateway, or
+ * from a server behind it, as a notice.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "core/banner.h"
 #include "core/dest.h"
 #include "core/log.h"
+#include "core/notice.h"
 #include "core/proxy.h"
 #include "core/route.h"
 
@@ -39,6 +41,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	(void)banner_check(data, size);
+	{	/* a notice: parsed as read, and made from any text */
+		char reason[32], text[NOTICE_TEXT_MAX + 1], buf[NOTICE_MAX];
+		enum notice_kind kind;
+		size_t n;
+
+		(void)notice_parse(data, size, &kind, reason, text);
+		n = notice_format(buf, NOTICE_ENDED, "killed", s);
+		if (n > NOTICE_MAX || notice_parse(buf, n, &kind, reason,
+		    text) != 1)
+			abort();
+	}
 	{	/* what an L4 balancer (or anyone on that port) sends first */
 		struct proxy_info pi;
 		const char *pwhy;

@@ -5,6 +5,10 @@
 
 #define REASON_MAX 31
 
+/* the longest line: magic, "refused", reason, text, blanks and CRLF */
+_Static_assert(sizeof(NOTICE_MAGIC) - 1 + 7 + 1 + REASON_MAX + 1 +
+    NOTICE_TEXT_MAX + 2 <= NOTICE_MAX, "NOTICE_MAX too small");
+
 static const char *const kinds[] = {
 	[NOTICE_REFUSED] = "refused", [NOTICE_ENDED] = "ended",
 };

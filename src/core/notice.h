@@ -18,7 +18,7 @@
 
 #define NOTICE_MAGIC "sshgate-notice "
 #define NOTICE_TEXT_MAX 200	/* bytes of TEXT kept */
-#define NOTICE_MAX 256		/* a whole notice line, at most */
+#define NOTICE_MAX 260		/* a whole notice line, at most */
 
 enum notice_kind {
 	NOTICE_REFUSED = 0,	/* no server byte reached the client */
