@@ -35,7 +35,8 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
-              test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet
+              test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet \
+              test_diag
 test_util_SRCS   := core/util.c
 test_lex_SRCS    := core/lex.c
 test_addr_SRCS   := core/addr.c core/util.c
@@ -56,6 +57,7 @@ test_httpreq_SRCS := core/httpreq.c
 test_ctlproto_SRCS := core/ctlproto.c
 test_sbuf_SRCS   := core/sbuf.c
 test_procnet_SRCS := core/procnet.c
+test_diag_SRCS   := config/diag.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 

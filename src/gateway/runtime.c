@@ -88,8 +88,8 @@ lookup_user(struct conf *c, struct conf_errors *errs)
 }
 
 struct runtime *
-runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
-    struct conf_errors *errs)
+runtime_load(const char *path, const struct tls_hooks *hooks,
+    enum runtime_mode mode, struct conf_errors *errs)
 {
 	struct runtime *rt;
 	size_t before = errs->n;
@@ -108,7 +108,7 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, errs);
 	if (errs->n != before)
 		goto err;
-	if (open_log) {
+	if (mode == RUNTIME_SERVE) {
 		rt->sink = log_sink_open(rt->conf->log_to, rt->conf->log_path,
 		    rt->conf->log_facility, err, sizeof(err));
 		if (rt->sink == NULL) {
@@ -128,8 +128,11 @@ runtime_load(const char *path, const struct tls_hooks *hooks, int open_log,
 		    err);
 		goto err;
 	}
+	conf_errors_sort(errs, rt->conf->files, rt->conf->nfiles);
 	return rt;
 err:
+	if (rt->conf != NULL)
+		conf_errors_sort(errs, rt->conf->files, rt->conf->nfiles);
 	runtime_unref(rt);
 	return NULL;
 }

@@ -1,0 +1,66 @@
+"""`sshgate check` finds what `serve` and the next reload would hit, and
+what would run but not as meant: errors in file and line order, warnings
+(exit 0 unless --strict), keywords it can guess, the control socket's
+directory and length, files the service user cannot read."""
+
+import subprocess
+
+from sshgate_helpers import free_port
+
+
+def check(gw_bin, path, *flags, cwd=None):
+    r = subprocess.run([gw_bin, "check"] + list(flags) + ["-c", str(path)],
+                       capture_output=True, timeout=30, cwd=cwd)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def base(pki, port=None):
+    return ("listen 127.0.0.1:%d\n" % (port or free_port()) +
+            'certificate "%s"\n' % pki["ecdsa"])
+
+
+# --- errors in file and line order -------------------------------------------
+
+def test_errors_are_printed_in_file_and_line_order(gw_bin, pki, tmp_path):
+    inc = tmp_path / "routes.conf"
+    inc.write_text("route a.example to 127.0.0.2:22\n"       # 1
+                   "route b.example to nowhere\n")           # 2
+    pairs = tmp_path / "users.acl"
+    pairs.write_text("alice,db.example\n"                    # 1
+                     "bob\n")                                # 2
+    f = tmp_path / "main.conf"
+    f.write_text("listen 127.0.0.1:%d\n" % free_port() +    # 1
+                 "certificate /nonexistent/gw.pem\n"         # 2: found last
+                 "include routes.conf\n"                     # 3
+                 "client-ca /nonexistent/ca.pem\n"           # 4: found late
+                 "access-pairs user users.acl\n"             # 5
+                 "frobnicate\n"                              # 6
+                 "workers 0\n")                              # 7
+    rc, out, err = check(gw_bin, f)
+    assert rc == 1, (out, err)
+    got = [l.split(": ")[0] for l in err.splitlines()]
+    # the main file first (the order files were read), then its include,
+    # then the pairs file; by line in each
+    assert got == ["%s:2" % f, "%s:4" % f, "%s:6" % f, "%s:7" % f,
+                   "%s:2" % inc, "%s:2" % pairs], err
+    # serve prints the same lines in the same order
+    r = subprocess.run([gw_bin, "serve", "-c", str(f)], capture_output=True,
+                       timeout=30)
+    assert r.returncode == 1
+    assert r.stderr.decode() == err
+
+
+def test_strict_usage(gw_bin, pki, tmp_path):
+    f = tmp_path / "ok.conf"
+    f.write_text(base(pki) + "route * to 127.0.0.2:22\n")
+    for flags in (["--strict"], []):
+        rc, out, err = check(gw_bin, f, *flags)
+        assert (rc, err) == (0, ""), err
+        assert out == "%s: ok (1 listeners, 1 certificates, 1 routes)\n" % f
+    r = subprocess.run([gw_bin, "check", "-c", str(f), "--strict"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([gw_bin, "check", "--strict"], capture_output=True,
+                       timeout=30)
+    assert r.returncode == 2
+    assert b"usage: sshgate check -c FILE [--strict]" in r.stderr
