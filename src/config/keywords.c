@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <sys/socket.h>
 
@@ -414,6 +415,58 @@ const size_t conf_nkeywords = sizeof(conf_keywords) /
 _Static_assert(sizeof(conf_keywords) / sizeof(conf_keywords[0]) <=
     CONF_KEYWORDS_MAX, "raise CONF_KEYWORDS_MAX");
 
+/*
+ * Other proxies' words for what sshgate calls otherwise, for configs
+ * carried over from the HAProxy recipe or an nginx stream block.
+ */
+static const struct {
+	const char *word, *ours;
+} aliases[] = {
+	{ "bind", "listen" },			/* HAProxy */
+	{ "frontend", "listen" },
+	{ "server", "route" },
+	{ "backend", "route" },
+	{ "use_backend", "route" },
+	{ "default_backend", "route" },
+	{ "proxy_pass", "route" },		/* nginx */
+	{ "crt", "certificate" },		/* HAProxy */
+	{ "ssl_certificate", "certificate" },	/* nginx */
+	{ "ssl_certificate_key", "certificate" },
+	{ "ca-file", "client-ca" },		/* HAProxy */
+	{ "ssl_client_certificate", "client-ca" },	/* nginx */
+	{ "crl-file", "crl" },			/* HAProxy */
+	{ "ssl_crl", "crl" },			/* nginx */
+	{ "maxconn", "max-connections" },	/* HAProxy */
+	{ "nbthread", "workers" },
+	{ "worker_processes", "workers" },	/* nginx */
+	{ "ssl_ciphers", "ciphers" },
+	{ "ssl_protocols", "tls-min-version" },
+	{ "ssl-min-ver", "tls-min-version" },	/* HAProxy */
+	{ "acl", "access" },
+	{ "nameserver", "resolver" },
+	{ "access_log", "log" },		/* nginx */
+};
+
+const char *
+conf_suggest(const char *word)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = 3;		/* at most 2 edits away */
+
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcasecmp(word, aliases[i].word) == 0)
+			return aliases[i].ours;
+	for (i = 0; i < conf_nkeywords; i++) {
+		d = util_edit_distance(word, conf_keywords[i].name);
+		/* and fewer edits than it has letters: "ls" is no "log" */
+		if (d < bestd && d < strlen(word)) {
+			bestd = d;
+			best = conf_keywords[i].name;
+		}
+	}
+	return best;
+}
+
 static size_t
 keyword_index(const char *name)
 {
@@ -444,7 +497,14 @@ conf_directive(struct parser *p, const char *file, int line, char **av,
 	int want;
 
 	if (i == conf_nkeywords) {
-		conf_error(p->errs, file, line, "unknown keyword '%s'", av[0]);
+		const char *guess = conf_suggest(av[0]);
+
+		if (guess != NULL)
+			conf_error(p->errs, file, line, "unknown keyword '%s' (did "
+			    "you mean '%s'?)", av[0], guess);
+		else
+			conf_error(p->errs, file, line, "unknown keyword '%s'",
+			    av[0]);
 		return;
 	}
 	k = &conf_keywords[i];

@@ -64,3 +64,23 @@ def test_strict_usage(gw_bin, pki, tmp_path):
                        timeout=30)
     assert r.returncode == 2
     assert b"usage: sshgate check -c FILE [--strict]" in r.stderr
+
+
+# --- did you mean ----------------------------------------------------------
+
+def test_unknown_keyword_gets_a_suggestion(gw_bin, pki, tmp_path):
+    f = tmp_path / "typos.conf"
+    f.write_text(base(pki) +                                 # 1, 2
+                 "route * to 127.0.0.2:22\n"                 # 3
+                 "max-conections 100\n"                      # 4
+                 "resovle ipv4\n"                            # 5
+                 "bind 0.0.0.0:443\n"                        # 6
+                 "frobnicate\n")                             # 7
+    rc, out, err = check(gw_bin, f)
+    assert rc == 1
+    assert err.splitlines() == [
+        "%s:4: unknown keyword 'max-conections' (did you mean "
+        "'max-connections'?)" % f,
+        "%s:5: unknown keyword 'resovle' (did you mean 'resolve'?)" % f,
+        "%s:6: unknown keyword 'bind' (did you mean 'listen'?)" % f,
+        "%s:7: unknown keyword 'frobnicate'" % f], err

@@ -682,8 +682,55 @@ unknown_keyword(void **state)
 	struct fixture *f = *state;
 
 	assert_line_error(f, "bogus 1 2", "unknown keyword 'bogus'");
-	/* keywords are case-sensitive */
-	assert_line_error(f, "Listen 127.0.0.1:2223", "unknown keyword 'Listen'");
+	/* keywords are case-sensitive (and the right one is suggested) */
+	assert_line_error(f, "Listen 127.0.0.1:2223", "unknown keyword 'Listen' "
+	    "(did you mean 'listen'?)");
+}
+
+static void
+unknown_keyword_suggests_the_nearest(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "max-conections 5", "unknown keyword "
+	    "'max-conections' (did you mean 'max-connections'?)");
+	/* two letters swapped is one edit: resolve, not resolver */
+	assert_line_error(f, "resovle ipv4", "unknown keyword 'resovle' (did "
+	    "you mean 'resolve'?)");
+	assert_line_error(f, "max-connection-per-ip 3", "unknown keyword "
+	    "'max-connection-per-ip' (did you mean 'max-connections-per-ip'?)");
+	assert_line_error(f, "certficate x.pem", "unknown keyword 'certficate' "
+	    "(did you mean 'certificate'?)");
+	assert_line_error(f, "timeouts idle 5s", "unknown keyword 'timeouts' "
+	    "(did you mean 'timeout'?)");
+	/* more than two edits away, or as many edits as letters: no guess */
+	assert_line_error(f, "frobnicate", "unknown keyword 'frobnicate'");
+	assert_line_error(f, "ls", "unknown keyword 'ls'");
+	assert_line_error(f, "rote * to 127.0.0.1:22", "unknown keyword 'rote' "
+	    "(did you mean 'route'?)");
+}
+
+static void
+unknown_keyword_of_another_proxy(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "bind :443", "unknown keyword 'bind' (did you "
+	    "mean 'listen'?)");
+	assert_line_error(f, "server s1 10.0.0.1:22", "unknown keyword "
+	    "'server' (did you mean 'route'?)");
+	assert_line_error(f, "backend ssh", "unknown keyword 'backend' (did "
+	    "you mean 'route'?)");
+	assert_line_error(f, "use_backend %[req.ssl_sni]", "unknown keyword "
+	    "'use_backend' (did you mean 'route'?)");
+	assert_line_error(f, "ssl_certificate gw.pem", "unknown keyword "
+	    "'ssl_certificate' (did you mean 'certificate'?)");
+	assert_line_error(f, "crt gw.pem", "unknown keyword 'crt' (did you "
+	    "mean 'certificate'?)");
+	assert_line_error(f, "maxconn 100", "unknown keyword 'maxconn' (did "
+	    "you mean 'max-connections'?)");
+	/* ours already: HAProxy's "timeout connect", nginx's listen */
+	load_base_ok(f, "timeout connect 2s\nlisten 127.0.0.1:2224\n");
 }
 
 static void
@@ -2194,6 +2241,8 @@ main(void)
 		T(conf_parse_valid_file_has_no_errors),
 		cmocka_unit_test(conf_free_null_is_safe),
 		T(unknown_keyword),
+		T(unknown_keyword_suggests_the_nearest),
+		T(unknown_keyword_of_another_proxy),
 		T(lexer_errors_carry_file_and_line),
 		T(nul_byte_in_line),
 		T(line_over_limit_is_refused),
