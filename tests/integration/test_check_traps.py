@@ -84,3 +84,25 @@ def test_unknown_keyword_gets_a_suggestion(gw_bin, pki, tmp_path):
         "%s:5: unknown keyword 'resovle' (did you mean 'resolve'?)" % f,
         "%s:6: unknown keyword 'bind' (did you mean 'listen'?)" % f,
         "%s:7: unknown keyword 'frobnicate'" % f], err
+
+
+# --- targets that look like addresses ---------------------------------------
+
+def test_address_typo_in_pairs_file_and_access_rule(gw_bin, pki, tmp_path):
+    pairs = tmp_path / "users.acl"
+    pairs.write_text("# the recipe's file\n"
+                     "alice,127.0.0.2\n"
+                     "carol,127.0.0.300\n")
+    f = tmp_path / "acl.conf"
+    f.write_text(base(pki) +                                 # 1, 2
+                 "route * to 127.0.0.2:22\n"                 # 3
+                 'client-ca "%s"\n' % pki["ca"] +            # 4
+                 "access allow group ops to 10.0.0\n"        # 5
+                 "access-pairs user users.acl\n")            # 6
+    rc, out, err = check(gw_bin, f)
+    assert rc == 1, (out, err)
+    assert err.splitlines() == [
+        "%s:5: access: target '10.0.0' looks like an address but is not "
+        "one" % f,
+        "%s:3: access-pairs: target '127.0.0.300' looks like an address "
+        "but is not one" % pairs], err
