@@ -1,7 +1,8 @@
 /*
  * check: what no single line can say, once the whole config is read:
- * directives that must be there, and directives that only make sense
- * together. Each error names the line it is about.
+ * directives that must be there, directives that only make sense
+ * together (errors), and what would run but not as written: routes
+ * never used (warnings). Each names the line it is about.
  */
 #include "config/parse.h"
 
@@ -26,6 +27,28 @@ open_relays(struct parser *p)
 			    "be an open relay; list the networks it may reach",
 			    r->text, r->kind == ROUTE_DIRECT ? "direct" :
 			    "resolve");
+	}
+}
+
+/*
+ * A route after one that takes every name it matches is never used:
+ * the first match wins. Said once, naming the first such route.
+ */
+static void
+shadowed_routes(struct parser *p)
+{
+	const struct route_table *t = &p->c->routes;
+	size_t i, k;
+
+	for (k = 1; k < t->n; k++) {
+		for (i = 0; i < k; i++)
+			if (route_covers(&t->v[i], &t->v[k]))
+				break;
+		if (i < k)
+			conf_warning(p->errs, t->v[k].file, t->v[k].line, "route "
+			    "%s: never used: route %s at %s:%d matches every "
+			    "name it does", t->v[k].text, t->v[i].text,
+			    t->v[i].file, t->v[i].line);
 	}
 }
 
@@ -63,5 +86,6 @@ conf_check(struct parser *p, int read)
 			    conf_keywords[i].missing);
 	if (read)
 		open_relays(p);
+	shadowed_routes(p);
 	needs_client_ca(p);
 }

@@ -106,3 +106,27 @@ def test_address_typo_in_pairs_file_and_access_rule(gw_bin, pki, tmp_path):
         "one" % f,
         "%s:3: access-pairs: target '127.0.0.300' looks like an address "
         "but is not one" % pairs], err
+
+
+# --- routes never used --------------------------------------------------------
+
+def test_shadowed_routes_are_warnings_and_strict_refuses(gw_bin, pki,
+                                                        tmp_path):
+    f = tmp_path / "routes.conf"
+    f.write_text(base(pki) +                                 # 1, 2
+                 "route *.example.local to 127.0.0.2:22\n"   # 3
+                 "route db.example.local to 127.0.0.3:22\n"  # 4
+                 "route * to 127.0.0.2:22\n"                 # 5
+                 "route 10.0.0.0/8 to 127.0.0.2:22\n")       # 6
+    rc, out, err = check(gw_bin, f)
+    assert rc == 0, err
+    assert err.splitlines() == [
+        "%s:4: warning: route db.example.local: never used: route "
+        "*.example.local at %s:3 matches every name it does" % (f, f),
+        "%s:6: warning: route 10.0.0.0/8: never used: route * at %s:5 "
+        "matches every name it does" % (f, f)], err
+    assert out == "%s: ok (1 listeners, 1 certificates, 4 routes), " \
+        "2 warnings\n" % f
+    rc, out, err2 = check(gw_bin, f, "--strict")
+    assert rc == 1 and out == ""
+    assert err2 == err + "%s: 2 warnings, refused by --strict\n" % f

@@ -2213,6 +2213,97 @@ ops_keywords(void **state)
 	    "usage: user NAME [group NAME]");
 }
 
+/* --- warnings ------------------------------------------------------------ */
+
+/* The warnings of the last load, as check prints them (no errors). */
+static const char *
+warnings(struct fixture *f)
+{
+	static char text[8192];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	assert_non_null(mem);
+	assert_nerrors(f, 0);
+	conf_errors_print(mem, &f->errs);
+	assert_int_equal(fclose(mem), 0);
+	snprintf(text, sizeof(text), "%s", buf);
+	free(buf);
+	return text;
+}
+
+#define TOP "listen 127.0.0.1:2222\ncertificate gw.pem\n"
+
+static void
+shadowed_routes_are_warnings(void **state)
+{
+	struct fixture *f = *state;
+	char want[4096];
+	const char *m = f->main;
+
+	load_ok(f, TOP
+	    "route *.example.local to 127.0.0.1:22\n"		/* 3 */
+	    "route db.example.local to 127.0.0.1:2201\n"		/* 4 */
+	    "route *.a.example.local to 127.0.0.1:2202\n"		/* 5 */
+	    "route 10.0.0.0/8 to 127.0.0.1:22\n"			/* 6 */
+	    "route 10.1.0.0/16 direct\n"				/* 7 */
+	    "route other.example to 127.0.0.1:22\n"			/* 8 */
+	    "route other.example to 127.0.0.1:23\n"			/* 9 */
+	    "allow-destination 10.0.0.0/8\n");
+	snprintf(want, sizeof(want),
+	    "%s:4: warning: route db.example.local: never used: route "
+	    "*.example.local at %s:3 matches every name it does\n"
+	    "%s:5: warning: route *.a.example.local: never used: route "
+	    "*.example.local at %s:3 matches every name it does\n"
+	    "%s:7: warning: route 10.1.0.0/16: never used: route 10.0.0.0/8 "
+	    "at %s:6 matches every name it does\n"
+	    "%s:9: warning: route other.example: never used: route "
+	    "other.example at %s:8 matches every name it does\n",
+	    m, m, m, m, m, m, m, m);
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+catch_all_first_shadows_every_later_route(void **state)
+{
+	struct fixture *f = *state;
+	char want[4096];
+	const char *m = f->main;
+
+	put_file(f, "more.conf", "route db.example.local to 127.0.0.1:22\n");
+	load_ok(f, TOP "route * to 127.0.0.1:22\ninclude more.conf\n");
+	snprintf(want, sizeof(want), "%s/more.conf:1: warning: route "
+	    "db.example.local: never used: route * at %s:3 matches every "
+	    "name it does\n", f->dir, m);
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+routes_that_are_reached_are_not_warned(void **state)
+{
+	struct fixture *f = *state;
+
+	/* specific first, then wider: each is reached */
+	load_ok(f, TOP
+	    "route db.example.local to 127.0.0.1:22\n"
+	    "route *.a.example.local to 127.0.0.1:22\n"
+	    "route *.example.local to 127.0.0.1:22\n"
+	    "route example.local to 127.0.0.1:22\n"
+	    "route 10.1.0.0/16 to 127.0.0.1:22\n"
+	    "route 10.0.0.0/8 direct\n"
+	    "route * direct\n"		/* literals only: names go on */
+	    "route *.other.example to 127.0.0.1:22\n"
+	    "route * to 127.0.0.1:22\n"
+	    "allow-destination 10.0.0.0/8\n");
+	assert_string_equal(warnings(f), "");
+	/* a bad pattern is an error, and shadows nothing */
+	load(f, TOP "route bad..name to 127.0.0.1:22\n"
+	    "route db.example.local to 127.0.0.1:22\n");
+	assert_nerrors(f, 1);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
+}
+
 int
 main(void)
 {
@@ -2326,6 +2417,9 @@ main(void)
 		T(access_pairs_usage),
 		T(access_pairs_without_client_ca),
 		T(ops_keywords),
+		T(shadowed_routes_are_warnings),
+		T(catch_all_first_shadows_every_later_route),
+		T(routes_that_are_reached_are_not_warned),
 	};
 #undef T
 
