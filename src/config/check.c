@@ -2,7 +2,7 @@
  * check: what no single line can say, once the whole config is read:
  * directives that must be there, directives that only make sense
  * together (errors), and what would run but not as written: routes
- * never used (warnings). Each names the line it is about.
+ * never used, a policy that lets no one through (warnings). Each names the line it is about.
  */
 #include "config/parse.h"
 
@@ -52,6 +52,29 @@ shadowed_routes(struct parser *p)
 	}
 }
 
+/*
+ * With client-ca, a client no rule allows is refused: without an allow
+ * rule (none written, pairs files of comments only, or deny rules only)
+ * the gateway refuses everyone. Not said when a rule was in error: that
+ * is said already.
+ */
+static void
+refuses_everyone(struct parser *p)
+{
+	const struct conf *c = p->c;
+	size_t i;
+
+	if (c->client_ca == NULL || p->access_bad > 0 || p->pairs.n > 0)
+		return;		/* every pairs line is an allow rule */
+	for (i = 0; i < c->policy.n; i++)
+		if (c->policy.rules[i].allow)
+			return;
+	conf_warning(p->errs, c->client_ca_at.file, c->client_ca_at.line,
+	    "no access rule allows anyone: every client will be refused "
+	    "(add 'access allow any to *' to let every certificate holder "
+	    "through)");
+}
+
 /* What applies to client certificates needs client-ca. */
 static void
 needs_client_ca(struct parser *p)
@@ -87,5 +110,6 @@ conf_check(struct parser *p, int read)
 	if (read)
 		open_relays(p);
 	shadowed_routes(p);
+	refuses_everyone(p);
 	needs_client_ca(p);
 }

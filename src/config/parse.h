@@ -53,6 +53,7 @@ struct parser {
 	struct conf_at timeouts[CONF_TIMEOUTS];	/* each kind is KW_ONCE */
 	struct conf_at first_access;	/* access or access-pairs */
 	struct policy pairs;		/* access-pairs rules, put last */
+	size_t access_bad;		/* access or pairs lines in error */
 	int nread;			/* files read, against the budget */
 	long bytes_read;
 	int budget_spent;		/* said once; nothing more is read */

@@ -130,3 +130,39 @@ def test_shadowed_routes_are_warnings_and_strict_refuses(gw_bin, pki,
     rc, out, err2 = check(gw_bin, f, "--strict")
     assert rc == 1 and out == ""
     assert err2 == err + "%s: 2 warnings, refused by --strict\n" % f
+
+
+# --- a policy that refuses everyone -------------------------------------------
+
+REFUSED = ("no access rule allows anyone: every client will be refused "
+           "(add 'access allow any to *' to let every certificate holder "
+           "through)")
+
+
+def test_client_ca_without_allow_rule_is_a_warning(gw_bin, pki, tmp_path):
+    pairs = tmp_path / "users.acl"
+    pairs.write_text("# alice,db.example.local\n\n")
+    f = tmp_path / "ca.conf"
+    f.write_text(base(pki) +                                 # 1, 2
+                 "route * to 127.0.0.2:22\n"                 # 3
+                 'client-ca "%s"\n' % pki["ca"] +            # 4
+                 "access-pairs user users.acl\n")            # 5
+    rc, out, err = check(gw_bin, f)
+    assert rc == 0, err
+    assert err == "%s:4: warning: %s\n" % (f, REFUSED)
+    assert out.endswith(", 1 warning\n"), out
+    assert check(gw_bin, f, "--strict")[0] == 1
+    # an allow rule, and nothing is said
+    pairs.write_text("alice,db.example.local\n")
+    assert check(gw_bin, f, "--strict") == (
+        0, "%s: ok (1 listeners, 1 certificates, 1 routes)\n" % f, "")
+
+
+def test_serve_says_the_warnings_at_start(gateway, pki, tmp_path):
+    gw = gateway(["* to 127.0.0.2:22", "db.example.local to 127.0.0.3:22"],
+                 extra='client-ca "%s"' % pki["ca"])
+    err = gw.stderr()
+    assert "sshgate: warning: %s:" % gw.conf in err, err
+    assert ": route db.example.local: never used: route * at %s:" \
+        % gw.conf in err, err
+    assert REFUSED in err, err

@@ -2304,6 +2304,53 @@ routes_that_are_reached_are_not_warned(void **state)
 	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
 }
 
+#define REFUSED "no access rule allows anyone: every client will be " \
+	"refused (add 'access allow any to *' to let every certificate holder " \
+	"through)"
+
+static void
+policy_that_refuses_everyone_is_a_warning(void **state)
+{
+	struct fixture *f = *state;
+	char want[2048];
+
+	snprintf(want, sizeof(want), "%s:4: warning: " REFUSED "\n", f->main);
+	/* client-ca, and no rule at all */
+	load_ok(f, BASE "client-ca ca.pem\n");
+	assert_string_equal(warnings(f), want);
+	/* pairs files of comments and blank lines only */
+	put_file(f, "users.acl", "# alice,db.example.local\n\n   \n");
+	load_ok(f, BASE "client-ca ca.pem\naccess-pairs user users.acl\n");
+	assert_string_equal(warnings(f), want);
+	/* deny rules only */
+	load_ok(f, BASE "client-ca ca.pem\naccess deny user bob to *\n");
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+policy_that_lets_someone_through_is_not_warned(void **state)
+{
+	struct fixture *f = *state;
+
+	load_ok(f, BASE "client-ca ca.pem\naccess deny user bob to *\n"
+	    "access allow group ops to *.example.local\n");
+	assert_string_equal(warnings(f), "");
+	put_file(f, "users.acl", "# the recipe's file\nalice,db.example.local\n");
+	load_ok(f, BASE "client-ca ca.pem\naccess-pairs user users.acl\n");
+	assert_string_equal(warnings(f), "");
+	/* without client-ca, there is no policy to warn about */
+	load_ok(f, BASE);
+	assert_string_equal(warnings(f), "");
+	/* a rule in error is said as such, not also as "no rule" */
+	load(f, BASE "client-ca ca.pem\naccess allow user to *\n");
+	assert_nerrors(f, 1);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
+	put_file(f, "users.acl", "alice\n");
+	load(f, BASE "client-ca ca.pem\naccess-pairs user users.acl\n");
+	assert_nerrors(f, 1);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
+}
+
 int
 main(void)
 {
@@ -2420,6 +2467,8 @@ main(void)
 		T(shadowed_routes_are_warnings),
 		T(catch_all_first_shadows_every_later_route),
 		T(routes_that_are_reached_are_not_warned),
+		T(policy_that_refuses_everyone_is_a_warning),
+		T(policy_that_lets_someone_through_is_not_warned),
 	};
 #undef T
 
