@@ -37,7 +37,8 @@ static const struct command {
 	    "which route, destination decision and access rule decide a\n"
 	    "connection to TARGET" },
 	{ "ctl", ctl_main, CTL_USAGE,
-	    "talk to a running gateway (control PATH)" },
+	    "talk to a running gateway through its control socket\n"
+	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)" },
 	{ "version", version_main, "sshgate version", "print the version" },
 };
 

@@ -6,18 +6,19 @@
  * the others have a parser of their own. conf_directive() applies the
  * table's rules (arity, once), so parsers only read their words.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "config/parse.h"
+#include "core/ctlproto.h"
 #include "core/lex.h"
 #include "core/util.h"
-
-#define CONTROL_PATH_MAX 100	/* sun_path is 108, with room to spare */
 
 int
 conf_oom(struct parser *p, const struct conf_at *at)
@@ -334,19 +335,37 @@ kw_metrics(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	return 0;
 }
 
+/*
+ * control [PATH]: the default path, or PATH relative to this file, made
+ * absolute: the path `sshgate ctl -s` is given, which must fit a UNIX
+ * socket's address (ctl_socket_path, the same rule as ctl's).
+ */
 static int
 kw_control(struct parser *p, const struct keyword *k, const struct conf_at *at,
     char **av, int ac)
 {
+	const char *arg = ac > 1 ? av[1] : NULL;
+	char cwd[4096], path[4096];
+	size_t n;
+
 	(void)k;
-	(void)ac;
-	if (strlen(av[1]) >= CONTROL_PATH_MAX) {
-		conf_error(p->errs, at->file, at->line, "control: path longer "
-		    "than %d characters", CONTROL_PATH_MAX);
+	cwd[0] = '\0';
+	if (arg != NULL && arg[0] != '/' && at->file[0] != '/' &&
+	    getcwd(cwd, sizeof(cwd)) == NULL) {
+		conf_error(p->errs, at->file, at->line, "control %s: cannot "
+		    "tell the working directory: %s", arg, strerror(errno));
 		return -1;
 	}
-	if ((p->c->control = conf_relative_to(at->file, av[1])) == NULL)
+	n = ctl_socket_path(cwd, at->file, arg, path, sizeof(path));
+	if (n > CTL_PATH_MAX) {
+		conf_error(p->errs, at->file, at->line, "control: %s%s is %zu "
+		    "bytes long; a UNIX socket's path may have at most %d",
+		    path, n >= sizeof(path) ? "..." : "", n, CTL_PATH_MAX);
+		return -1;
+	}
+	if ((p->c->control = strdup(path)) == NULL)
 		return conf_oom(p, at);
+	p->c->control_at = *at;
 	return 0;
 }
 
@@ -402,7 +421,7 @@ const struct keyword conf_keywords[] = {
 	PARSER("access", 1, LEX_MAX_WORDS, 0, kw_access),
 	PARSER("access-pairs", 2, 2, 0, kw_access_pairs),
 	PARSER("metrics", 1, 1, KW_ONCE, kw_metrics),
-	PARSER("control", 1, 1, KW_ONCE, kw_control),
+	PARSER("control", 0, 1, KW_ONCE, kw_control),
 	PARSER("user", 1, 3, KW_ONCE, kw_user),
 	PARSER("ciphers", 1, 1, KW_ONCE, kw_ciphers),
 	PARSER("ciphersuites", 1, 1, KW_ONCE, kw_ciphers),

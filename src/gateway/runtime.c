@@ -1,14 +1,18 @@
 #include "gateway/runtime.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/file.h"
+#include "core/ctlproto.h"
+#include "core/util.h"
 
 /*
  * The gateway's own addresses, which client-chosen destinations must
@@ -87,6 +91,31 @@ lookup_user(struct conf *c, struct conf_errors *errs)
 	}
 }
 
+/*
+ * The control socket's directory must be there when serve starts: it
+ * opens it (as listener_open_unix does) and makes the socket in it.
+ */
+static void
+control_dir(const struct conf *c, struct conf_errors *errs)
+{
+	const char *slash;
+	char dir[CTL_PATH_MAX + 1];
+	int fd;
+
+	if (c->control == NULL || (slash = strrchr(c->control, '/')) == NULL)
+		return;
+	if (slash == c->control)
+		util_strlcpy(dir, "/", sizeof(dir));
+	else
+		util_strlcpy(dir, c->control, (size_t)(slash - c->control) + 1);
+	if ((fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		conf_error(errs, c->control_at.file, c->control_at.line,
+		    "control %s: %s: %s", c->control, dir, strerror(errno));
+		return;
+	}
+	close(fd);
+}
+
 struct runtime *
 runtime_load(const char *path, const struct tls_hooks *hooks,
     enum runtime_mode mode, struct conf_errors *errs)
@@ -105,6 +134,8 @@ runtime_load(const char *path, const struct tls_hooks *hooks,
 		goto err;
 	(void)own_addresses(rt->conf, errs);
 	lookup_user(rt->conf, errs);
+	if (mode == RUNTIME_CHECK)
+		control_dir(rt->conf, errs);	/* serve's start would fail */
 	rt->ssl_ctx = tls_server_ctx(rt->conf, hooks, errs);
 	if (errs->n != before)
 		goto err;

@@ -460,7 +460,8 @@ run(const char *path)
 	    s.rt->conf->control, s.rt->conf->run_user != NULL ?
 	    (long)s.rt->conf->run_uid : -1, (long)s.rt->conf->run_gid,
 	    s.rt->conf->run_user, &s.control_ops, err, sizeof(err))) == NULL) {
-		log_errx("%s", err);
+		log_errx("%s:%d: %s", s.rt->conf->control_at.file,
+		    s.rt->conf->control_at.line, err);
 		goto out_loop;
 	}
 	if (drop_privileges(s.rt->conf) == -1)

@@ -166,3 +166,102 @@ def test_serve_says_the_warnings_at_start(gateway, pki, tmp_path):
     assert ": route db.example.local: never used: route * at %s:" \
         % gw.conf in err, err
     assert REFUSED in err, err
+
+
+# --- the control socket ----------------------------------------------------------
+
+import os
+
+import pytest
+
+
+def test_control_in_missing_directory(gw_bin, pki, tmp_path):
+    sock = tmp_path / "no-such-dir" / "control"
+    f = tmp_path / "ctl.conf"
+    f.write_text(base(pki) + "route * to 127.0.0.2:22\n"
+                 "control %s\n" % sock)                      # 4
+    rc, out, err = check(gw_bin, f)
+    assert rc == 1, out
+    assert err == "%s:4: control %s: %s: No such file or directory\n" % (
+        f, sock, sock.parent)
+    # what serve says, at the same line
+    r = subprocess.run([gw_bin, "serve", "-c", str(f)], capture_output=True,
+                       timeout=30)
+    assert r.returncode == 1
+    assert ("%s:4: control %s: %s: No such file or directory" % (
+        f, sock, sock.parent)).encode() in r.stderr, r.stderr
+
+
+def test_control_alone_is_the_default_path(gw_bin, pki, tmp_path):
+    if os.path.isdir("/run/sshgate"):
+        pytest.skip("/run/sshgate exists here")
+    f = tmp_path / "ctl.conf"
+    f.write_text(base(pki) + "route * to 127.0.0.2:22\ncontrol\n")
+    rc, out, err = check(gw_bin, f)
+    assert rc == 1
+    assert err == "%s:4: control /run/sshgate/control: /run/sshgate: No " \
+        "such file or directory\n" % f
+
+
+def test_control_path_length_is_checked_as_serve_makes_it(gw_bin, pki,
+                                                          tmp_path):
+    # 100 characters as written, relative to a config in a deep directory
+    d = tmp_path / ("d" * 40)
+    d.mkdir()
+    name = "c" * 100
+    f = d / "ctl.conf"
+    f.write_text(base(pki) + "route * to 127.0.0.2:22\n"
+                 "control %s\n" % name)                      # 4
+    full = "%s/%s" % (d, name)
+    want = "%s:4: control: %s is %d bytes long; a UNIX socket's path may " \
+        "have at most 107\n" % (f, full, len(full))
+    rc, out, err = check(gw_bin, f)
+    assert (rc, err) == (1, want), (out, err)
+    r = subprocess.run([gw_bin, "serve", "-c", str(f)], capture_output=True,
+                       timeout=30)
+    assert r.returncode == 1 and r.stderr.decode() == want, r.stderr
+    # a relative path is taken from the config's directory, made absolute
+    # (check -c etc/ctl.conf from tmp_path: tmp_path/etc/c.sock)
+    e = tmp_path / "etc"
+    e.mkdir()
+    (e / "ctl.conf").write_text(base(pki) + "route * to 127.0.0.2:22\n"
+                                "control %s\n" % ("c" * (107 - len(
+                                    str(e)) - 1)))
+    r = subprocess.run([gw_bin, "check", "-c", "etc/ctl.conf"],
+                       capture_output=True, timeout=30, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    (e / "ctl.conf").write_text(base(pki) + "route * to 127.0.0.2:22\n"
+                                "control %s\n" % ("c" * (107 - len(
+                                    str(e)))))
+    r = subprocess.run([gw_bin, "check", "-c", "etc/ctl.conf"],
+                       capture_output=True, timeout=30, cwd=str(tmp_path))
+    assert r.returncode == 1
+    assert b"etc/ctl.conf:4: control: %s/c" % str(e).encode() in r.stderr
+    assert b"is 108 bytes long" in r.stderr, r.stderr
+
+
+def ctl_run(gw_bin, args, env_sock=None):
+    env = dict(os.environ)
+    env.pop("SSHGATE_CONTROL", None)
+    if env_sock is not None:
+        env["SSHGATE_CONTROL"] = str(env_sock)
+    r = subprocess.run([gw_bin, "ctl"] + args, capture_output=True,
+                       timeout=30, env=env)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_ctl_finds_the_socket_without_s(gateway, gw_bin, tmp_path):
+    sock = tmp_path / "gw.sock"
+    gateway(["* to 127.0.0.2:22"], extra="control %s" % sock)
+    rc, out, err = ctl_run(gw_bin, ["stats"], env_sock=sock)
+    assert rc == 0, err
+    assert "sshgate_sessions_active 0" in out
+    # -s still wins
+    rc, out, err = ctl_run(gw_bin, ["-s", str(sock), "stats"],
+                           env_sock=tmp_path / "elsewhere.sock")
+    assert rc == 0, err
+    if not os.path.exists("/run/sshgate/control"):
+        rc, out, err = ctl_run(gw_bin, ["stats"])
+        assert rc == 1
+        assert err == "sshgate: ctl: cannot reach the gateway at " \
+            "/run/sshgate/control: No such file or directory\n", err

@@ -2199,9 +2199,10 @@ ops_keywords(void **state)
 	struct fixture *f = *state;
 	struct conf *c;
 
-	c = load_ok(f, BASE "control run/ctl.sock\nmetrics 127.0.0.1:9100\n"
+	c = load_ok(f, BASE "control run/ctl.sock\nmetrics 127.0.0.1:9810\n"
 	    "user nobody group nogroup\n");
-	assert_non_null(strstr(c->control, "/run/ctl.sock"));
+	assert_string_equal(c->control, in_dir(f, "run/ctl.sock"));
+	assert_int_equal(c->control_at.line, AFTER_BASE);
 	assert_int_equal(c->metrics, 1);
 	assert_string_equal(c->run_user, "nobody");
 	assert_string_equal(c->run_group, "nogroup");
@@ -2211,6 +2212,31 @@ ops_keywords(void **state)
 	    "ADDR:PORT (an IPv4 or [IPv6] address), got 'localhost:9100'");
 	assert_line_error(f, "user nobody nogroup",
 	    "usage: user NAME [group NAME]");
+}
+
+static void
+control_default_and_length(void **state)
+{
+	struct fixture *f = *state;
+	char line[300], want[600];
+	struct conf *c;
+	size_t room;
+
+	/* no path: the default, which sshgate ctl uses without -s */
+	c = load_base_ok(f, "control\n");
+	assert_string_equal(c->control, "/run/sshgate/control");
+	/* the rule is the whole path's length, not the word's: 107 bytes */
+	room = 107 - strlen(f->dir) - 1;
+	snprintf(line, sizeof(line), "control %0*d", (int)room, 0);
+	c = load_base_ok(f, strcat(line, "\n"));
+	assert_int_equal(strlen(c->control), 107);
+	snprintf(line, sizeof(line), "control %0*d", (int)room + 1, 0);
+	snprintf(want, sizeof(want), "control: %s/%0*d is 108 bytes long; a "
+	    "UNIX socket's path may have at most 107", f->dir, (int)room + 1,
+	    0);
+	assert_line_error(f, line, want);
+	assert_line_error(f, "control a b", "'control' takes at most 1 "
+	    "argument");
 }
 
 /* --- warnings ------------------------------------------------------------ */
@@ -2464,6 +2490,7 @@ main(void)
 		T(access_pairs_usage),
 		T(access_pairs_without_client_ca),
 		T(ops_keywords),
+		T(control_default_and_length),
 		T(shadowed_routes_are_warnings),
 		T(catch_all_first_shadows_every_later_route),
 		T(routes_that_are_reached_are_not_warned),
