@@ -46,6 +46,8 @@ struct conf_path {
 struct conf {
 	char *path;			/* the main file */
 	char **files;			/* every file read; FILE of errors */
+	struct conf_at *files_from;	/* [nfiles]: the line naming each
+					   (file NULL: the main file) */
 	size_t nfiles;
 	struct conf_listen *listens;
 	size_t nlistens;

@@ -265,3 +265,106 @@ def test_ctl_finds_the_socket_without_s(gateway, gw_bin, tmp_path):
         assert rc == 1
         assert err == "sshgate: ctl: cannot reach the gateway at " \
             "/run/sshgate/control: No such file or directory\n", err
+
+
+# --- files the service user cannot read -----------------------------------------
+
+import pwd
+import shutil
+import signal
+import tempfile
+
+from sshgate_helpers import wait_until
+
+
+@pytest.fixture
+def open_dir(pki):
+    """A directory anyone may read (pytest's own are root's only), with
+    the gateway certificate readable by all and its key by root only."""
+    if os.getuid() != 0:
+        pytest.skip("needs root: the files are tried as user nobody")
+    pwd.getpwnam("nobody")
+    d = tempfile.mkdtemp(prefix="sshgate-traps-")
+    os.chmod(d, 0o755)
+    shutil.copy(str(pki["ecdsa_crt"]), d + "/gw.crt")
+    shutil.copy(str(pki["ecdsa_key"]), d + "/gw.key")
+    os.chmod(d + "/gw.crt", 0o644)
+    os.chmod(d + "/gw.key", 0o600)
+    yield d
+    shutil.rmtree(d)
+
+
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def test_files_the_user_cannot_read_are_errors(gw_bin, open_dir):
+    d = open_dir
+    os.mkdir(d + "/logs", 0o700)                    # root's only
+    write(d + "/routes.conf", "route * to 127.0.0.2:22\n", 0o600)
+    write(d + "/users.acl", "alice,db.example.local\n", 0o600)
+    write(d + "/ok.acl", "bob,db.example.local\n")
+    f = d + "/gw.conf"
+    write(f, "listen 127.0.0.1:%d\n" % free_port() +     # 1
+          "certificate gw.crt key gw.key\n"              # 2
+          "include routes.conf\n"                        # 3
+          "user nobody\n"                                # 4
+          "log file logs/gw.log\n"                       # 5
+          "client-ca gw.crt\n"                           # 6
+          "access-pairs user users.acl\n"                # 7
+          "access-pairs user ok.acl\n")                  # 8
+    rc, out, err = check(gw_bin, f)
+    assert rc == 1, (out, err)
+    assert err.splitlines() == [
+        "%s:2: user nobody cannot read %s/gw.key: Permission denied (the "
+        "next reload would fail)" % (f, d),
+        "%s:3: user nobody cannot read %s/routes.conf: Permission denied "
+        "(the next reload would fail)" % (f, d),
+        "%s:5: user nobody cannot reach log file %s/logs/gw.log: "
+        "Permission denied (reopening it on SIGUSR1 would fail)" % (f, d),
+        "%s:7: user nobody cannot read %s/users.acl: Permission denied "
+        "(the next reload would fail)" % (f, d)], err
+    # the same files, readable by nobody: nothing to say
+    for name in ("gw.key", "routes.conf", "users.acl"):
+        os.chmod(d + "/" + name, 0o644)
+    os.chmod(d + "/logs", 0o755)
+    rc, out, err = check(gw_bin, f)
+    assert (rc, err) == (0, ""), err
+
+
+def test_serve_warns_at_start_what_the_next_reload_hits(gw_bin, open_dir):
+    d = open_dir
+    f = d + "/gw.conf"
+    write(f, "listen 127.0.0.1:%d\n" % free_port() +     # 1
+          "certificate gw.crt key gw.key\n"              # 2
+          "route * to 127.0.0.2:22\n"                    # 3
+          "user nobody\n"                                # 4
+          "workers 1\ntimeout drain 1s\n")
+    errf = open(d + "/stderr.txt", "wb")
+    p = subprocess.Popen([gw_bin, "serve", "-c", f], stdin=subprocess.DEVNULL,
+                         stdout=errf, stderr=errf)
+
+    def stderr():
+        with open(d + "/stderr.txt", errors="replace") as e:
+            return e.read()
+    try:
+        wait_until(lambda: "serving with" in stderr() or
+                   p.poll() is not None, 15, what="start")
+        assert p.poll() is None, stderr()
+        assert "sshgate: warning: %s:2: user nobody cannot read %s/gw.key: "\
+            "Permission denied (the next reload would fail)" % (f, d) \
+            in stderr()
+        # and so it does
+        p.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reload failed" in stderr(), 15, what="reload")
+        assert "gw.key: Permission denied" in stderr()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(20)
+        errf.close()
+    assert rc == 0, stderr()
+    for mark in ("ERROR: AddressSanitizer", "runtime error:",
+                 "LeakSanitizer"):
+        assert mark not in stderr()
