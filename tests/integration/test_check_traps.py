@@ -3,9 +3,18 @@ what would run but not as meant: errors in file and line order, warnings
 (exit 0 unless --strict), keywords it can guess, the control socket's
 directory and length, files the service user cannot read."""
 
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
 import subprocess
+import tempfile
 
-from sshgate_helpers import free_port
+import pytest
+
+from sshgate_helpers import free_port, wait_until
 
 
 def check(gw_bin, path, *flags, cwd=None):
@@ -170,9 +179,6 @@ def test_serve_says_the_warnings_at_start(gateway, pki, tmp_path):
 
 # --- the control socket ----------------------------------------------------------
 
-import os
-
-import pytest
 
 
 def test_control_in_missing_directory(gw_bin, pki, tmp_path):
@@ -269,12 +275,6 @@ def test_ctl_finds_the_socket_without_s(gateway, gw_bin, tmp_path):
 
 # --- files the service user cannot read -----------------------------------------
 
-import pwd
-import shutil
-import signal
-import tempfile
-
-from sshgate_helpers import wait_until
 
 
 @pytest.fixture
@@ -368,3 +368,182 @@ def test_serve_warns_at_start_what_the_next_reload_hits(gw_bin, open_dir):
     for mark in ("ERROR: AddressSanitizer", "runtime error:",
                  "LeakSanitizer"):
         assert mark not in stderr()
+
+
+# --- the docs agree with check, and with each other --------------------------
+
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def keyword_table():
+    with open(os.path.join(TOP, "src", "config", "keywords.c")) as f:
+        src = f.read()
+    table = src[src.index("const struct keyword conf_keywords[]"):]
+    table = table[:table.index("};")]
+    kws = re.findall(r'[A-Z]+\("([a-z-]+)",', table)
+    assert len(kws) > 20
+    return kws
+
+
+def looks_like_config(text, keywords):
+    """Every directive line starts with a keyword, and there is one."""
+    firsts = [l.split("#")[0].split()[0] for l in text.splitlines()
+              if l.split("#")[0].strip()]
+    return bool(firsts) and all(w in keywords for w in firsts)
+
+
+def readme_blocks(keywords):
+    with open(os.path.join(TOP, "README.md")) as f:
+        text = f.read()
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M)
+    return [b for lang, b in blocks
+            if lang in ("", "conf") and looks_like_config(b, keywords)]
+
+
+def man_blocks(keywords):
+    with open(os.path.join(TOP, "doc", "sshgate.conf.5")) as f:
+        text = f.read()
+    out = []
+    for b in re.findall(r"^\.EX\n(.*?)^\.EE", text, re.S | re.M):
+        b = b.replace("\\-", "-").replace("\\e", "\\")
+        if looks_like_config(b, keywords):
+            out.append(b)
+    return out
+
+
+def example_files():
+    return sorted(glob.glob(os.path.join(TOP, "examples", "*.conf")))
+
+
+@pytest.fixture
+def doc_env(pki, tmp_path):
+    """A directory anyone may read, with what documented configs name:
+    the gateway certificate, a client CA and its CRL, pairs files."""
+    from test_access import ClientPki
+    d = tempfile.mkdtemp(prefix="sshgate-docs-")
+    os.chmod(d, 0o755)
+    shutil.copy(str(pki["ecdsa"]), d + "/gw.pem")
+    cp_dir = tmp_path / "cpki"
+    cp_dir.mkdir()
+    cp = ClientPki(cp_dir)
+    shutil.copy(str(cp.path("ca.pem")), d + "/ca.pem")
+    shutil.copy(str(cp.path("crl.pem")), d + "/ca.crl")
+    write(d + "/users.acl", "# NAME,TARGET\nalice,192.168.0.10\n")
+    write(d + "/groups.acl", "dev,web.example.local\n")
+    os.mkdir(d + "/conf.d", 0o755)
+    for f in os.listdir(d):
+        os.chmod(os.path.join(d, f), 0o755 if f == "conf.d" else 0o644)
+    yield d
+    shutil.rmtree(d)
+
+
+def runnable(text, d):
+    """A documented config with its files swapped for the test's, and
+    what a fragment leaves out (listen, certificate, route) added."""
+    out, have = [], set()
+    for line in text.splitlines():
+        words = line.split("#")[0].split()
+        kw = words[0] if words else None
+        have.add(kw)
+        if kw == "certificate":
+            line = "certificate %s/gw.pem" % d
+        elif kw == "client-ca":
+            line = "client-ca %s/ca.pem" % d
+        elif kw == "crl":
+            line = "crl %s/ca.crl" % d
+        elif kw == "access-pairs":
+            line = "access-pairs %s %s/%s.acl" % (words[1], d, words[1] + "s")
+        elif kw == "log" and words[1] == "file":
+            line = "log file %s/gw.log" % d
+        elif kw == "control":
+            line = "control %s/control" % d
+        elif kw == "include":
+            line = "include %s/conf.d/*.conf" % d
+        elif kw == "user":
+            line = "user nobody"
+        out.append(line)
+    if "listen" not in have:
+        out.insert(0, "listen 127.0.0.1:2222")
+    if "certificate" not in have:
+        out.insert(0, "certificate %s/gw.pem" % d)
+    if "route" not in have:
+        out.append("route * to 127.0.0.2:22")
+    return "\n".join(out) + "\n"
+
+
+def test_documented_configs_pass_strict_check(gw_bin, doc_env):
+    keywords = keyword_table()
+    docs = [("README.md block %d" % i, b)
+            for i, b in enumerate(readme_blocks(keywords))]
+    docs += [("sshgate.conf.5 example %d" % i, b)
+             for i, b in enumerate(man_blocks(keywords))]
+    for path in example_files():
+        with open(path) as f:
+            docs.append((os.path.basename(path), f.read()))
+    assert len(docs) >= 6 + 5 + 3, [n for n, _ in docs]
+    bad = []
+    for name, text in docs:
+        f = doc_env + "/doc.conf"
+        write(f, runnable(text, doc_env))
+        rc, out, err = check(gw_bin, f, "--strict")
+        if rc != 0:
+            bad.append("%s:\n%s" % (name, err))
+    assert bad == [], "\n".join(bad)
+
+
+def test_every_keyword_is_documented():
+    with open(os.path.join(TOP, "doc", "sshgate.conf.5")) as f:
+        man = f.read().replace("\\-", "-")
+    with open(os.path.join(TOP, "doc", "sshgate.conf.md")) as f:
+        md = f.read()
+    for kw in keyword_table():
+        assert re.search(r"(^|[^a-z-])%s([^a-z-]|$)" % re.escape(kw), man,
+                         re.M), "%s not in sshgate.conf.5" % kw
+        assert "`%s" % kw in md, "%s not in sshgate.conf.md" % kw
+
+
+def doc_texts():
+    paths = [os.path.join(TOP, "README.md")]
+    paths += glob.glob(os.path.join(TOP, "doc", "*.[158]"))
+    paths += glob.glob(os.path.join(TOP, "doc", "*.md"))
+    paths += example_files()
+    out = {}
+    for p in paths:
+        with open(p) as f:
+            out[os.path.relpath(p, TOP)] = f.read().replace("\\-", "-")
+    return out
+
+
+def test_documented_paths_and_addresses_agree(gw_bin):
+    sockets, metrics = {}, {}
+    for name, text in doc_texts().items():
+        for m in re.findall(r"/run/sshgate/[\w.-]*\w", text):
+            sockets.setdefault(m, set()).add(name)
+        for m in re.findall(r"\bmetrics\s+(\d[\d.]*:\d+)", text) + \
+                re.findall(r"http://(\d[\d.]*:\d+)/metrics", text):
+            metrics.setdefault(m, set()).add(name)
+    assert list(sockets) == ["/run/sshgate/control"], sockets
+    assert len(sockets["/run/sshgate/control"]) >= 4, sockets
+    assert list(metrics) == ["127.0.0.1:9810"], metrics
+    for must in ("README.md", "doc/sshgate.8", "doc/sshgate.conf.5",
+                 "examples/production.conf"):
+        assert must in sockets["/run/sshgate/control"], must
+        assert must in metrics["127.0.0.1:9810"], must
+    # and it is the path sshgate ctl uses without -s
+    if not os.path.exists("/run/sshgate/control"):
+        rc, out, err = ctl_run(gw_bin, ["stats"])
+        assert "cannot reach the gateway at /run/sshgate/control:" in err
+
+
+def test_every_page_a_name_line_lists_exists():
+    for page in glob.glob(os.path.join(TOP, "doc", "*.[158]")):
+        section = page.rsplit(".", 1)[1]
+        with open(page) as f:
+            text = f.read()
+        names = text[text.index(".SH NAME\n") + 9:].splitlines()[0]
+        names = names.split(" \\- ")[0].replace("\\-", "-")
+        for n in names.split(", "):
+            assert os.path.exists(os.path.join(
+                TOP, "doc", "%s.%s" % (n, section))), (page, n)
