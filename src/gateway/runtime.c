@@ -138,6 +138,25 @@ dir_of(const char *path, char *dir, size_t len)
 }
 
 /*
+ * Can this process (root) do what t asks? If not, loading the config
+ * says so already, as root would meet it too.
+ */
+static int
+root_can(const struct asuser_try *t)
+{
+	int fd;
+
+	if (t->want == ASUSER_READ) {
+		if ((fd = open(t->path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+		    O_CLOEXEC)) == -1)
+			return 0;
+		close(fd);
+		return 1;
+	}
+	return access(t->path, t->want == ASUSER_SEARCH ? X_OK : W_OK) == 0;
+}
+
+/*
  * Started as root with `user`, serve drops root after loading, and every
  * reload reads the config again as that user: the config and its
  * includes and pairs files, certificates, keys, CAs, CRLs; and SIGUSR1
@@ -206,7 +225,7 @@ user_can_read(const struct conf *c, struct conf_errors *errs, int as_error)
 		const struct need *nd = &needs[i];
 		char msg[600];
 
-		if (tries[i].err == 0)
+		if (tries[i].err == 0 || !root_can(&tries[i]))
 			continue;
 		snprintf(msg, sizeof(msg), "user %s cannot %s %s: %s (%s)",
 		    c->run_user, nd->what, nd->name, strerror(tries[i].err),
