@@ -481,7 +481,17 @@ def runnable(text, d):
 
 
 def test_documented_configs_pass_strict_check(gw_bin, doc_env):
+    """Every config of the README, sshgate.conf.5 and examples/ passes
+    check --strict, and every keyword check knows is documented."""
     keywords = keyword_table()
+    with open(os.path.join(TOP, "doc", "sshgate.conf.5")) as f:
+        man = f.read().replace("\\-", "-")
+    with open(os.path.join(TOP, "doc", "sshgate.conf.md")) as f:
+        md = f.read()
+    for kw in keywords:
+        assert re.search(r"(^|[^a-z-])%s([^a-z-]|$)" % re.escape(kw), man,
+                         re.M), "%s not in sshgate.conf.5" % kw
+        assert "`%s" % kw in md, "%s not in sshgate.conf.md" % kw
     docs = [("README.md block %d" % i, b)
             for i, b in enumerate(readme_blocks(keywords))]
     docs += [("sshgate.conf.5 example %d" % i, b)
@@ -498,17 +508,6 @@ def test_documented_configs_pass_strict_check(gw_bin, doc_env):
         if rc != 0:
             bad.append("%s:\n%s" % (name, err))
     assert bad == [], "\n".join(bad)
-
-
-def test_every_keyword_is_documented():
-    with open(os.path.join(TOP, "doc", "sshgate.conf.5")) as f:
-        man = f.read().replace("\\-", "-")
-    with open(os.path.join(TOP, "doc", "sshgate.conf.md")) as f:
-        md = f.read()
-    for kw in keyword_table():
-        assert re.search(r"(^|[^a-z-])%s([^a-z-]|$)" % re.escape(kw), man,
-                         re.M), "%s not in sshgate.conf.5" % kw
-        assert "`%s" % kw in md, "%s not in sshgate.conf.md" % kw
 
 
 def doc_texts():
@@ -538,13 +537,7 @@ def test_documented_paths_and_addresses_agree(gw_bin):
                  "examples/production.conf"):
         assert must in sockets["/run/sshgate/control"], must
         assert must in metrics["127.0.0.1:9810"], must
-    # and it is the path sshgate ctl uses without -s
-    if not os.path.exists("/run/sshgate/control"):
-        rc, out, err = ctl_run(gw_bin, ["stats"])
-        assert "cannot reach the gateway at /run/sshgate/control:" in err
-
-
-def test_every_page_a_name_line_lists_exists():
+    # every page a NAME line lists is there (man sshgate-ssh-config)
     for page in glob.glob(os.path.join(TOP, "doc", "*.[158]")):
         section = page.rsplit(".", 1)[1]
         with open(page) as f:
@@ -554,3 +547,7 @@ def test_every_page_a_name_line_lists_exists():
         for n in names.split(", "):
             assert os.path.exists(os.path.join(
                 TOP, "doc", "%s.%s" % (n, section))), (page, n)
+    # and the socket path is the one sshgate ctl uses without -s
+    if not os.path.exists("/run/sshgate/control"):
+        rc, out, err = ctl_run(gw_bin, ["stats"])
+        assert "cannot reach the gateway at /run/sshgate/control:" in err
