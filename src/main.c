@@ -27,7 +27,8 @@ static const struct command {
 	{ "serve", serve_main, SERVE_USAGE,
 	    "run the gateway in the foreground (-d: debug messages)" },
 	{ "check", check_main, CHECK_USAGE,
-	    "validate a config (errors as FILE:LINE: message)" },
+	    "validate a config: errors and warnings as FILE:LINE: message\n"
+	    "(exit 1 on errors; with --strict, on warnings too)" },
 	{ "connect", connect_main, CONNECT_USAGE,
 	    "ssh ProxyCommand: TLS to GATEWAY (port 2222), SNI = TARGET,\n"
 	    "verified; relays stdin/stdout" },
