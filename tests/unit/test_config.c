@@ -2330,6 +2330,34 @@ routes_that_are_reached_are_not_warned(void **state)
 	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
 }
 
+static void
+many_routes_are_checked_by_name(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 0, cap = 1 << 20;
+	char *text = malloc(cap);
+	int i;
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, TOP);
+	/* 3000 names, then a wildcard over the second thousand's domain */
+	for (i = 0; i < 3000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "route h%d.d%d."
+		    "example to 127.0.0.1:22\n", i, i / 1000);
+	len += (size_t)snprintf(text + len, cap - len, "route *.d1.example "
+	    "to 127.0.0.1:22\n");
+	/* then: 10 names again, 10 under the wildcard, 10 new ones */
+	for (i = 0; i < 10; i++)
+		len += (size_t)snprintf(text + len, cap - len, "route h%d.d0."
+		    "example to 127.0.0.1:22\nroute x%d.d1.example to "
+		    "127.0.0.1:22\nroute n%d.d2.example to 127.0.0.1:22\n",
+		    i, i, i);
+	load_ok(f, text);
+	free(text);
+	assert_int_equal(f->c->routes.n, 3031);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 20);
+}
+
 #define REFUSED "no access rule allows anyone: every client will be " \
 	"refused (add 'access allow any to *' to let every certificate holder " \
 	"through)"
@@ -2494,6 +2522,7 @@ main(void)
 		T(shadowed_routes_are_warnings),
 		T(catch_all_first_shadows_every_later_route),
 		T(routes_that_are_reached_are_not_warned),
+		T(many_routes_are_checked_by_name),
 		T(policy_that_refuses_everyone_is_a_warning),
 		T(policy_that_lets_someone_through_is_not_warned),
 	};
