@@ -194,22 +194,24 @@ conf_errors_where(const struct conf_errors *e, size_t i)
 
 /* --- sorting -------------------------------------------------------------- */
 
-/* Files not in the read list, in the order messages first name them. */
+/*
+ * Files not in the read list, in the order messages first name them;
+ * and the last file ranked (messages come in runs about one file).
+ */
 struct extra_files {
 	const char **names;
 	size_t n;
+	const char *last;
+	size_t last_rank;
 };
 
-/* The rank of file: its place in files[], or after them. */
 static size_t
-rank_of(const char *file, char *const *files, size_t nfiles,
+rank_lookup(const char *file, char *const *files, size_t nfiles,
     struct extra_files *x)
 {
 	const char **v;
 	size_t i;
 
-	if (file == NULL)
-		return SIZE_MAX;
 	for (i = 0; i < nfiles; i++)
 		if (strcmp(files[i], file) == 0)
 			return i;
@@ -221,6 +223,20 @@ rank_of(const char *file, char *const *files, size_t nfiles,
 	x->names = v;
 	v[x->n] = file;
 	return nfiles + x->n++;
+}
+
+/* The rank of file: its place in files[], or after them. */
+static size_t
+rank_of(const char *file, char *const *files, size_t nfiles,
+    struct extra_files *x)
+{
+	if (file == NULL)
+		return SIZE_MAX;
+	if (x->last == NULL || strcmp(x->last, file) != 0) {
+		x->last_rank = rank_lookup(file, files, nfiles, x);
+		x->last = file;
+	}
+	return x->last_rank;
 }
 
 /* One message's sort key: where it is about, then when it was found. */
@@ -281,7 +297,7 @@ out:
 void
 conf_errors_sort(struct conf_errors *e, char *const *files, size_t nfiles)
 {
-	struct extra_files x = { NULL, 0 };
+	struct extra_files x = { NULL, 0, NULL, 0 };
 	struct diag *d = diag_of(e);
 	size_t i;
 
