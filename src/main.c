@@ -27,7 +27,8 @@ static const struct command {
 	{ "serve", serve_main, SERVE_USAGE,
 	    "run the gateway in the foreground (-d: debug messages)" },
 	{ "check", check_main, CHECK_USAGE,
-	    "validate a config (errors as FILE:LINE: message)" },
+	    "validate a config: errors and warnings as FILE:LINE: message\n"
+	    "(exit 1 on errors; with --strict, on warnings too)" },
 	{ "connect", connect_main, CONNECT_USAGE,
 	    "ssh ProxyCommand: TLS to GATEWAY (port 2222), SNI = TARGET,\n"
 	    "verified; relays stdin/stdout" },
@@ -37,7 +38,8 @@ static const struct command {
 	    "which route, destination decision and access rule decide a\n"
 	    "connection to TARGET" },
 	{ "ctl", ctl_main, CTL_USAGE,
-	    "talk to a running gateway (control PATH)" },
+	    "talk to a running gateway through its control socket\n"
+	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)" },
 	{ "version", version_main, "sshgate version", "print the version" },
 };
 

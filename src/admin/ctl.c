@@ -1,6 +1,7 @@
 /*
- * ctl: `sshgate ctl`, the client of a running gateway's control socket.
- * It sends one request line, every word quoted (core/ctlproto.h), and
+ * ctl: `sshgate ctl`, the client of a running gateway's control socket
+ * (-s SOCKET, else $SSHGATE_CONTROL, else the default path that `control`
+ * alone gives the gateway). It sends one request line, every word quoted (core/ctlproto.h), and
  * prints the answer: "ok" or "error" on the first line, then the text.
  */
 #include "admin/ctl.h"
@@ -84,15 +85,17 @@ ctl_main(int argc, char **argv)
 		path = argv[2];
 		argc -= 2;
 		argv += 2;
-	}
-	if (path == NULL || argc < 2) {
+	} else if ((path = getenv("SSHGATE_CONTROL")) == NULL || *path == '\0')
+		path = CTL_DEFAULT_PATH;	/* as `control` alone says */
+	if (argc < 2) {
 		fprintf(stderr, "usage: %s\n", CTL_USAGE);
 		return 2;
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "sshgate: ctl: socket path too long\n");
+	if (strlen(path) > CTL_PATH_MAX) {
+		fprintf(stderr, "sshgate: ctl: socket path longer than %d "
+		    "bytes: %s\n", CTL_PATH_MAX, path);
 		return 2;
 	}
 	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));

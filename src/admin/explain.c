@@ -312,12 +312,13 @@ explain_main(int argc, char **argv)
 		return usage();
 	if (resolver_global_init() == -1)
 		return 1;
-	if ((rt = runtime_load(path, &conn_tls_hooks, 0, &errs)) == NULL) {
-		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
+	if ((rt = runtime_load(path, &conn_tls_hooks, RUNTIME_EXPLAIN,
+	    &errs)) == NULL) {
+		conf_errors_print(stderr, &errs);
 		conf_errors_free(&errs);
 		return 1;
 	}
+	conf_errors_free(&errs);	/* warnings: check's to say */
 	c = rt->conf;
 	printf("target:      %s\n", target);
 	if (certpath != NULL) {

@@ -63,16 +63,20 @@ kw_access(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	(void)k;
 	if (p->first_access.file == NULL)
 		p->first_access = *at;
-	if ((r = add_rule(p, &p->c->policy, at)) == NULL)
+	if ((r = add_rule(p, &p->c->policy, at)) == NULL) {
+		p->access_bad++;
 		return -1;
+	}
 	switch (policy_parse_rule(av + 1, ac - 1, r, err, sizeof(err))) {
 	case POLICY_PARSED:
 		break;
 	case POLICY_USAGE:
 		conf_error(p->errs, at->file, at->line, "%s", err);
+		p->access_bad++;
 		return -1;
 	case POLICY_BAD:
 		conf_error(p->errs, at->file, at->line, "access: %s", err);
+		p->access_bad++;
 		return -1;
 	}
 	r->file = at->file;
@@ -100,12 +104,14 @@ pair_line(struct parser *p, const char *file, int line, char *text,
 	(void)len;
 	if ((r = add_rule(p, &p->pairs, &at)) == NULL) {
 		pr->bad = -1;
+		p->access_bad++;
 		return;
 	}
 	if ((rc = policy_parse_pair(text, pr->who, r, err, sizeof(err))) ==
 	    -1) {
 		conf_error(p->errs, file, line, "access-pairs: %s", err);
 		pr->bad = -1;
+		p->access_bad++;
 	} else if (rc == 1) {
 		r->file = file;
 		r->line = line;

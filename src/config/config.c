@@ -117,6 +117,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
+	free(c->files_from);
 	free(c->path);
 	free(c);
 }

@@ -46,6 +46,8 @@ struct conf_path {
 struct conf {
 	char *path;			/* the main file */
 	char **files;			/* every file read; FILE of errors */
+	struct conf_at *files_from;	/* [nfiles]: the line naming each
+					   (file NULL: the main file) */
 	size_t nfiles;
 	struct conf_listen *listens;
 	size_t nlistens;
@@ -71,7 +73,8 @@ struct conf {
 	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
 	struct conf_at user_at;
 	unsigned run_uid, run_gid;	/* filled by the runtime */
-	char *control;			/* control PATH, or NULL */
+	char *control;			/* control's absolute path, or NULL */
+	struct conf_at control_at;
 	int metrics;			/* metrics ADDR:PORT given */
 	struct addr metrics_addr;
 	struct policy policy;		/* access, then access-pairs rules */

@@ -6,17 +6,19 @@
  * the others have a parser of their own. conf_directive() applies the
  * table's rules (arity, once), so parsers only read their words.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "config/parse.h"
+#include "core/ctlproto.h"
 #include "core/lex.h"
 #include "core/util.h"
-
-#define CONTROL_PATH_MAX 100	/* sun_path is 108, with room to spare */
 
 int
 conf_oom(struct parser *p, const struct conf_at *at)
@@ -333,19 +335,37 @@ kw_metrics(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	return 0;
 }
 
+/*
+ * control [PATH]: the default path, or PATH relative to this file, made
+ * absolute: the path `sshgate ctl -s` is given, which must fit a UNIX
+ * socket's address (ctl_socket_path, the same rule as ctl's).
+ */
 static int
 kw_control(struct parser *p, const struct keyword *k, const struct conf_at *at,
     char **av, int ac)
 {
+	const char *arg = ac > 1 ? av[1] : NULL;
+	char cwd[4096], path[4096];
+	size_t n;
+
 	(void)k;
-	(void)ac;
-	if (strlen(av[1]) >= CONTROL_PATH_MAX) {
-		conf_error(p->errs, at->file, at->line, "control: path longer "
-		    "than %d characters", CONTROL_PATH_MAX);
+	cwd[0] = '\0';
+	if (arg != NULL && arg[0] != '/' && at->file[0] != '/' &&
+	    getcwd(cwd, sizeof(cwd)) == NULL) {
+		conf_error(p->errs, at->file, at->line, "control %s: cannot "
+		    "tell the working directory: %s", arg, strerror(errno));
 		return -1;
 	}
-	if ((p->c->control = conf_relative_to(at->file, av[1])) == NULL)
+	n = ctl_socket_path(cwd, at->file, arg, path, sizeof(path));
+	if (n > CTL_PATH_MAX) {
+		conf_error(p->errs, at->file, at->line, "control: %s%s is %zu "
+		    "bytes long; a UNIX socket's path may have at most %d",
+		    path, n >= sizeof(path) ? "..." : "", n, CTL_PATH_MAX);
+		return -1;
+	}
+	if ((p->c->control = strdup(path)) == NULL)
 		return conf_oom(p, at);
+	p->c->control_at = *at;
 	return 0;
 }
 
@@ -401,7 +421,7 @@ const struct keyword conf_keywords[] = {
 	PARSER("access", 1, LEX_MAX_WORDS, 0, kw_access),
 	PARSER("access-pairs", 2, 2, 0, kw_access_pairs),
 	PARSER("metrics", 1, 1, KW_ONCE, kw_metrics),
-	PARSER("control", 1, 1, KW_ONCE, kw_control),
+	PARSER("control", 0, 1, KW_ONCE, kw_control),
 	PARSER("user", 1, 3, KW_ONCE, kw_user),
 	PARSER("ciphers", 1, 1, KW_ONCE, kw_ciphers),
 	PARSER("ciphersuites", 1, 1, KW_ONCE, kw_ciphers),
@@ -413,6 +433,58 @@ const size_t conf_nkeywords = sizeof(conf_keywords) /
 
 _Static_assert(sizeof(conf_keywords) / sizeof(conf_keywords[0]) <=
     CONF_KEYWORDS_MAX, "raise CONF_KEYWORDS_MAX");
+
+/*
+ * Other proxies' words for what sshgate calls otherwise, for configs
+ * carried over from the HAProxy recipe or an nginx stream block.
+ */
+static const struct {
+	const char *word, *ours;
+} aliases[] = {
+	{ "bind", "listen" },			/* HAProxy */
+	{ "frontend", "listen" },
+	{ "server", "route" },
+	{ "backend", "route" },
+	{ "use_backend", "route" },
+	{ "default_backend", "route" },
+	{ "proxy_pass", "route" },		/* nginx */
+	{ "crt", "certificate" },		/* HAProxy */
+	{ "ssl_certificate", "certificate" },	/* nginx */
+	{ "ssl_certificate_key", "certificate" },
+	{ "ca-file", "client-ca" },		/* HAProxy */
+	{ "ssl_client_certificate", "client-ca" },	/* nginx */
+	{ "crl-file", "crl" },			/* HAProxy */
+	{ "ssl_crl", "crl" },			/* nginx */
+	{ "maxconn", "max-connections" },	/* HAProxy */
+	{ "nbthread", "workers" },
+	{ "worker_processes", "workers" },	/* nginx */
+	{ "ssl_ciphers", "ciphers" },
+	{ "ssl_protocols", "tls-min-version" },
+	{ "ssl-min-ver", "tls-min-version" },	/* HAProxy */
+	{ "acl", "access" },
+	{ "nameserver", "resolver" },
+	{ "access_log", "log" },		/* nginx */
+};
+
+const char *
+conf_suggest(const char *word)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = 3;		/* at most 2 edits away */
+
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcasecmp(word, aliases[i].word) == 0)
+			return aliases[i].ours;
+	for (i = 0; i < conf_nkeywords; i++) {
+		d = util_edit_distance(word, conf_keywords[i].name);
+		/* and fewer edits than it has letters: "ls" is no "log" */
+		if (d < bestd && d < strlen(word)) {
+			bestd = d;
+			best = conf_keywords[i].name;
+		}
+	}
+	return best;
+}
 
 static size_t
 keyword_index(const char *name)
@@ -444,7 +516,14 @@ conf_directive(struct parser *p, const char *file, int line, char **av,
 	int want;
 
 	if (i == conf_nkeywords) {
-		conf_error(p->errs, file, line, "unknown keyword '%s'", av[0]);
+		const char *guess = conf_suggest(av[0]);
+
+		if (guess != NULL)
+			conf_error(p->errs, file, line, "unknown keyword '%s' (did "
+			    "you mean '%s'?)", av[0], guess);
+		else
+			conf_error(p->errs, file, line, "unknown keyword '%s'",
+			    av[0]);
 		return;
 	}
 	k = &conf_keywords[i];

@@ -53,6 +53,7 @@ struct parser {
 	struct conf_at timeouts[CONF_TIMEOUTS];	/* each kind is KW_ONCE */
 	struct conf_at first_access;	/* access or access-pairs */
 	struct policy pairs;		/* access-pairs rules, put last */
+	size_t access_bad;		/* access or pairs lines in error */
 	int nread;			/* files read, against the budget */
 	long bytes_read;
 	int budget_spent;		/* said once; nothing more is read */
@@ -64,6 +65,12 @@ extern const struct keyword conf_keywords[];
 extern const size_t conf_nkeywords;
 void conf_directive(struct parser *p, const char *file, int line, char **av,
     int ac);
+/*
+ * The keyword an unknown word most likely meant: ours for another
+ * proxy's word (HAProxy's bind is listen), or the nearest keyword at
+ * most 2 edits away (max-conections: max-connections); NULL if none.
+ */
+const char *conf_suggest(const char *word);
 /* Where KW_ONCE keyword kw was taken, or NULL. */
 const struct conf_at *conf_set(const struct parser *p, const char *kw);
 /* Appends "out of memory" at at; returns -1. */

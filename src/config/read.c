@@ -62,18 +62,29 @@ glob_relative_to(const char *file, const char *pattern)
 	return out;
 }
 
-/* Keeps path's name for error messages; returns it, or NULL. */
+/*
+ * Keeps path's name for error messages, and where it was named (from,
+ * NULL for the main file); returns the name, or NULL.
+ */
 static char *
-keep_name(struct parser *p, const char *path)
+keep_name(struct parser *p, const char *path, const struct conf_at *from)
 {
+	struct conf_at *at;
 	char **files, *name;
 
 	files = realloc(p->c->files, (p->c->nfiles + 1) * sizeof(*files));
 	if (files == NULL)
 		return NULL;
 	p->c->files = files;
-	if ((name = strdup(path)) != NULL)
-		files[p->c->nfiles++] = name;
+	at = realloc(p->c->files_from, (p->c->nfiles + 1) * sizeof(*at));
+	if (at == NULL)
+		return NULL;
+	p->c->files_from = at;
+	if ((name = strdup(path)) == NULL)
+		return NULL;
+	at[p->c->nfiles].file = from != NULL ? from->file : NULL;
+	at[p->c->nfiles].line = from != NULL ? from->line : 0;
+	files[p->c->nfiles++] = name;
 	return name;
 }
 
@@ -110,7 +121,7 @@ conf_read_lines(struct parser *p, const char *path,
 		return -1;
 	}
 	p->bytes_read += (long)len;
-	if ((name = keep_name(p, path)) == NULL) {
+	if ((name = keep_name(p, path, from)) == NULL) {
 		free(buf);
 		return conf_oom(p, &whole);
 	}

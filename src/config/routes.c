@@ -91,6 +91,9 @@ kw_route(struct parser *p, const struct keyword *k, const struct conf_at *at,
 		return conf_oom(p, at);
 	if (pattern_parse(av[1], &r->pat, err, sizeof(err)) == -1) {
 		conf_error(p->errs, at->file, at->line, "route: %s", err);
+		/* no pattern: not a route that could shadow others */
+		free(r->text);
+		p->c->routes.n--;
 		return -1;
 	}
 	if (kind == ROUTE_DIRECT && (r->pat.kind == PATTERN_EXACT ||

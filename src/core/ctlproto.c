@@ -1,5 +1,6 @@
 #include "core/ctlproto.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define CMD_WORD_MAX 16		/* longer than any command */
@@ -197,4 +198,27 @@ int
 ctl_word_is_bare(const char *w)
 {
 	return *w != '\0' && strpbrk(w, " \t\"") == NULL;
+}
+
+size_t
+ctl_socket_path(const char *cwd, const char *conf_file, const char *path,
+    char *out, size_t outlen)
+{
+	const char *slash;
+	int dirlen = 0, n;
+
+	if (path == NULL)
+		path = CTL_DEFAULT_PATH;
+	if (path[0] != '/' && conf_file != NULL &&
+	    (slash = strrchr(conf_file, '/')) != NULL)
+		dirlen = (int)(slash - conf_file) + 1;	/* "DIR/" */
+	if (path[0] == '/')
+		n = snprintf(out, outlen, "%s", path);
+	else if (dirlen > 0 && conf_file[0] == '/')
+		n = snprintf(out, outlen, "%.*s%s", dirlen, conf_file, path);
+	else			/* relative to the working directory */
+		n = snprintf(out, outlen, "%s%s%.*s%s", cwd,
+		    cwd[0] != '\0' && cwd[strlen(cwd) - 1] == '/' ? "" : "/",
+		    dirlen, conf_file != NULL ? conf_file : "", path);
+	return n < 0 ? 0 : (size_t)n;
 }

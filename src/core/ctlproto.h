@@ -12,6 +12,22 @@
 
 #include <stddef.h>
 
+/* Where the control socket is when `control` names no path. */
+#define CTL_DEFAULT_PATH "/run/sshgate/control"
+/* Longest socket path: a UNIX socket's sun_path (108), less its NUL. */
+#define CTL_PATH_MAX 107
+
+/*
+ * The control socket's path as serve makes it and ctl reaches it: path
+ * (NULL: CTL_DEFAULT_PATH) relative to the directory of conf_file (NULL:
+ * the working directory), made absolute against cwd (which is only read
+ * if the result is still relative; then it must be absolute). Writes it
+ * into out[outlen], cut to fit, like snprintf; returns its whole length,
+ * to compare with CTL_PATH_MAX.
+ */
+size_t ctl_socket_path(const char *cwd, const char *conf_file,
+    const char *path, char *out, size_t outlen);
+
 /* Longest request, its newline (and a CR before it) included. */
 #define CTL_REQUEST_MAX 1024
 

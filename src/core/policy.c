@@ -6,6 +6,31 @@
 
 #include "core/util.h"
 
+/*
+ * Two or more labels of digits only ("127.0.0.300", "10.0.0",
+ * "1.2.3.4.5", a trailing dot allowed): meant as an address. As a host
+ * name it would match no SNI anyone sends, and no destination either.
+ */
+static int
+looks_like_address(const char *s)
+{
+	size_t i, n = strlen(s), labels = 1;
+
+	if (n > 1 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return 0;
+			labels++;
+		} else if (s[i] < '0' || s[i] > '9')
+			return 0;
+	}
+	return labels >= 2;
+}
+
 static int
 target_parse(const char *s, struct access_target *t, char *err, size_t errlen)
 {
@@ -17,6 +42,11 @@ target_parse(const char *s, struct access_target *t, char *err, size_t errlen)
 	if (cidr_parse(s, &t->cidr) == 0) {
 		t->kind = TARGET_CIDR;
 		return 0;
+	}
+	if (looks_like_address(s)) {
+		snprintf(err, errlen, "'%s' looks like an address but is not "
+		    "one", s);
+		return -1;
 	}
 	if (pattern_parse(s, &t->pat, err, errlen) == -1)
 		return -1;

@@ -79,7 +79,8 @@ enum policy_parse {
 
 /*
  * Parses "allow|deny user NAME|group NAME|any to TARGET..." (words
- * after the keyword) into r. Returns POLICY_PARSED, or another result
+ * after the keyword) into r. A TARGET of digit labels that is no
+ * address ("127.0.0.300", "10.0.0") is an error, not a host name. Returns POLICY_PARSED, or another result
  * with the reason in err (without a keyword prefix: the caller's).
  */
 enum policy_parse policy_parse_rule(char **av, int ac, struct access_rule *r,

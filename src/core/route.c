@@ -122,6 +122,51 @@ pattern_match(const struct pattern *p, const char *sni)
 	return 0;
 }
 
+/* Does range a hold every address of range b (the same family)? */
+static int
+cidr_covers(const struct cidr *a, const struct cidr *b)
+{
+	unsigned full = a->prefix / 8, rest = a->prefix % 8;
+
+	if (a->family != b->family || a->prefix > b->prefix)
+		return 0;
+	if (memcmp(a->bytes, b->bytes, full) != 0)
+		return 0;
+	return rest == 0 || ((a->bytes[full] ^ b->bytes[full]) &
+	    (unsigned char)(0xff00u >> rest)) == 0;
+}
+
+int
+pattern_covers(const struct pattern *a, const struct pattern *b)
+{
+	switch (a->kind) {
+	case PATTERN_ANY:
+		return 1;
+	case PATTERN_CIDR:
+		return b->kind == PATTERN_CIDR && cidr_covers(&a->cidr, &b->cidr);
+	case PATTERN_EXACT:
+		return b->kind == PATTERN_EXACT && strcmp(a->name, b->name) == 0;
+	case PATTERN_SUFFIX:
+		/* b's one name, or every name under b's suffix */
+		if (b->kind == PATTERN_EXACT)
+			return pattern_match(a, b->name);
+		return b->kind == PATTERN_SUFFIX && b->namelen >= a->namelen &&
+		    memcmp(b->name + b->namelen - a->namelen, a->name,
+		    a->namelen) == 0;
+	}
+	return 0;
+}
+
+int
+route_covers(const struct route *a, const struct route *b)
+{
+	/* a direct route lets names pass: it covers literals only */
+	if (a->kind == ROUTE_DIRECT && b->kind != ROUTE_DIRECT &&
+	    b->pat.kind != PATTERN_CIDR)
+		return 0;
+	return pattern_covers(&a->pat, &b->pat);
+}
+
 int
 route_normalize_sni(const char *in, char *out)
 {

@@ -71,6 +71,22 @@ void pattern_free(struct pattern *p);
 int pattern_match(const struct pattern *p, const char *sni);
 
 /*
+ * Returns 1 if a matches every SNI that b matches (a covers b: "*"
+ * covers anything, *.example.local covers db.example.local and
+ * *.a.example.local, 10.0.0.0/8 covers 10.1.0.0/16, a pattern covers
+ * itself); else 0. Family for family: an IPv4 range is not said to
+ * cover the IPv4-mapped IPv6 range it also matches.
+ */
+int pattern_covers(const struct pattern *a, const struct pattern *b);
+
+/*
+ * Returns 1 if route a, before route b in the table, takes every SNI
+ * that b would: then b is never used. As pattern_covers, and a direct
+ * route only covers what is an address literal anyway.
+ */
+int route_covers(const struct route *a, const struct route *b);
+
+/*
  * Normalizes a client's SNI into out[ROUTE_SNI_MAX + 1]: lower case, one
  * trailing dot removed. Accepts letters, digits, '-', '_', '.' and, for
  * IPv6 literals, ':'. Returns 0, or -1 if the name is empty, too long or

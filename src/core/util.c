@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,4 +86,39 @@ util_errno(char *err, size_t len, const char *fmt, ...)
 	n = strlen(err);
 	if (n + 1 < len)
 		snprintf(err + n, len - n, ": %s", strerror(e));
+}
+
+static size_t
+min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+size_t
+util_edit_distance(const char *a, const char *b)
+{
+	/* three rows: this one, the one before, and the one before that */
+	size_t d[3][UTIL_EDIT_MAX + 1], la = strlen(a), lb = strlen(b), i, j;
+	size_t *cur, *prev, *pprev;
+
+	if (lb > UTIL_EDIT_MAX)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		cur = d[i % 3];
+		prev = d[(i - 1) % 3];
+		pprev = d[(i + 1) % 3];		/* row i - 2, when i > 1 */
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur[j] = min3(prev[j] + 1, cur[j - 1] + 1,
+			    prev[j - 1] + (a[i - 1] != b[j - 1]));
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pprev[j - 2] + 1 < cur[j])
+				cur[j] = pprev[j - 2] + 1;
+		}
+	}
+	return d[la % 3][lb];
 }

@@ -37,6 +37,15 @@ util_hash_byte(unsigned h, unsigned char ch)
 void util_errno(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The optimal string alignment distance between a and b: how many
+ * characters inserted, deleted, replaced, or swapped with the next one,
+ * turn a into b ("resovle" -> "resolve" is 1). b is at most
+ * UTIL_EDIT_MAX bytes; a longer b gives SIZE_MAX.
+ */
+#define UTIL_EDIT_MAX 64
+size_t util_edit_distance(const char *a, const char *b);
+
 /* Copies src into dst (size n > 0), always terminated; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t n);
 

@@ -51,19 +51,24 @@ struct server {
 	unsigned long long reloads_ok, reloads_failed;
 };
 
+/* A lifetime warning, as a daemon message. */
 static void
 say_warning(const char *line)
 {
 	log_warnx("%s", line);
 }
 
+/* One error or warning of a config, as a daemon message. */
 static void
-print_errors(const struct conf_errors *errs)
+log_diag(void *arg, int warning, const char *text,
+    const struct conf_where *w)
 {
-	size_t i;
-
-	for (i = 0; i < errs->n; i++)
-		fprintf(stderr, "%s\n", errs->msgs[i]);
+	(void)arg;
+	(void)w;
+	if (warning)
+		log_warnx("%s", text);
+	else
+		log_errx("%s", text);
 }
 
 static void
@@ -191,7 +196,8 @@ reload(struct server *s, struct conf_errors *report)
 	size_t i, nres = 0;
 
 	log_info("reloading %s", s->path);
-	if ((rt = runtime_load(s->path, &conn_tls_hooks, 1, &errs)) == NULL)
+	if ((rt = runtime_load(s->path, &conn_tls_hooks, RUNTIME_SERVE,
+	    &errs)) == NULL)
 		goto fail;
 	if ((t = listener_table(rt->conf, s->gw.nworkers, s->table, s->naddrs,
 	    err, sizeof(err))) == NULL)
@@ -204,6 +210,8 @@ reload(struct server *s, struct conf_errors *report)
 		if ((res[nres] = worker_resolver(&s->gw.workers[nres], rt, err,
 		    sizeof(err))) == NULL)
 			goto fail_err;
+	conf_errors_walk(&errs, log_diag, NULL);	/* its warnings */
+	conf_errors_free(&errs);
 	warn_restart_only(s, rt->conf);
 	say_listener_changes(s->rt->conf, rt->conf);
 	for (i = 0; i < s->gw.nworkers; i++) {
@@ -226,11 +234,9 @@ reload(struct server *s, struct conf_errors *report)
 fail_err:
 	conf_error_add(&errs, err);
 fail:
-	for (i = 0; i < errs.n; i++) {
-		log_errx("%s", errs.msgs[i]);
-		if (report != NULL)
-			conf_error_add(report, errs.msgs[i]);
-	}
+	conf_errors_walk(&errs, log_diag, NULL);
+	for (i = 0; report != NULL && i < errs.n; i++)
+		conf_error_add(report, errs.msgs[i]);
 	log_errx("reload failed: keeping the running configuration");
 	conf_errors_free(&errs);
 	while (nres-- > 0)
@@ -445,11 +451,14 @@ run(const char *path)
 		log_errx("cannot initialise the DNS library");
 		return 1;
 	}
-	if ((s.rt = runtime_load(path, &conn_tls_hooks, 1, &errs)) == NULL) {
-		print_errors(&errs);
+	if ((s.rt = runtime_load(path, &conn_tls_hooks, RUNTIME_SERVE,
+	    &errs)) == NULL) {
+		conf_errors_print(stderr, &errs);
 		conf_errors_free(&errs);
 		goto out_dns;
 	}
+	conf_errors_walk(&errs, log_diag, NULL);	/* its warnings */
+	conf_errors_free(&errs);
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	s.gw.nworkers = s.rt->conf->workers != 0 ? s.rt->conf->workers :
 	    cpus > 0 ? (size_t)cpus : 1;
@@ -479,7 +488,8 @@ run(const char *path)
 	    s.rt->conf->control, s.rt->conf->run_user != NULL ?
 	    (long)s.rt->conf->run_uid : -1, (long)s.rt->conf->run_gid,
 	    s.rt->conf->run_user, &s.control_ops, err, sizeof(err))) == NULL) {
-		log_errx("%s", err);
+		log_errx("%s:%d: %s", s.rt->conf->control_at.file,
+		    s.rt->conf->control_at.line, err);
 		goto out_loop;
 	}
 	if (drop_privileges(s.rt->conf) == -1)

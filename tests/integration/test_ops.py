@@ -728,7 +728,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
 
 
 @pytest.mark.parametrize("page", ["sshgate.8", "sshgate.conf.5",
-                                  "sshgate-connect.1"])
+                                  "sshgate-connect.1",
+                                  "sshgate-ssh-config.1"])
 def test_man_page_renders_without_warnings(page):
     import shutil as sh
     path = os.path.join(TOP, "doc", page)

@@ -682,8 +682,55 @@ unknown_keyword(void **state)
 	struct fixture *f = *state;
 
 	assert_line_error(f, "bogus 1 2", "unknown keyword 'bogus'");
-	/* keywords are case-sensitive */
-	assert_line_error(f, "Listen 127.0.0.1:2223", "unknown keyword 'Listen'");
+	/* keywords are case-sensitive (and the right one is suggested) */
+	assert_line_error(f, "Listen 127.0.0.1:2223", "unknown keyword 'Listen' "
+	    "(did you mean 'listen'?)");
+}
+
+static void
+unknown_keyword_suggests_the_nearest(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "max-conections 5", "unknown keyword "
+	    "'max-conections' (did you mean 'max-connections'?)");
+	/* two letters swapped is one edit: resolve, not resolver */
+	assert_line_error(f, "resovle ipv4", "unknown keyword 'resovle' (did "
+	    "you mean 'resolve'?)");
+	assert_line_error(f, "max-connection-per-ip 3", "unknown keyword "
+	    "'max-connection-per-ip' (did you mean 'max-connections-per-ip'?)");
+	assert_line_error(f, "certficate x.pem", "unknown keyword 'certficate' "
+	    "(did you mean 'certificate'?)");
+	assert_line_error(f, "timeouts idle 5s", "unknown keyword 'timeouts' "
+	    "(did you mean 'timeout'?)");
+	/* more than two edits away, or as many edits as letters: no guess */
+	assert_line_error(f, "frobnicate", "unknown keyword 'frobnicate'");
+	assert_line_error(f, "ls", "unknown keyword 'ls'");
+	assert_line_error(f, "rote * to 127.0.0.1:22", "unknown keyword 'rote' "
+	    "(did you mean 'route'?)");
+}
+
+static void
+unknown_keyword_of_another_proxy(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "bind :443", "unknown keyword 'bind' (did you "
+	    "mean 'listen'?)");
+	assert_line_error(f, "server s1 10.0.0.1:22", "unknown keyword "
+	    "'server' (did you mean 'route'?)");
+	assert_line_error(f, "backend ssh", "unknown keyword 'backend' (did "
+	    "you mean 'route'?)");
+	assert_line_error(f, "use_backend %[req.ssl_sni]", "unknown keyword "
+	    "'use_backend' (did you mean 'route'?)");
+	assert_line_error(f, "ssl_certificate gw.pem", "unknown keyword "
+	    "'ssl_certificate' (did you mean 'certificate'?)");
+	assert_line_error(f, "crt gw.pem", "unknown keyword 'crt' (did you "
+	    "mean 'certificate'?)");
+	assert_line_error(f, "maxconn 100", "unknown keyword 'maxconn' (did "
+	    "you mean 'max-connections'?)");
+	/* ours already: HAProxy's "timeout connect", nginx's listen */
+	load_base_ok(f, "timeout connect 2s\nlisten 127.0.0.1:2224\n");
 }
 
 static void
@@ -2152,9 +2199,10 @@ ops_keywords(void **state)
 	struct fixture *f = *state;
 	struct conf *c;
 
-	c = load_ok(f, BASE "control run/ctl.sock\nmetrics 127.0.0.1:9100\n"
+	c = load_ok(f, BASE "control run/ctl.sock\nmetrics 127.0.0.1:9810\n"
 	    "user nobody group nogroup\n");
-	assert_non_null(strstr(c->control, "/run/ctl.sock"));
+	assert_string_equal(c->control, in_dir(f, "run/ctl.sock"));
+	assert_int_equal(c->control_at.line, AFTER_BASE);
 	assert_int_equal(c->metrics, 1);
 	assert_string_equal(c->run_user, "nobody");
 	assert_string_equal(c->run_group, "nogroup");
@@ -2164,6 +2212,197 @@ ops_keywords(void **state)
 	    "ADDR:PORT (an IPv4 or [IPv6] address), got 'localhost:9100'");
 	assert_line_error(f, "user nobody nogroup",
 	    "usage: user NAME [group NAME]");
+}
+
+static void
+control_default_and_length(void **state)
+{
+	struct fixture *f = *state;
+	char line[300], want[600];
+	struct conf *c;
+	size_t room;
+
+	/* no path: the default, which sshgate ctl uses without -s */
+	c = load_base_ok(f, "control\n");
+	assert_string_equal(c->control, "/run/sshgate/control");
+	/* the rule is the whole path's length, not the word's: 107 bytes */
+	room = 107 - strlen(f->dir) - 1;
+	snprintf(line, sizeof(line), "control %0*d", (int)room, 0);
+	c = load_base_ok(f, strcat(line, "\n"));
+	assert_int_equal(strlen(c->control), 107);
+	snprintf(line, sizeof(line), "control %0*d", (int)room + 1, 0);
+	snprintf(want, sizeof(want), "control: %s/%0*d is 108 bytes long; a "
+	    "UNIX socket's path may have at most 107", f->dir, (int)room + 1,
+	    0);
+	assert_line_error(f, line, want);
+	assert_line_error(f, "control a b", "'control' takes at most 1 "
+	    "argument");
+}
+
+/* --- warnings ------------------------------------------------------------ */
+
+/* The warnings of the last load, as check prints them (no errors). */
+static const char *
+warnings(struct fixture *f)
+{
+	static char text[8192];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	assert_non_null(mem);
+	assert_nerrors(f, 0);
+	conf_errors_print(mem, &f->errs);
+	assert_int_equal(fclose(mem), 0);
+	snprintf(text, sizeof(text), "%s", buf);
+	free(buf);
+	return text;
+}
+
+#define TOP "listen 127.0.0.1:2222\ncertificate gw.pem\n"
+
+static void
+shadowed_routes_are_warnings(void **state)
+{
+	struct fixture *f = *state;
+	char want[4096];
+	const char *m = f->main;
+
+	load_ok(f, TOP
+	    "route *.example.local to 127.0.0.1:22\n"		/* 3 */
+	    "route db.example.local to 127.0.0.1:2201\n"		/* 4 */
+	    "route *.a.example.local to 127.0.0.1:2202\n"		/* 5 */
+	    "route 10.0.0.0/8 to 127.0.0.1:22\n"			/* 6 */
+	    "route 10.1.0.0/16 direct\n"				/* 7 */
+	    "route other.example to 127.0.0.1:22\n"			/* 8 */
+	    "route other.example to 127.0.0.1:23\n"			/* 9 */
+	    "allow-destination 10.0.0.0/8\n");
+	snprintf(want, sizeof(want),
+	    "%s:4: warning: route db.example.local: never used: route "
+	    "*.example.local at %s:3 matches every name it does\n"
+	    "%s:5: warning: route *.a.example.local: never used: route "
+	    "*.example.local at %s:3 matches every name it does\n"
+	    "%s:7: warning: route 10.1.0.0/16: never used: route 10.0.0.0/8 "
+	    "at %s:6 matches every name it does\n"
+	    "%s:9: warning: route other.example: never used: route "
+	    "other.example at %s:8 matches every name it does\n",
+	    m, m, m, m, m, m, m, m);
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+catch_all_first_shadows_every_later_route(void **state)
+{
+	struct fixture *f = *state;
+	char want[4096];
+	const char *m = f->main;
+
+	put_file(f, "more.conf", "route db.example.local to 127.0.0.1:22\n");
+	load_ok(f, TOP "route * to 127.0.0.1:22\ninclude more.conf\n");
+	snprintf(want, sizeof(want), "%s/more.conf:1: warning: route "
+	    "db.example.local: never used: route * at %s:3 matches every "
+	    "name it does\n", f->dir, m);
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+routes_that_are_reached_are_not_warned(void **state)
+{
+	struct fixture *f = *state;
+
+	/* specific first, then wider: each is reached */
+	load_ok(f, TOP
+	    "route db.example.local to 127.0.0.1:22\n"
+	    "route *.a.example.local to 127.0.0.1:22\n"
+	    "route *.example.local to 127.0.0.1:22\n"
+	    "route example.local to 127.0.0.1:22\n"
+	    "route 10.1.0.0/16 to 127.0.0.1:22\n"
+	    "route 10.0.0.0/8 direct\n"
+	    "route * direct\n"		/* literals only: names go on */
+	    "route *.other.example to 127.0.0.1:22\n"
+	    "route * to 127.0.0.1:22\n"
+	    "allow-destination 10.0.0.0/8\n");
+	assert_string_equal(warnings(f), "");
+	/* a bad pattern is an error, and shadows nothing */
+	load(f, TOP "route bad..name to 127.0.0.1:22\n"
+	    "route db.example.local to 127.0.0.1:22\n");
+	assert_nerrors(f, 1);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
+}
+
+static void
+many_routes_are_checked_by_name(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 0, cap = 1 << 20;
+	char *text = malloc(cap);
+	int i;
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, TOP);
+	/* 3000 names, then a wildcard over the second thousand's domain */
+	for (i = 0; i < 3000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "route h%d.d%d."
+		    "example to 127.0.0.1:22\n", i, i / 1000);
+	len += (size_t)snprintf(text + len, cap - len, "route *.d1.example "
+	    "to 127.0.0.1:22\n");
+	/* then: 10 names again, 10 under the wildcard, 10 new ones */
+	for (i = 0; i < 10; i++)
+		len += (size_t)snprintf(text + len, cap - len, "route h%d.d0."
+		    "example to 127.0.0.1:22\nroute x%d.d1.example to "
+		    "127.0.0.1:22\nroute n%d.d2.example to 127.0.0.1:22\n",
+		    i, i, i);
+	load_ok(f, text);
+	free(text);
+	assert_int_equal(f->c->routes.n, 3031);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 20);
+}
+
+#define REFUSED "no access rule allows anyone: every client will be " \
+	"refused (add 'access allow any to *' to let every certificate holder " \
+	"through)"
+
+static void
+policy_that_refuses_everyone_is_a_warning(void **state)
+{
+	struct fixture *f = *state;
+	char want[2048];
+
+	snprintf(want, sizeof(want), "%s:4: warning: " REFUSED "\n", f->main);
+	/* client-ca, and no rule at all */
+	load_ok(f, BASE "client-ca ca.pem\n");
+	assert_string_equal(warnings(f), want);
+	/* pairs files of comments and blank lines only */
+	put_file(f, "users.acl", "# alice,db.example.local\n\n   \n");
+	load_ok(f, BASE "client-ca ca.pem\naccess-pairs user users.acl\n");
+	assert_string_equal(warnings(f), want);
+	/* deny rules only */
+	load_ok(f, BASE "client-ca ca.pem\naccess deny user bob to *\n");
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+policy_that_lets_someone_through_is_not_warned(void **state)
+{
+	struct fixture *f = *state;
+
+	load_ok(f, BASE "client-ca ca.pem\naccess deny user bob to *\n"
+	    "access allow group ops to *.example.local\n");
+	assert_string_equal(warnings(f), "");
+	put_file(f, "users.acl", "# the recipe's file\nalice,db.example.local\n");
+	load_ok(f, BASE "client-ca ca.pem\naccess-pairs user users.acl\n");
+	assert_string_equal(warnings(f), "");
+	/* without client-ca, there is no policy to warn about */
+	load_ok(f, BASE);
+	assert_string_equal(warnings(f), "");
+	/* a rule in error is said as such, not also as "no rule" */
+	load(f, BASE "client-ca ca.pem\naccess allow user to *\n");
+	assert_nerrors(f, 1);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
+	put_file(f, "users.acl", "alice\n");
+	load(f, BASE "client-ca ca.pem\naccess-pairs user users.acl\n");
+	assert_nerrors(f, 1);
+	assert_int_equal(conf_errors_nwarnings(&f->errs), 0);
 }
 
 int
@@ -2194,6 +2433,8 @@ main(void)
 		T(conf_parse_valid_file_has_no_errors),
 		cmocka_unit_test(conf_free_null_is_safe),
 		T(unknown_keyword),
+		T(unknown_keyword_suggests_the_nearest),
+		T(unknown_keyword_of_another_proxy),
 		T(lexer_errors_carry_file_and_line),
 		T(nul_byte_in_line),
 		T(line_over_limit_is_refused),
@@ -2277,6 +2518,13 @@ main(void)
 		T(access_pairs_usage),
 		T(access_pairs_without_client_ca),
 		T(ops_keywords),
+		T(control_default_and_length),
+		T(shadowed_routes_are_warnings),
+		T(catch_all_first_shadows_every_later_route),
+		T(routes_that_are_reached_are_not_warned),
+		T(many_routes_are_checked_by_name),
+		T(policy_that_refuses_everyone_is_a_warning),
+		T(policy_that_lets_someone_through_is_not_warned),
 	};
 #undef T
 

@@ -222,6 +222,64 @@ quoting(void **state)
 	assert_false(ctl_word_is_bare(""));
 }
 
+static size_t
+sock_path(const char *cwd, const char *conf, const char *path, char *out)
+{
+	return ctl_socket_path(cwd, conf, path, out, 256);
+}
+
+static void
+socket_path_is_absolute_and_relative_to_the_config(void **state)
+{
+	char out[256];
+
+	(void)state;
+	/* no path: the default */
+	assert_int_equal(sock_path("/w", "/etc/sshgate/gw.conf", NULL, out),
+	    strlen(CTL_DEFAULT_PATH));
+	assert_string_equal(out, "/run/sshgate/control");
+	/* absolute: as it is */
+	sock_path("/w", "/etc/sshgate/gw.conf", "/run/x.sock", out);
+	assert_string_equal(out, "/run/x.sock");
+	/* relative: to the config's directory ... */
+	sock_path("/w", "/etc/sshgate/gw.conf", "ctl.sock", out);
+	assert_string_equal(out, "/etc/sshgate/ctl.sock");
+	sock_path("/w", "/gw.conf", "ctl.sock", out);
+	assert_string_equal(out, "/ctl.sock");
+	/* ... made absolute when the config was named relatively */
+	sock_path("/w", "etc/gw.conf", "run/ctl.sock", out);
+	assert_string_equal(out, "/w/etc/run/ctl.sock");
+	sock_path("/w/", "gw.conf", "ctl.sock", out);
+	assert_string_equal(out, "/w/ctl.sock");
+	sock_path("/", "gw.conf", "ctl.sock", out);
+	assert_string_equal(out, "/ctl.sock");
+	/* no config: the working directory (ctl's $SSHGATE_CONTROL) */
+	sock_path("/home/op", NULL, "gw.sock", out);
+	assert_string_equal(out, "/home/op/gw.sock");
+}
+
+static void
+socket_path_length_is_the_whole_path(void **state)
+{
+	char dir[200], out[256], small[16];
+	size_t n;
+
+	(void)state;
+	/* 100 characters as written, under a long directory: too long */
+	memset(dir, 'd', 60);
+	strcpy(dir + 60, "/gw.conf");
+	dir[0] = '/';
+	n = sock_path("/w", dir, "ccccccccccccccccccccccccccccccccccccccccccc"
+	    "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", out);
+	assert_int_equal(n, 61 + 100);
+	assert_true(n > CTL_PATH_MAX);
+	/* cut to fit, but the length is the whole one */
+	n = ctl_socket_path("/w", "/etc/sshgate/gw.conf", "ctl.sock", small,
+	    sizeof(small));
+	assert_int_equal(n, strlen("/etc/sshgate/ctl.sock"));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
 int
 main(void)
 {
@@ -233,6 +291,8 @@ main(void)
 		cmocka_unit_test(partial_requests_need_more),
 		cmocka_unit_test(requests_are_bounded),
 		cmocka_unit_test(quoting),
+		cmocka_unit_test(socket_path_is_absolute_and_relative_to_the_config),
+		cmocka_unit_test(socket_path_length_is_the_whole_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,6 +351,44 @@ parse_bad_target(void **state)
 }
 
 static void
+parse_target_that_looks_like_an_address(void **state)
+{
+	(void)state;
+	assert_rule_error("allow any to 127.0.0.300", "target '127.0.0.300' "
+	    "looks like an address but is not one");
+	assert_rule_error("allow user alice to 10.0.0", "target '10.0.0' "
+	    "looks like an address but is not one");
+	assert_rule_error("allow user alice to 1.2.3.4.5", "target "
+	    "'1.2.3.4.5' looks like an address but is not one");
+	assert_rule_error("allow user alice to 10.0.0.1 192.168.1", "target "
+	    "'192.168.1' looks like an address but is not one");
+	assert_rule_error("allow user alice to 10.0.0.1.", "target "
+	    "'10.0.0.1.' looks like an address but is not one");
+}
+
+static void
+parse_names_with_digits_stay_names(void **state)
+{
+	struct policy *p = *state;
+	struct access_rule *r;
+
+	/* a label with a letter, a single label, a wildcard: names */
+	r = add(p, "allow any to 10.0.0.db 1a.2.3.4 server7 12345 *.10.0 "
+	    "10-0-0-1.example.local");
+	assert_int_equal(r->ntargets, 6);
+	assert_int_equal(r->targets[0].kind, TARGET_NAME);
+	assert_int_equal(r->targets[1].kind, TARGET_NAME);
+	assert_int_equal(r->targets[2].kind, TARGET_NAME);
+	assert_int_equal(r->targets[3].kind, TARGET_NAME);
+	assert_int_equal(r->targets[4].kind, TARGET_NAME);
+	assert_int_equal(r->targets[5].kind, TARGET_NAME);
+	/* and real addresses stay addresses */
+	r = add(p, "allow any to 10.0.0.1 0.0.0.0/0");
+	assert_int_equal(r->targets[0].kind, TARGET_CIDR);
+	assert_int_equal(r->targets[1].kind, TARGET_CIDR);
+}
+
+static void
 rule_free_clears(void **state)
 {
 	struct policy *p = *state;
@@ -1030,6 +1068,11 @@ pair_bad_target(void **state)
 	assert_pair_error("alice,db.example.local # note", ACCESS_USER,
 	    "target pattern 'db.example.local # note': not a host "
 	    "name, wildcard, address or CIDR");
+	/* the recipe's file with a typo in an address: not a host name */
+	assert_pair_error("carol,127.0.0.300", ACCESS_USER, "target "
+	    "'127.0.0.300' looks like an address but is not one");
+	assert_pair_error("carol , 10.0.1 ", ACCESS_USER, "target '10.0.1' "
+	    "looks like an address but is not one");
 }
 
 static void
@@ -1064,6 +1107,8 @@ main(void)
 		T(parse_usage_errors),
 		T(parse_empty_name),
 		T(parse_bad_target),
+		T(parse_target_that_looks_like_an_address),
+		T(parse_names_with_digits_stay_names),
 		T(rule_free_clears),
 		T(user_rule_matches_that_user),
 		T(group_rule_matches_any_ou),

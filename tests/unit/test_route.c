@@ -541,6 +541,111 @@ route_match_no_match_is_null(void **state)
 	route_table_free(&t);
 }
 
+/* --- pattern_covers, route_covers --------------------------------------- */
+
+/* Does pattern text a cover pattern text b? */
+static int
+covers(const char *a, const char *b)
+{
+	struct pattern pa = parse(a), pb = parse(b);
+	int c = pattern_covers(&pa, &pb);
+
+	pattern_free(&pa);
+	pattern_free(&pb);
+	return c;
+}
+
+static void
+covers_any_covers_everything(void **state)
+{
+	(void)state;
+	assert_true(covers("*", "*"));
+	assert_true(covers("*", "db.example.local"));
+	assert_true(covers("*", "*.example.local"));
+	assert_true(covers("*", "10.0.0.0/8"));
+	assert_true(covers("*", "::1"));
+	/* and nothing else covers it */
+	assert_false(covers("*.example.local", "*"));
+	assert_false(covers("0.0.0.0/0", "*"));
+	assert_false(covers("db.example.local", "*"));
+}
+
+static void
+covers_wildcards_and_names(void **state)
+{
+	(void)state;
+	assert_true(covers("*.example.local", "db.example.local"));
+	assert_true(covers("*.example.local", "a.b.example.local"));
+	assert_true(covers("*.example.local", "*.a.example.local"));
+	assert_true(covers("*.example.local", "*.example.local"));
+	assert_true(covers("*.Example.Local", "DB.example.local."));
+	assert_true(covers("db.example.local", "DB.EXAMPLE.LOCAL"));
+	/* the bare suffix is not under its wildcard */
+	assert_false(covers("*.example.local", "example.local"));
+	assert_false(covers("*.example.local", "*.xexample.local"));
+	assert_false(covers("*.example.local", "dbexample.local"));
+	assert_false(covers("*.a.example.local", "*.example.local"));
+	assert_false(covers("*.a.example.local", "db.example.local"));
+	assert_false(covers("db.example.local", "*.example.local"));
+	assert_false(covers("db.example.local", "db2.example.local"));
+	/* names and literals never meet */
+	assert_false(covers("*.example.local", "10.0.0.1"));
+	assert_false(covers("10.0.0.0/8", "db.example.local"));
+}
+
+static void
+covers_ranges_inside_ranges(void **state)
+{
+	(void)state;
+	assert_true(covers("10.0.0.0/8", "10.1.0.0/16"));
+	assert_true(covers("10.0.0.0/8", "10.255.1.2"));
+	assert_true(covers("10.0.0.0/8", "10.0.0.0/8"));
+	assert_true(covers("0.0.0.0/0", "192.0.2.0/24"));
+	assert_true(covers("10.0.0.0/9", "10.127.0.0/16"));
+	assert_false(covers("10.0.0.0/9", "10.128.0.0/16"));
+	assert_false(covers("10.1.0.0/16", "10.0.0.0/8"));
+	assert_false(covers("10.0.0.0/8", "11.0.0.0/8"));
+	assert_true(covers("fd00::/8", "fd00:10::/64"));
+	assert_true(covers("::/0", "::1"));
+	assert_false(covers("fd00:10::/64", "fd00::/8"));
+	/* one family does not cover the other */
+	assert_false(covers("0.0.0.0/0", "::1"));
+	assert_false(covers("::/0", "10.0.0.1"));
+}
+
+static void
+covers_direct_routes_take_only_literals(void **state)
+{
+	struct route_table t = { NULL, 0 };
+
+	(void)state;
+	table_add(&t, "*", 0);			/* 0: direct */
+	t.v[0].kind = ROUTE_DIRECT;
+	table_add(&t, "db.example.local", 1);	/* 1 */
+	table_add(&t, "10.1.0.0/16", 1);		/* 2 */
+	table_add(&t, "*", 0);			/* 3: direct */
+	t.v[3].kind = ROUTE_DIRECT;
+	table_add(&t, "*", 1);			/* 4 */
+	table_add(&t, "10.0.0.0/8", 0);		/* 5: direct */
+	t.v[5].kind = ROUTE_DIRECT;
+	/* names pass a direct route by: the static name route is used */
+	assert_false(route_covers(&t.v[0], &t.v[1]));
+	assert_false(route_covers(&t.v[0], &t.v[4]));
+	/* literals are taken by it */
+	assert_true(route_covers(&t.v[0], &t.v[2]));
+	assert_true(route_covers(&t.v[0], &t.v[3]));
+	assert_true(route_covers(&t.v[0], &t.v[5]));
+	assert_false(route_covers(&t.v[5], &t.v[0]));
+	/* a static catch-all takes everything */
+	assert_true(route_covers(&t.v[4], &t.v[0]));
+	assert_true(route_covers(&t.v[4], &t.v[1]));
+	assert_true(route_covers(&t.v[2], &t.v[2]));
+	/* the first match decides, as route_match says */
+	assert_ptr_equal(route_match(&t, "10.1.2.3"), &t.v[0]);
+	assert_ptr_equal(route_match(&t, "db.example.local"), &t.v[1]);
+	route_table_free(&t);
+}
+
 /* --- route_first_server ------------------------------------------------- */
 
 static void
@@ -707,6 +812,10 @@ main(void)
 		cmocka_unit_test(route_match_direct_only_for_literals),
 		cmocka_unit_test(route_match_catch_all_first_shadows_rest),
 		cmocka_unit_test(route_match_no_match_is_null),
+		cmocka_unit_test(covers_any_covers_everything),
+		cmocka_unit_test(covers_wildcards_and_names),
+		cmocka_unit_test(covers_ranges_inside_ranges),
+		cmocka_unit_test(covers_direct_routes_take_only_literals),
 		cmocka_unit_test(first_server_rotates),
 		cmocka_unit_test(first_server_single_is_always_zero),
 		cmocka_unit_test(first_server_no_servers_is_zero),

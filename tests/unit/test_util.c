@@ -313,6 +313,47 @@ strlcpy_does_not_write_past_n(void **state)
 	assert_memory_equal(buf, "abc\0XXXX", 8);
 }
 
+static void
+edit_distance_counts_each_kind_of_edit(void **state)
+{
+	(void)state;
+	assert_int_equal(util_edit_distance("", ""), 0);
+	assert_int_equal(util_edit_distance("route", "route"), 0);
+	assert_int_equal(util_edit_distance("", "log"), 3);
+	assert_int_equal(util_edit_distance("log", ""), 3);
+	assert_int_equal(util_edit_distance("rout", "route"), 1);	/* insert */
+	assert_int_equal(util_edit_distance("routes", "route"), 1);	/* delete */
+	assert_int_equal(util_edit_distance("ruote", "route"), 1);	/* swap */
+	assert_int_equal(util_edit_distance("rovte", "route"), 1);	/* replace */
+	assert_int_equal(util_edit_distance("max-conections",
+	    "max-connections"), 1);
+	assert_int_equal(util_edit_distance("resovle", "resolve"), 1);
+	assert_int_equal(util_edit_distance("resovle", "resolver"), 2);
+	assert_int_equal(util_edit_distance("Listen", "listen"), 1);
+	assert_int_equal(util_edit_distance("frobnicate", "route"), 6);
+	/* symmetric */
+	assert_int_equal(util_edit_distance("kitten", "sitting"), 3);
+	assert_int_equal(util_edit_distance("sitting", "kitten"), 3);
+}
+
+static void
+edit_distance_long_words(void **state)
+{
+	char a[5000], b[UTIL_EDIT_MAX + 2];
+
+	(void)state;
+	memset(a, 'a', sizeof(a) - 1);
+	a[sizeof(a) - 1] = '\0';
+	memset(b, 'a', UTIL_EDIT_MAX);
+	b[UTIL_EDIT_MAX] = '\0';
+	/* a long a is fine: b sets the room needed */
+	assert_int_equal(util_edit_distance(a, b), sizeof(a) - 1 -
+	    UTIL_EDIT_MAX);
+	b[UTIL_EDIT_MAX] = 'a';
+	b[UTIL_EDIT_MAX + 1] = '\0';
+	assert_true(util_edit_distance("a", b) == SIZE_MAX);
+}
+
 int
 main(void)
 {
@@ -338,6 +379,8 @@ main(void)
 		cmocka_unit_test(strlcpy_size_one_gives_empty),
 		cmocka_unit_test(strlcpy_empty_source),
 		cmocka_unit_test(strlcpy_does_not_write_past_n),
+		cmocka_unit_test(edit_distance_counts_each_kind_of_edit),
+		cmocka_unit_test(edit_distance_long_words),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
