@@ -1337,11 +1337,49 @@ sink_file_open_error(void **state)
 	    "/nonexistent-sshgate-dir/a.log: No such file or directory");
 }
 
+/* The whole content of path (NUL-terminated in out). */
+static void
+read_file(const char *path, char *out, size_t outlen)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	assert_true(fd != -1);
+	n = read(fd, out, outlen - 1);
+	assert_int_equal(close(fd), 0);
+	assert_true(n >= 0);
+	out[n] = '\0';
+}
+
 static void
 sink_close_null_is_safe(void **state)
 {
+	char dir[] = "/tmp/sshgate-log-XXXXXX";
+	char path[64], moved[64], err[256] = "", got[64];
+	struct log_sink *s;
+
 	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	snprintf(moved, sizeof(moved), "%s/audit.log.1", dir);
+	s = log_sink_open(LOG_TO_FILE, path, 0, err, sizeof(err));
+	assert_non_null(s);
+	/* closing NULL (a sink that failed to open) leaves open ones alone:
+	 * this one still writes, and is still reopened after a rotation */
 	log_sink_close(NULL);
+	log_sink_write(s, "one\n", 4);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(log_reopen_all(), 0);
+	log_sink_write(s, "two\n", 4);
+	log_sink_close(s);
+	read_file(moved, got, sizeof(got));
+	assert_string_equal(got, "one\n");
+	read_file(path, got, sizeof(got));
+	assert_string_equal(got, "two\n");
+	unlink(moved);
+	unlink(path);
+	rmdir(dir);
 }
 
 /*
