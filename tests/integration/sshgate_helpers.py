@@ -1,6 +1,8 @@
 """Helpers for the sshgate integration tests: ports, the audit-log parser,
-raw TCP backends, TLS clients and bounded waits. No pytest in here."""
+raw TCP backends, client certificates, TLS clients and bounded waits. No
+pytest in here."""
 
+import datetime
 import os
 import random
 import select
@@ -340,6 +342,96 @@ class StuckListener:
         for f in self.fillers:
             f.close()
         self.sock.close()
+
+
+# ---------------------------------------------------------------------------
+# Client certificates, made with the openssl command
+
+CA_CNF = """[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = .
+database = index.txt
+new_certs_dir = newcerts
+certificate = ca.pem
+private_key = ca.key
+serial = serial
+crlnumber = crlnumber
+default_md = sha256
+default_days = 1
+default_crl_days = 1
+policy = policy_any
+unique_subject = no
+[ policy_any ]
+commonName = supplied
+"""
+
+
+def _sh(argv, cwd):
+    r = subprocess.run([str(a) for a in argv], cwd=str(cwd),
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(map(str, argv)),
+                                       r.stderr.decode()))
+
+
+class ClientPki:
+    """A client CA (with `openssl ca` state for revocation), users, and a
+    second CA nobody trusts. create=False: the one already in d, to read
+    (issuing more could reuse a serial)."""
+
+    def __init__(self, d, create=True):
+        self.d = d
+        self.serial = 0x100
+        if not create:
+            return
+        (d / "newcerts").mkdir()
+        (d / "index.txt").write_text("")
+        (d / "serial").write_text("1000\n")
+        (d / "crlnumber").write_text("01\n")
+        (d / "ca.cnf").write_text(CA_CNF)
+        for ca in ("ca", "other-ca"):
+            _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 ca + ".key", "-out", ca + ".pem", "-days", "2", "-subj",
+                 "/CN=%s" % ca], d)
+        self.crl()
+
+    def user(self, name, subj, ca="ca", start=None, end=None):
+        """Issues name.crt/.key for subj; start/end: `openssl ca` dates."""
+        _sh(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
+             "-out", name + ".csr", "-utf8", "-subj", subj], self.d)
+        if start or end:
+            _sh(["openssl", "ca", "-batch", "-config", "ca.cnf",
+                 "-preserveDN", "-utf8", "-startdate", start, "-enddate",
+                 end, "-in", name + ".csr", "-out", name + ".crt"], self.d)
+        else:
+            self.serial += 1
+            _sh(["openssl", "x509", "-req", "-in", name + ".csr", "-CA",
+                 ca + ".pem", "-CAkey", ca + ".key", "-set_serial",
+                 str(self.serial), "-days", "1", "-out", name + ".crt"],
+                self.d)
+        return (self.d / (name + ".crt"), self.d / (name + ".key"))
+
+    def revoke(self, name):
+        _sh(["openssl", "ca", "-config", "ca.cnf", "-revoke",
+             name + ".crt"], self.d)
+        self.crl()
+
+    def crl(self):
+        _sh(["openssl", "ca", "-config", "ca.cnf", "-gencrl", "-out",
+             "crl.pem"], self.d)
+
+    def path(self, f):
+        return self.d / f
+
+
+def utc(delta):
+    """A date for `openssl ca`: now + delta seconds, in UTC."""
+    t = datetime.datetime.now(datetime.timezone.utc) + \
+        datetime.timedelta(seconds=delta)
+    return t.strftime("%Y%m%d%H%M%SZ")
 
 
 # ---------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """Who may go where: client certificates (client-ca), CRLs, the
 first-match access policy, access-pairs files as the HAProxy recipe
 writes them, and revocation and policy changes reaching live sessions.
-The test PKI is made here with the openssl command."""
+The test PKI is made with the openssl command (ClientPki)."""
 
-import datetime
 import json
 import signal
 import socket
@@ -13,92 +12,12 @@ import time
 
 import pytest
 
-from sshgate_helpers import free_port, wait_until
-
-CA_CNF = """[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = .
-database = index.txt
-new_certs_dir = newcerts
-certificate = ca.pem
-private_key = ca.key
-serial = serial
-crlnumber = crlnumber
-default_md = sha256
-default_days = 1
-default_crl_days = 1
-policy = policy_any
-unique_subject = no
-[ policy_any ]
-commonName = supplied
-"""
+from sshgate_helpers import ClientPki, free_port, utc, wait_until
 
 
-def _sh(argv, cwd, input=None):
-    r = subprocess.run(argv, cwd=str(cwd), capture_output=True, timeout=60,
-                       input=input)
-    if r.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(argv), r.stderr.decode()))
-
-
-class ClientPki:
-    """A client CA (with `openssl ca` state for revocation), users, and a
-    second CA nobody trusts."""
-
-    def __init__(self, d):
-        self.d = d
-        (d / "newcerts").mkdir()
-        (d / "index.txt").write_text("")
-        (d / "serial").write_text("1000\n")
-        (d / "crlnumber").write_text("01\n")
-        (d / "ca.cnf").write_text(CA_CNF)
-        for ca in ("ca", "other-ca"):
-            _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                 ca + ".key", "-out", ca + ".pem", "-days", "2", "-subj",
-                 "/CN=%s" % ca], d)
-        self.serial = 0x100
-        self.crl()
-
-    def user(self, name, subj, ca="ca", start=None, end=None):
-        """Issues name.crt/.key for subj; start/end: `openssl ca` dates."""
-        _sh(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
-             "-out", name + ".csr", "-utf8", "-subj", subj], self.d)
-        if start or end:
-            _sh(["openssl", "ca", "-batch", "-config", "ca.cnf",
-                 "-preserveDN", "-utf8", "-startdate", start, "-enddate",
-                 end, "-in", name + ".csr", "-out", name + ".crt"], self.d)
-        else:
-            self.serial += 1
-            _sh(["openssl", "x509", "-req", "-in", name + ".csr", "-CA",
-                 ca + ".pem", "-CAkey", ca + ".key", "-set_serial",
-                 str(self.serial), "-days", "1", "-out", name + ".crt"],
-                self.d)
-        return (self.d / (name + ".crt"), self.d / (name + ".key"))
-
-    def revoke(self, name):
-        _sh(["openssl", "ca", "-config", "ca.cnf", "-revoke",
-             name + ".crt"], self.d)
-        self.crl()
-
-    def crl(self):
-        _sh(["openssl", "ca", "-config", "ca.cnf", "-gencrl", "-out",
-             "crl.pem"], self.d)
-
-    def path(self, f):
-        return self.d / f
-
-
-def utc(delta):
-    t = datetime.datetime.now(datetime.timezone.utc) + \
-        datetime.timedelta(seconds=delta)
-    return t.strftime("%Y%m%d%H%M%SZ")
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cpki(tmp_path_factory):
+    """The users of these tests; tests add (and revoke) their own."""
     p = ClientPki(tmp_path_factory.mktemp("client-pki"))
     p.certs = {
         "alice": p.user("alice", "/CN=alice/OU=ops/OU=dev"),
@@ -143,16 +62,16 @@ _contexts = {}
 def tls(gw, sni, who, cpki, session=None):
     """A TLS connection as user who (None: no certificate). Returns the
     socket after the handshake, or raises ssl.SSLError. One context per
-    user, so that its sessions can be resumed."""
-    ctx = _contexts.get(who)
+    certificate, so that its sessions can be resumed."""
+    crt, key = cpki.certs[who] if who is not None else (None, None)
+    ctx = _contexts.get(crt)
     if ctx is None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        if who is not None:
-            crt, key = cpki.certs[who]
+        if crt is not None:
             ctx.load_cert_chain(str(crt), str(key))
-        _contexts[who] = ctx
+        _contexts[crt] = ctx
     raw = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
     s = ctx.wrap_socket(raw, server_hostname=sni, session=session)
     return s

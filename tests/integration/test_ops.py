@@ -313,8 +313,9 @@ def explain(gw_bin, conf, *args):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
-@pytest.fixture
-def explain_conf(tmp_path, pki):
+@pytest.fixture(scope="module")
+def explain_conf(tmp_path_factory, pki):
+    tmp_path = tmp_path_factory.mktemp("explain")
     d = tmp_path / "dns"
     d.mkdir()
     dns = Dnsmasq(d)
@@ -545,14 +546,10 @@ def test_ctl_sessions_kill_reload_stats(gateway, gw_bin, sshd, ssh,
             p.wait(10)
 
 
-def test_ctl_kill_user(gateway, gw_bin, pki, tmp_path, raw_backend):
-    import test_access
-    from test_access import ClientPki, tls
-    test_access._contexts.clear()	# contexts hold other tests' certs
-    (tmp_path / "cpki").mkdir()
-    cp = ClientPki(tmp_path / "cpki")
-    cp.certs = {"alice": cp.user("alice", "/CN=alice"),
-                "bob": cp.user("bob", "/CN=bob")}
+def test_ctl_kill_user(gateway, gw_bin, pki, tmp_path, raw_backend,
+                      client_pki):
+    from test_access import tls
+    cp = client_pki
     b = raw_backend(banner)
     sock = tmp_path / "ctl.sock"
     gw = gateway(["* to %s" % b.hostport], extra="control %s\n"
@@ -577,7 +574,6 @@ def test_ctl_kill_user(gateway, gw_bin, pki, tmp_path, raw_backend):
     assert rec["detail"] == "sshgate ctl kill-user alice"
     for s in held:
         s.close()
-    test_access._contexts.clear()
 
 
 def test_ctl_usage_and_missing_socket(gw_bin, tmp_path):
@@ -827,11 +823,9 @@ def run_on_tty(argv, answer, timeout=15):
 
 
 def test_connect_asks_for_a_key_passphrase(gateway, gw_bin, pki, tmp_path,
-                                           raw_backend):
-    from test_access import ClientPki
-    (tmp_path / "cpki").mkdir()
-    cp = ClientPki(tmp_path / "cpki")
-    crt, key = cp.user("alice", "/CN=alice")
+                                           raw_backend, client_pki):
+    cp = client_pki
+    crt, key = cp.certs["alice"]
     enc = tmp_path / "alice-enc.key"
     subprocess.run(["openssl", "pkey", "-in", str(key), "-aes256",
                     "-passout", "pass:s3cret", "-out", str(enc)],

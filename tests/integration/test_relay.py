@@ -61,19 +61,6 @@ def test_fifty_parallel_sessions(gateway, ssh, sshd):
     assert len({r["conn"] for r in recs}) == 50, "conn ids must be unique"
 
 
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory):
-    d = tmp_path_factory.mktemp("big")
-    f = d / "blob"
-    subprocess.run("head -c 50000000 /dev/urandom > %s" % f, shell=True,
-                   check=True, timeout=60)
-    h = hashlib.sha256()
-    with open(f, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return f, h.hexdigest()
-
-
 def test_fifty_megabytes_up_intact(gateway, ssh, sshd, big_file):
     f, digest = big_file
     gw = gateway(["* to %s" % sshd["a"].hostport])
