@@ -69,8 +69,11 @@ def free_port_both(hosts=("127.0.0.1", "::1")):
 
 
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
-    """Polls pred() until it returns a true value (returned) or timeout."""
+    """Polls pred() until it returns a true value (returned) or timeout.
+    The first looks come quickly (5 ms apart, doubling), then every
+    interval: most conditions hold within milliseconds."""
     deadline = time.monotonic() + timeout
+    pause = min(0.005, interval)
     while True:
         v = pred()
         if v:
@@ -78,7 +81,8 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.1fs waiting for %s"
                                  % (timeout, what))
-        time.sleep(interval)
+        time.sleep(pause)
+        pause = min(pause * 2, interval)
 
 
 def wait_tcp(host, port, timeout=10.0):
@@ -238,6 +242,12 @@ class RawBackend:
 
     def close(self):
         self.stopping = True
+        try:
+            # wakes the accept loop at once (a plain close would leave it
+            # waiting out its 0.2 s poll)
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:

@@ -3,6 +3,7 @@ first-match access policy, access-pairs files as the HAProxy recipe
 writes them, and revocation and policy changes reaching live sessions.
 The test PKI is made with the openssl command (ClientPki)."""
 
+import datetime
 import json
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import time
 
 import pytest
+from cryptography import x509
 
 from sshgate_helpers import ClientPki, free_port, utc, wait_until
 
@@ -347,12 +349,25 @@ def test_resumed_session_is_checked_again(acl_gateway, cpki, backend):
     gw.wait_record(user="tess", reason="cert-revoked")
 
 
+def short_lived(cpki, name):
+    """Issues name a certificate that expires within 1 to 2 s; returns its
+    notAfter (a time.time() value). Start the gateway first."""
+    cpki.user(name, "/CN=%s" % name, start=utc(-60), end=utc(2))
+    cpki.certs[name] = (cpki.path(name + ".crt"), cpki.path(name + ".key"))
+    cert = x509.load_pem_x509_certificate(cpki.certs[name][0].read_bytes())
+    return cert.not_valid_after.replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def sleep_until(t):
+    time.sleep(max(0.0, t - time.time()))
+
+
 def test_session_closed_when_certificate_expires(acl_gateway, cpki,
                                                  backend):
-    cpki.user("uma", "/CN=uma", start=utc(-60), end=utc(3))
-    cpki.certs["uma"] = (cpki.path("uma.crt"), cpki.path("uma.key"))
     gw = acl_gateway(["route * to %s" % backend.hostport,
                       "access allow any to *"])
+    short_lived(cpki, "uma")
     s = hold(gw, "db.example.local", "uma", cpki)
     rec = gw.wait_record(user="uma", timeout=10)
     assert (rec["result"], rec["reason"]) == ("denied", "cert-expired")
@@ -360,12 +375,12 @@ def test_session_closed_when_certificate_expires(acl_gateway, cpki,
 
 
 def test_expire_sessions_no_keeps_session(acl_gateway, cpki, backend):
-    cpki.user("vic", "/CN=vic", start=utc(-60), end=utc(2))
-    cpki.certs["vic"] = (cpki.path("vic.crt"), cpki.path("vic.key"))
     gw = acl_gateway(["route * to %s" % backend.hostport,
                       "access allow any to *", "expire-sessions no"])
+    expiry = short_lived(cpki, "vic")
     s = hold(gw, "db.example.local", "vic", cpki)
-    time.sleep(3.5)
+    # past the moment the gateway would have ended it
+    sleep_until(expiry + 0.5)
     s.sendall(b"after expiry\n")
     wait_until(lambda: any(b"after expiry" in c["received"]
                            for c in backend.conns), 5, what="bytes")
@@ -421,14 +436,13 @@ def test_resumed_session_with_expired_certificate_is_refused(
         acl_gateway, cpki, backend):
     # the ticket stays valid; the certificate does not: a resumption skips
     # OpenSSL's verification, so the gateway checks again itself
-    cpki.user("walt", "/CN=walt", start=utc(-60), end=utc(3))
-    cpki.certs["walt"] = (cpki.path("walt.crt"), cpki.path("walt.key"))
     gw = acl_gateway(["route * to %s" % backend.hostport,
                       "access allow any to *", "expire-sessions no"])
+    expiry = short_lived(cpki, "walt")
     s = hold(gw, "db.example.local", "walt", cpki)
     session = s.session
     s.close()
-    time.sleep(4)
+    sleep_until(expiry + 0.5)
     data = b""
     try:
         s = tls(gw, "db.example.local", "walt", cpki, session=session)

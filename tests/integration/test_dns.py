@@ -45,6 +45,7 @@ class Dnsmasq:
         if os.getuid() == 0:
             argv.append("--user=root")	# it rereads the hosts file
         self.log = open(d / "dnsmasq.out", "wb")
+        self.logfile = d / "dnsmasq.log"
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log)
         wait_tcp(DNS_ADDR, self.port)
@@ -53,12 +54,24 @@ class Dnsmasq:
     def server(self):
         return "%s:%d" % (DNS_ADDR, self.port)
 
+    def reads(self):
+        """How many times dnsmasq has said it read the hosts file."""
+        try:
+            return self.logfile.read_text(errors="replace").count(
+                "read %s - " % self.hosts)
+        except FileNotFoundError:
+            return 0
+
     def set(self, names):
-        """names: {name: address}; dnsmasq rereads them at once."""
+        """names: {name: address}; returns once dnsmasq has reread them."""
+        wait_until(lambda: self.reads() >= 1, 5,
+                   what="dnsmasq's first read of its hosts file")
+        before = self.reads()
         self.hosts.write_text("".join("%s %s\n" % (a, n)
                                       for n, a in names.items()))
         self.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.2)
+        wait_until(lambda: self.reads() > before, 5,
+                   what="dnsmasq to reread its hosts file")
 
 
 @pytest.fixture

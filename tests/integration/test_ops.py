@@ -4,7 +4,7 @@ import os
 import time
 import signal
 
-from sshgate_helpers import wait_until
+from sshgate_helpers import terminate, wait_until
 
 
 def test_sigusr1_reopens_log_file(gateway, sshd, ssh):
@@ -442,11 +442,12 @@ def test_metrics_move_with_connections(gateway, sshd, ssh):
     assert after["sshgate_handshake_seconds_count"] >= 1
     assert after['sshgate_handshake_seconds_bucket{le="+Inf"}'] == \
         after["sshgate_handshake_seconds_count"]
-    # a live session shows as active
-    p = ssh.popen(gw, "db.example.local", cmd="sleep 2")
+    # a live session shows as active (until it is told to end)
+    p = ssh.popen(gw, "db.example.local", cmd="read line")
     wait_until(lambda: scrape(mport)["sshgate_sessions_active"] == 1, 10,
                what="one active session")
-    p.wait(20)
+    p.communicate(b"end\n", timeout=20)
+    assert p.returncode == 0
     gw.signal(signal.SIGHUP)
     gw.wait_stderr("reloaded")
     assert scrape(mport)['sshgate_reloads_total{result="ok"}'] == 1
@@ -542,8 +543,7 @@ def test_ctl_sessions_kill_reload_stats(gateway, gw_bin, sshd, ssh,
         assert rc == 1 and "unknown command" in err
     finally:
         for p in procs:
-            p.kill()
-            p.wait(10)
+            terminate(p)	# not SIGKILL: ssh ends its ProxyCommand too
 
 
 def test_ctl_kill_user(gateway, gw_bin, pki, tmp_path, raw_backend,
@@ -791,6 +791,7 @@ def test_log_syslog_facility(gateway, raw_backend):
 
 import pty
 import select as _select
+import termios
 
 
 def run_on_tty(argv, answer, timeout=15):
@@ -813,7 +814,10 @@ def run_on_tty(argv, answer, timeout=15):
                     break
                 out += d
             if not sent and b"Passphrase for" in out:
-                time.sleep(0.2)		# let it turn echo off first
+                # once it has turned echo off (the master reads the
+                # terminal's modes)
+                wait_until(lambda: not termios.tcgetattr(fd)[3] &
+                           termios.ECHO, 5, what="echo off")
                 os.write(fd, answer + b"\n")
                 sent = True
         _, status = os.waitpid(pid, 0)

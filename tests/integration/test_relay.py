@@ -144,7 +144,7 @@ def test_backend_reset_closes_only_that_session(gateway, ssh, sshd,
     gw = gateway(["reset.example.local to %s:%d" % (b.host, b.port),
                   "* to %s" % sshd["a"].hostport])
     other = ssh.popen(gw, "calm.example.local",
-                      "echo started; sleep 2; echo done")
+                      "echo started; read line; echo $line")
     try:
         assert read_line_from(other, 15) == "started\n"
         s = tls_connect(gw.port, "reset.example.local")
@@ -159,7 +159,7 @@ def test_backend_reset_closes_only_that_session(gateway, ssh, sshd,
         rec = gw.wait_record(client=client)
         assert rec["reason"] == "server-closed"
         assert "reset" in rec.get("detail", "").lower(), rec
-        out, err = other.communicate(timeout=20)
+        out, err = other.communicate(b"done\n", timeout=20)
     finally:
         terminate(other)
     assert other.returncode == 0, err
