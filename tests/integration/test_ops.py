@@ -644,7 +644,7 @@ def test_proxy_v1_and_v2_carry_the_client(gateway, raw_backend):
 ])
 def test_proxy_bad_headers_are_refused(gateway, raw_backend, header, why):
     b = raw_backend(banner)
-    gw = proxy_gateway(gateway, b, timeouts={"handshake": "1s"})
+    gw = proxy_gateway(gateway, b, timeouts={"handshake": "300ms"})
     c = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
     if header:
         c.sendall(header)
@@ -835,8 +835,10 @@ def test_connect_asks_for_a_key_passphrase(gateway, gw_bin, pki, tmp_path,
                     "-passout", "pass:s3cret", "-out", str(enc)],
                    check=True, capture_output=True, timeout=30)
     b = raw_backend(banner)
+    # a short inspect timeout: nothing is typed after the passphrase
     gw = gateway(["* to %s" % b.hostport], extra="client-ca %s\n"
-                 "access allow user alice to *" % cp.path("ca.pem"))
+                 "access allow user alice to *" % cp.path("ca.pem"),
+                 timeouts={"inspect": "500ms"})
     argv = [gw_bin, "connect", "--ca", str(pki["ca"]), "--cert", str(crt),
             "--key", str(enc), "--timeout", "5", gw.addr, "db.example.local"]
     rc, out = run_on_tty(argv, b"wrong")

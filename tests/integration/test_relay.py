@@ -231,7 +231,7 @@ def test_max_connections_makes_third_client_wait(gateway, raw_backend):
 
     t = threading.Thread(target=third, daemon=True)
     t.start()
-    time.sleep(1.5)
+    time.sleep(1)
     assert "t" not in result and "error" not in result, \
         "third client served while two sessions were open: %r" % result
     closed_at = time.monotonic()
