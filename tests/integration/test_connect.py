@@ -883,8 +883,8 @@ def test_connect_usage_errors(gw_bin, env, args):
 # --- the man page ---
 
 def test_man_page_renders_without_warnings():
-    if shutil.which("groff") is None:
-        pytest.skip("groff is not installed")
+    assert shutil.which("groff"), "groff is not installed " \
+        "(scripts/deps.sh installs groff-base)"
     r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", MAN_PAGE],
                        capture_output=True, timeout=30)
     assert r.returncode == 0 and r.stderr == b"", r.stderr.decode()
