@@ -3,7 +3,8 @@
 # demo and benchmark. Only what is missing; asks nothing.
 set -e
 pkgs="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl
-      libcmocka-dev python3-pytest python3-cryptography openssh-server openssh-client dnsmasq-base
+      libcmocka-dev python3-pytest python3-pytest-xdist python3-cryptography
+      openssh-server openssh-client dnsmasq-base
       haproxy valgrind clang groff-base man-db testssl.sh"
 missing=""
 for p in $pkgs; do

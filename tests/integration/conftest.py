@@ -37,6 +37,20 @@ RAW_ADDR = "127.0.0.5"
 DEAD_ADDR = "127.0.0.9"
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow(seconds): takes about that long whatever the "
+        "machine; such tests run first, longest first, so that under "
+        "pytest-xdist they overlap with the rest")
+
+
+def pytest_collection_modifyitems(items):
+    def seconds(item):
+        m = item.get_closest_marker("slow")
+        return m.args[0] if m else 0
+    items.sort(key=lambda item: -seconds(item))
+
+
 @pytest.fixture(scope="session")
 def gw_bin():
     path = os.environ.get("SSHGATE_BIN",

@@ -15,6 +15,21 @@ import time
 # Ports outside Linux's default ephemeral range (32768-60999), so that the
 # source ports of outgoing connections never collide with them.
 PORT_LOW, PORT_HIGH = 20000, 32000
+
+
+def _port_range():
+    """This process's share of PORT_LOW..PORT_HIGH: under pytest-xdist each
+    worker draws from its own slice, so that two workers never pick the
+    same port between checking it and binding it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count < 2:
+        return PORT_LOW, PORT_HIGH
+    i = int(worker[2:]) % count
+    size = (PORT_HIGH - PORT_LOW + 1) // count
+    return PORT_LOW + i * size, PORT_LOW + (i + 1) * size - 1
+
+
 _given = set()
 _given_lock = threading.Lock()
 
@@ -33,9 +48,10 @@ def port_free(host, port):
 
 def free_port(host="127.0.0.1"):
     """A port nobody listens on (and never given out before) on host."""
+    low, high = _port_range()
     with _given_lock:
         for _ in range(200):
-            p = random.randint(PORT_LOW, PORT_HIGH)
+            p = random.randint(low, high)
             if p in _given:
                 continue
             if port_free(host, p):

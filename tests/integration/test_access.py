@@ -16,6 +16,9 @@ from cryptography import x509
 
 from sshgate_helpers import ClientPki, free_port, utc, wait_until
 
+# Its client PKI changes as tests revoke users: one worker runs them all.
+pytestmark = pytest.mark.xdist_group("access")
+
 
 @pytest.fixture(scope="session")
 def cpki(tmp_path_factory):

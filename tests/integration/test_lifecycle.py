@@ -270,6 +270,7 @@ def test_ipv4_and_ipv6_listeners_together(gateway, ssh, sshd):
         .startswith("127.0.0.1:")
 
 
+@pytest.mark.slow(8)
 def test_reloads_under_load_drop_no_session(gateway, ssh, sshd):
     gw = gateway(["* to %s %s" % (sshd["a"].hostport, sshd["b"].hostport)],
                  timeouts={"handshake": "20s", "inspect": "20s"})

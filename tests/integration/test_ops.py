@@ -453,6 +453,7 @@ def test_metrics_move_with_connections(gateway, sshd, ssh):
     assert scrape(mport)['sshgate_reloads_total{result="ok"}'] == 1
 
 
+@pytest.mark.slow(5)
 def test_metrics_refuses_other_requests(gateway, sshd):
     mport = free_port()
     gw = gateway(["* to %s" % sshd["a"].hostport],

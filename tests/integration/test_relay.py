@@ -28,6 +28,7 @@ def test_stdin_reaches_remote_command(gateway, ssh, sshd):
     assert r.stdout == b"hi\n"
 
 
+@pytest.mark.slow(10)
 def test_fifty_parallel_sessions(gateway, ssh, sshd):
     gw = gateway(["*.par.local to %s %s %s" % (sshd["a"].hostport,
                                                sshd["b"].hostport,
@@ -363,6 +364,7 @@ def test_ipv6_backend(gateway, raw_backend):
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)	# SO_LINGER 0: close sends RST
 
 
+@pytest.mark.slow(5)
 def test_vanished_client_of_half_closed_session_is_noticed(gateway,
                                                            raw_backend):
     """The client finishes sending (close_notify, then FIN), the server
@@ -397,6 +399,7 @@ def test_vanished_client_of_half_closed_session_is_noticed(gateway,
     assert rec["bytes_up"] == "10"
 
 
+@pytest.mark.slow(5)
 def test_vanished_server_of_half_closed_session_is_noticed(gateway,
                                                            raw_backend):
     """The server says hello and shuts its write side, the client stays
