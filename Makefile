@@ -84,7 +84,7 @@ unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 PYTEST_JOBS ?= 4
 integration: $(BUILD)/sshgate
 	SSHGATE_BIN=$(abspath $(BUILD)/sshgate) SSHGATE_SANITIZE=$(SANITIZE) \
-	    $(PYTHON) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup \
+	    $(PYTHON) -m pytest -q -rs -n $(PYTEST_JOBS) --dist loadgroup \
 	    tests/integration
 
 test: deps
