@@ -92,9 +92,14 @@ deps:
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
+# The integration tests wait on I/O more than they compute: they run in
+# PYTEST_JOBS processes (pytest-xdist; 0 runs them in this one), tests
+# marked with an xdist_group together in one of them.
+PYTEST_JOBS ?= 4
 integration: $(BUILD)/sshgate
 	SSHGATE_BIN=$(abspath $(BUILD)/sshgate) SSHGATE_SANITIZE=$(SANITIZE) \
-	    $(PYTHON) -m pytest -q tests/integration
+	    $(PYTHON) -m pytest -q -rs -n $(PYTEST_JOBS) --dist loadgroup \
+	    tests/integration
 
 test:
 	@scripts/deps.sh test

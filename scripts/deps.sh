@@ -10,7 +10,7 @@
 set -e
 build="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl"
 demo="openssh-server openssh-client"
-test="libcmocka-dev python3-pytest python3-cryptography openssh-server
+test="libcmocka-dev python3-pytest python3-pytest-xdist python3-cryptography openssh-server
       openssh-client dnsmasq-base haproxy valgrind clang groff-base man-db
       testssl.sh strace"
 bench="haproxy python3"

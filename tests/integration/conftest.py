@@ -1,11 +1,17 @@
 """Fixtures for the sshgate integration tests.
 
-A session PKI (CA, gateway ECDSA and RSA certificates), OpenSSH backends on
-127.0.0.2-4, a factory that starts gateways from config text and checks at
-teardown that each one stops cleanly on SIGTERM (exit 0, no sanitizer
-report), raw Python backends, and an `ssh` runner using the HAProxy recipe's
-ProxyCommand unchanged."""
+A session PKI (CA, gateway ECDSA and RSA certificates), client certificates,
+a 50 MB random file, OpenSSH backends on 127.0.0.2-4, a factory that starts
+gateways from config text and checks at teardown that each one stops
+cleanly on SIGTERM (exit 0, no sanitizer report), raw Python backends, and
+an `ssh` runner using the HAProxy recipe's ProxyCommand unchanged.
 
+Session fixtures are made once per pytest-xdist worker, or once per run
+(made_once) for what no test changes: nothing here may hold a fixed port
+or a fixed path."""
+
+import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -15,8 +21,9 @@ import subprocess
 
 import pytest
 
-from sshgate_helpers import (RawBackend, free_port, parse_text_record,
-                             record_matches, terminate, wait_tcp, wait_until)
+from sshgate_helpers import (ClientPki, RawBackend, free_port,
+                             parse_text_record, record_matches, terminate,
+                             wait_tcp, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -28,6 +35,20 @@ USER = pwd.getpwuid(os.getuid()).pw_name
 SSHD_ADDRS = {"a": "127.0.0.2", "b": "127.0.0.3", "c": "127.0.0.4"}
 RAW_ADDR = "127.0.0.5"
 DEAD_ADDR = "127.0.0.9"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow(seconds): takes about that long whatever the "
+        "machine; such tests run first, longest first, so that under "
+        "pytest-xdist they overlap with the rest")
+
+
+def pytest_collection_modifyitems(items):
+    def seconds(item):
+        m = item.get_closest_marker("slow")
+        return m.args[0] if m else 0
+    items.sort(key=lambda item: -seconds(item))
 
 
 @pytest.fixture(scope="session")
@@ -48,18 +69,34 @@ def _sh(argv, cwd=None):
     return r
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory):
-    """CA + gateway ECDSA and RSA certificates (SAN localhost, 127.0.0.1,
-    ::1), each as one PEM with chain and key; the keys also separately;
-    plus a stray ECDSA key that matches nothing."""
-    d = tmp_path_factory.mktemp("pki")
+def made_once(tmp_path_factory, name, make):
+    """A directory that make(directory) fills once for the whole run: under
+    pytest-xdist the first worker to ask makes it while the others wait,
+    then all of them read it. For what no test changes."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        d = tmp_path_factory.mktemp(name)
+        make(d)
+        return d
+    # the run's own directory, above each worker's basetemp
+    root = tmp_path_factory.getbasetemp().parent
+    d = root / name
+    with open(root / (name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / (name + ".done")).exists():
+            if d.exists():
+                shutil.rmtree(d)	# a worker that failed half way
+            d.mkdir()
+            make(d)
+            (root / (name + ".done")).write_text("")
+    return d
+
+
+def _make_pki(d):
     _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
          "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out",
          "ca.pem", "-days", "30", "-subj", "/CN=sshgate test CA"], cwd=d)
     (d / "san.ext").write_text(
         "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
-    out = {"dir": d, "ca": d / "ca.pem"}
     for kind, alg in (("ecdsa", ["-newkey", "ec", "-pkeyopt",
                                  "ec_paramgen_curve:P-256"]),
                       ("rsa", ["-newkey", "rsa:2048"])):
@@ -72,13 +109,71 @@ def pki(tmp_path_factory):
         crt = (d / ("gw-%s.crt" % kind)).read_text()
         key = (d / ("gw-%s.key" % kind)).read_text()
         (d / ("gateway-%s.pem" % kind)).write_text(crt + key)
+    _sh(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-out", "stray.key"], cwd=d)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """CA + gateway ECDSA and RSA certificates (SAN localhost, 127.0.0.1,
+    ::1), each as one PEM with chain and key; the keys also separately;
+    plus a stray ECDSA key that matches nothing. Made once per run."""
+    d = made_once(tmp_path_factory, "pki", _make_pki)
+    out = {"dir": d, "ca": d / "ca.pem", "stray_key": d / "stray.key"}
+    for kind in ("ecdsa", "rsa"):
         out[kind] = d / ("gateway-%s.pem" % kind)
         out[kind + "_crt"] = d / ("gw-%s.crt" % kind)
         out[kind + "_key"] = d / ("gw-%s.key" % kind)
-    _sh(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-out", "stray.key"], cwd=d)
-    out["stray_key"] = d / "stray.key"
     return out
+
+
+CLIENT_USERS = ("alice", "bob", "mallory", "dave", "rita")
+
+
+def _make_client_pki(d):
+    p = ClientPki(d)
+    p.user("alice", "/CN=alice/OU=ops")
+    p.user("bob", "/CN=bob/OU=dev")
+    p.user("mallory", "/CN=mallory", ca="other-ca")
+    p.user("dave", "/CN=dave", start="20200101000000Z",
+           end="20200102000000Z")
+    p.user("rita", "/CN=rita")
+    p.revoke("rita")
+    (d / "alice-combined.pem").write_text(
+        (d / "alice.crt").read_text() + (d / "alice.key").read_text())
+
+
+@pytest.fixture(scope="session")
+def client_pki(tmp_path_factory):
+    """Client certificates: alice (OU ops) and bob (OU dev) from the client
+    CA, mallory from a CA the gateway does not trust, dave expired, rita
+    revoked; alice also as one PEM with certificate and key. Made once per
+    run: no test may add to it (test_access has its own)."""
+    d = made_once(tmp_path_factory, "client-pki", _make_client_pki)
+    p = ClientPki(d, create=False)
+    p.certs = {u: (d / (u + ".crt"), d / (u + ".key"))
+               for u in CLIENT_USERS}
+    p.alice_pem = d / "alice-combined.pem"
+    return p
+
+
+def _make_big_file(d):
+    h = hashlib.sha256()
+    with open("/dev/urandom", "rb") as src, open(d / "blob", "wb") as out:
+        left = 50000000
+        while left:
+            chunk = src.read(min(left, 1 << 20))
+            h.update(chunk)
+            out.write(chunk)
+            left -= len(chunk)
+    (d / "blob.sha256").write_text(h.hexdigest())
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory):
+    """50 MB from /dev/urandom and its SHA-256 (hex), made once per run."""
+    d = made_once(tmp_path_factory, "big", _make_big_file)
+    return d / "blob", (d / "blob.sha256").read_text()
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +222,14 @@ def sshd(tmp_path_factory, user_key):
                 "PrintMotd no\n"
                 "MaxStartups 200\n"
                 "MaxSessions 100\n"
+                # the gateway relays the key exchange without reading it;
+                # the default one (sntrup761) costs each session 0.1 s of
+                # CPU on both ends
+                "KexAlgorithms curve25519-sha256\n"
+                # bash, started by sshd, reads ~/.bashrc unless it is a
+                # nested shell: the user's shell setup is no part of the
+                # tests (it may print, or take 0.2 s a session)
+                "SetEnv SHLVL=1\n"
                 "LogLevel INFO\n")
             log = open(d / "sshd.log", "wb")
             proc = subprocess.Popen(

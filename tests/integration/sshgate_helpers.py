@@ -1,6 +1,8 @@
 """Helpers for the sshgate integration tests: ports, the audit-log parser,
-raw TCP backends, TLS clients and bounded waits. No pytest in here."""
+raw TCP backends, client certificates, TLS clients and bounded waits. No
+pytest in here."""
 
+import datetime
 import os
 import re
 import random
@@ -14,6 +16,21 @@ import time
 # Ports outside Linux's default ephemeral range (32768-60999), so that the
 # source ports of outgoing connections never collide with them.
 PORT_LOW, PORT_HIGH = 20000, 32000
+
+
+def _port_range():
+    """This process's share of PORT_LOW..PORT_HIGH: under pytest-xdist each
+    worker draws from its own slice, so that two workers never pick the
+    same port between checking it and binding it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count < 2:
+        return PORT_LOW, PORT_HIGH
+    i = int(worker[2:]) % count
+    size = (PORT_HIGH - PORT_LOW + 1) // count
+    return PORT_LOW + i * size, PORT_LOW + (i + 1) * size - 1
+
+
 _given = set()
 _given_lock = threading.Lock()
 
@@ -32,9 +49,10 @@ def port_free(host, port):
 
 def free_port(host="127.0.0.1"):
     """A port nobody listens on (and never given out before) on host."""
+    low, high = _port_range()
     with _given_lock:
         for _ in range(200):
-            p = random.randint(PORT_LOW, PORT_HIGH)
+            p = random.randint(low, high)
             if p in _given:
                 continue
             if port_free(host, p):
@@ -68,8 +86,11 @@ def free_port_both(hosts=("127.0.0.1", "::1")):
 
 
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
-    """Polls pred() until it returns a true value (returned) or timeout."""
+    """Polls pred() until it returns a true value (returned) or timeout.
+    The first looks come quickly (5 ms apart, doubling), then every
+    interval: most conditions hold within milliseconds."""
     deadline = time.monotonic() + timeout
+    pause = min(0.005, interval)
     while True:
         v = pred()
         if v:
@@ -77,7 +98,8 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.1fs waiting for %s"
                                  % (timeout, what))
-        time.sleep(interval)
+        time.sleep(pause)
+        pause = min(pause * 2, interval)
 
 
 def wait_tcp(host, port, timeout=10.0):
@@ -238,6 +260,12 @@ class RawBackend:
     def close(self):
         self.stopping = True
         try:
+            # wakes the accept loop at once (a plain close would leave it
+            # waiting out its 0.2 s poll)
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
             self.sock.close()
         except OSError:
             pass
@@ -341,6 +369,96 @@ class StuckListener:
         for f in self.fillers:
             f.close()
         self.sock.close()
+
+
+# ---------------------------------------------------------------------------
+# Client certificates, made with the openssl command
+
+CA_CNF = """[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = .
+database = index.txt
+new_certs_dir = newcerts
+certificate = ca.pem
+private_key = ca.key
+serial = serial
+crlnumber = crlnumber
+default_md = sha256
+default_days = 1
+default_crl_days = 30
+policy = policy_any
+unique_subject = no
+[ policy_any ]
+commonName = supplied
+"""
+
+
+def _sh(argv, cwd):
+    r = subprocess.run([str(a) for a in argv], cwd=str(cwd),
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(map(str, argv)),
+                                       r.stderr.decode()))
+
+
+class ClientPki:
+    """A client CA (with `openssl ca` state for revocation), users, and a
+    second CA nobody trusts. create=False: the one already in d, to read
+    (issuing more could reuse a serial)."""
+
+    def __init__(self, d, create=True):
+        self.d = d
+        self.serial = 0x100
+        if not create:
+            return
+        (d / "newcerts").mkdir()
+        (d / "index.txt").write_text("")
+        (d / "serial").write_text("1000\n")
+        (d / "crlnumber").write_text("01\n")
+        (d / "ca.cnf").write_text(CA_CNF)
+        for ca in ("ca", "other-ca"):
+            _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 ca + ".key", "-out", ca + ".pem", "-days", "30", "-subj",
+                 "/CN=%s" % ca], d)
+        self.crl()
+
+    def user(self, name, subj, ca="ca", start=None, end=None):
+        """Issues name.crt/.key for subj; start/end: `openssl ca` dates."""
+        _sh(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
+             "-out", name + ".csr", "-utf8", "-subj", subj], self.d)
+        if start or end:
+            _sh(["openssl", "ca", "-batch", "-config", "ca.cnf",
+                 "-preserveDN", "-utf8", "-startdate", start, "-enddate",
+                 end, "-in", name + ".csr", "-out", name + ".crt"], self.d)
+        else:
+            self.serial += 1
+            _sh(["openssl", "x509", "-req", "-in", name + ".csr", "-CA",
+                 ca + ".pem", "-CAkey", ca + ".key", "-set_serial",
+                 str(self.serial), "-days", "1", "-out", name + ".crt"],
+                self.d)
+        return (self.d / (name + ".crt"), self.d / (name + ".key"))
+
+    def revoke(self, name):
+        _sh(["openssl", "ca", "-config", "ca.cnf", "-revoke",
+             name + ".crt"], self.d)
+        self.crl()
+
+    def crl(self):
+        _sh(["openssl", "ca", "-config", "ca.cnf", "-gencrl", "-out",
+             "crl.pem"], self.d)
+
+    def path(self, f):
+        return self.d / f
+
+
+def utc(delta):
+    """A date for `openssl ca`: now + delta seconds, in UTC."""
+    t = datetime.datetime.now(datetime.timezone.utc) + \
+        datetime.timedelta(seconds=delta)
+    return t.strftime("%Y%m%d%H%M%SZ")
 
 
 # ---------------------------------------------------------------------------

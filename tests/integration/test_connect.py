@@ -18,10 +18,10 @@ import time
 
 import pytest
 
+from conftest import made_once
 from sshgate_helpers import (StuckListener, echo_after_eof, free_port,
                              have_ipv6_loopback, port_free, read_until_eof,
                              terminate, wait_until)
-from test_access import ClientPki
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -42,53 +42,41 @@ def _sh(argv, cwd):
                                        r.stderr.decode()))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def xpki(pki, tmp_path_factory):
     """Extra gateway certificates from the session CA (pki): one whose SAN
-    lacks DNS:localhost, one expired; and a CA that signed nothing."""
-    d = tmp_path_factory.mktemp("connect-pki")
-    out = {"dir": d}
-    _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other-ca.key",
-         "-out", "other-ca.pem", "-days", "30", "-subj", "/CN=another CA"], d)
-    out["other_ca"] = d / "other-ca.pem"
-    for name, san, days in (
-            ("noname", "DNS:gw.example.test,IP:127.0.0.1", "30"),
-            ("expired", "DNS:localhost,IP:127.0.0.1,IP:::1", "-1")):
-        (d / (name + ".ext")).write_text("subjectAltName=%s\n" % san)
-        _sh(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
-             "-out", name + ".csr", "-subj", "/CN=gateway"], d)
-        _sh(["openssl", "x509", "-req", "-in", name + ".csr", "-CA",
-             pki["ca"], "-CAkey", pki["dir"] / "ca.key", "-set_serial",
-             str(abs(hash(name)) % 100000 + 7), "-days", days, "-extfile",
-             name + ".ext", "-out", name + ".crt"], d)
-        pem = d / (name + ".pem")
-        pem.write_text((d / (name + ".crt")).read_text() +
-                       (d / (name + ".key")).read_text())
-        out[name] = pem
-    return out
+    lacks DNS:localhost, one expired; and a CA that signed nothing. Made
+    once per run."""
+    def make(d):
+        _sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other-ca.key",
+             "-out", "other-ca.pem", "-days", "30", "-subj", "/CN=another CA"],
+            d)
+        for serial, (name, san, days) in enumerate((
+                ("noname", "DNS:gw.example.test,IP:127.0.0.1", "30"),
+                ("expired", "DNS:localhost,IP:127.0.0.1,IP:::1", "-1")), 7):
+            (d / (name + ".ext")).write_text("subjectAltName=%s\n" % san)
+            _sh(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 name + ".key", "-out", name + ".csr", "-subj",
+                 "/CN=gateway"], d)
+            _sh(["openssl", "x509", "-req", "-in", name + ".csr", "-CA",
+                 pki["ca"], "-CAkey", pki["dir"] / "ca.key", "-set_serial",
+                 str(serial), "-days", days, "-extfile", name + ".ext",
+                 "-out", name + ".crt"], d)
+            (d / (name + ".pem")).write_text(
+                (d / (name + ".crt")).read_text() +
+                (d / (name + ".key")).read_text())
+    d = made_once(tmp_path_factory, "connect-pki", make)
+    return {"dir": d, "other_ca": d / "other-ca.pem",
+            "noname": d / "noname.pem", "expired": d / "expired.pem"}
 
 
-@pytest.fixture(scope="module")
-def cpki(tmp_path_factory):
-    """Client certificates: alice and bob from the client CA, mallory from a
-    CA the gateway does not trust, dave expired, rita revoked; alice also as
-    one PEM with certificate and key."""
-    p = ClientPki(tmp_path_factory.mktemp("connect-client-pki"))
-    p.certs = {
-        "alice": p.user("alice", "/CN=alice/OU=ops"),
-        "bob": p.user("bob", "/CN=bob/OU=dev"),
-        "mallory": p.user("mallory", "/CN=mallory", ca="other-ca"),
-        "dave": p.user("dave", "/CN=dave", start="20200101000000Z",
-                       end="20200102000000Z"),
-        "rita": p.user("rita", "/CN=rita"),
-    }
-    p.revoke("rita")
-    crt, key = p.certs["alice"]
-    p.alice_pem = p.path("alice-combined.pem")
-    p.alice_pem.write_text(crt.read_text() + key.read_text())
-    return p
+@pytest.fixture
+def cpki(client_pki):
+    """alice and bob from the client CA, mallory from a CA the gateway does
+    not trust, dave expired, rita revoked (conftest's client_pki)."""
+    return client_pki
 
 
 @pytest.fixture
@@ -567,19 +555,6 @@ def test_tcp_connect_timeout(gw_bin, pki, env):
 
 # --- volume and half-close ---
 
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory):
-    d = tmp_path_factory.mktemp("connect-big")
-    f = d / "blob"
-    subprocess.run("head -c 50000000 /dev/urandom > %s" % f, shell=True,
-                   check=True, timeout=60)
-    h = hashlib.sha256()
-    with open(f, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return f, h.hexdigest()
-
-
 def test_fifty_megabytes_each_way(gateway, gw_bin, pki, sshd, user_key, env,
                                   big_file):
     f, digest = big_file
@@ -913,8 +888,8 @@ def test_connect_usage_errors(gw_bin, env, args):
 # --- the man page ---
 
 def test_man_page_renders_without_warnings():
-    if shutil.which("groff") is None:
-        pytest.skip("groff is not installed")
+    assert shutil.which("groff"), "groff is not installed " \
+        "(scripts/deps.sh installs groff-base)"
     r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", MAN_PAGE],
                        capture_output=True, timeout=30)
     assert r.returncode == 0 and r.stderr == b"", r.stderr.decode()

@@ -28,6 +28,7 @@ def test_stdin_reaches_remote_command(gateway, ssh, sshd):
     assert r.stdout == b"hi\n"
 
 
+@pytest.mark.slow(10)
 def test_fifty_parallel_sessions(gateway, ssh, sshd):
     gw = gateway(["*.par.local to %s %s %s" % (sshd["a"].hostport,
                                                sshd["b"].hostport,
@@ -59,19 +60,6 @@ def test_fifty_parallel_sessions(gateway, ssh, sshd):
     assert len(recs) == 50
     assert all(r["result"] == "ok" for r in recs)
     assert len({r["conn"] for r in recs}) == 50, "conn ids must be unique"
-
-
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory):
-    d = tmp_path_factory.mktemp("big")
-    f = d / "blob"
-    subprocess.run("head -c 50000000 /dev/urandom > %s" % f, shell=True,
-                   check=True, timeout=60)
-    h = hashlib.sha256()
-    with open(f, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return f, h.hexdigest()
 
 
 def test_fifty_megabytes_up_intact(gateway, ssh, sshd, big_file):
@@ -157,7 +145,7 @@ def test_backend_reset_closes_only_that_session(gateway, ssh, sshd,
     gw = gateway(["reset.example.local to %s:%d" % (b.host, b.port),
                   "* to %s" % sshd["a"].hostport])
     other = ssh.popen(gw, "calm.example.local",
-                      "echo started; sleep 2; echo done")
+                      "echo started; read line; echo $line")
     try:
         assert read_line_from(other, 15) == "started\n"
         s = tls_connect(gw.port, "reset.example.local")
@@ -172,7 +160,7 @@ def test_backend_reset_closes_only_that_session(gateway, ssh, sshd,
         rec = gw.wait_record(client=client)
         assert rec["reason"] == "server-closed"
         assert "reset" in rec.get("detail", "").lower(), rec
-        out, err = other.communicate(timeout=20)
+        out, err = other.communicate(b"done\n", timeout=20)
     finally:
         terminate(other)
     assert other.returncode == 0, err
@@ -244,7 +232,7 @@ def test_max_connections_makes_third_client_wait(gateway, raw_backend):
 
     t = threading.Thread(target=third, daemon=True)
     t.start()
-    time.sleep(1.5)
+    time.sleep(1)
     assert "t" not in result and "error" not in result, \
         "third client served while two sessions were open: %r" % result
     closed_at = time.monotonic()
@@ -376,6 +364,7 @@ def test_ipv6_backend(gateway, raw_backend):
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)	# SO_LINGER 0: close sends RST
 
 
+@pytest.mark.slow(5)
 def test_vanished_client_of_half_closed_session_is_noticed(gateway,
                                                            raw_backend):
     """The client finishes sending (close_notify, then FIN), the server
@@ -410,6 +399,7 @@ def test_vanished_client_of_half_closed_session_is_noticed(gateway,
     assert rec["bytes_up"] == "10"
 
 
+@pytest.mark.slow(5)
 def test_vanished_server_of_half_closed_session_is_noticed(gateway,
                                                            raw_backend):
     """The server says hello and shuts its write side, the client stays

@@ -130,12 +130,12 @@ def test_unresponsive_server_is_connect_timeout(gateway, ssh):
             "cannot make a connect hang on loopback here"
         gw = gateway(["slow.example.local to %s:%d" % (stuck.host,
                                                        stuck.port)],
-                     timeouts={"connect": "1s"})
+                     timeouts={"connect": "300ms"})
         r = ssh(gw, "slow.example.local", timeout=20)
         assert r.returncode != 0
         rec = gw.wait_record(sni="slow.example.local")
         assert (rec["result"], rec["reason"]) == ("error", "connect-timeout")
-        assert 900 <= int(rec["duration_ms"]) < 5000, rec
+        assert 300 <= int(rec["duration_ms"]) < 5000, rec
     finally:
         stuck.close()
 
@@ -146,7 +146,7 @@ def test_timeout_on_one_server_then_next_succeeds(gateway, ssh, sshd):
         assert stuck.probe_hangs(0.5)
         gw = gateway(["mix.example.local to %s:%d %s" % (
             stuck.host, stuck.port, sshd["a"].hostport)],
-            timeouts={"connect": "500ms"})
+            timeouts={"connect": "300ms"})
         for _ in range(2):
             assert ssh.server_addr(gw, "mix.example.local") == sshd["a"].addr
     finally:
@@ -199,11 +199,11 @@ def test_failed_connect_is_not_logged_as_instant_connect(gateway, ssh):
         assert stuck.probe_hangs(0.5)
         gw = gateway(["slow.example.local to %s:%d" % (stuck.host,
                                                        stuck.port)],
-                     timeouts={"connect": "1s"})
+                     timeouts={"connect": "300ms"})
         ssh(gw, "slow.example.local", timeout=20)
         rec = gw.wait_record(sni="slow.example.local")
         assert rec["reason"] == "connect-timeout"
-        assert "connect_ms" not in rec or int(rec["connect_ms"]) >= 900, \
+        assert "connect_ms" not in rec or int(rec["connect_ms"]) >= 250, \
             "connect-timeout record claims connect_ms=%s: %s" % (
                 rec["connect_ms"], gw.lines())
     finally:

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -667,11 +668,118 @@ conf_parse_valid_file_has_no_errors(void **state)
 	assert_int_equal(f->c->max_conns, 10000);
 }
 
-static void
-conf_free_null_is_safe(void **state)
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+#ifdef ASAN_BUILD
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* Bytes the program holds on the heap now (glibc's count). */
+static size_t
+heap_in_use(void)
 {
-	(void)state;
-	conf_free(NULL);
+	return mallinfo2().uordblks;
+}
+
+/*
+ * Run as "test_config --heap-check FILE": loads FILE and frees it a few
+ * times; exits 0 if that, and a conf_free(NULL), left nothing behind.
+ * Under AddressSanitizer LeakSanitizer says so; otherwise glibc's count
+ * of bytes in use must come back to where it was, which needs its
+ * per-thread cache off (freed blocks in it still count as in use).
+ */
+static int
+heap_check(const char *path)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct conf *c;
+	size_t before = 0, held = 0;
+	int round;
+
+	/* the first rounds warm up what stdio and glob keep for later */
+	for (round = 0; round < 3; round++) {
+		before = heap_in_use();
+		c = conf_load(path, &errs);
+		if (c == NULL || errs.n != 0) {
+			fprintf(stderr, "heap check: %s does not load\n", path);
+			return 2;
+		}
+		held = heap_in_use() - before;
+		conf_free(c);
+		conf_free(NULL);
+		conf_errors_free(&errs);	/* its warnings, if any */
+	}
+#ifdef ASAN_BUILD
+	(void)held;
+	return __lsan_do_recoverable_leak_check() == 0 ? 0 : 1;
+#else
+	if (heap_in_use() != before || held == 0) {
+		fprintf(stderr, "heap check: a config held %zu bytes; %ld "
+		    "stayed after conf_free\n", held,
+		    (long)(heap_in_use() - before));
+		return 1;
+	}
+	return 0;
+#endif
+}
+
+/*
+ * conf_free gives back all a config holds, whatever its directives, and
+ * conf_free(NULL) does nothing: checked in a process of its own
+ * (heap_check).
+ */
+static void
+conf_free_releases_everything(void **state)
+{
+	struct fixture *f = *state;
+	char self[4096];
+	ssize_t n;
+	pid_t pid;
+	int status;
+
+	make_dir(f, "conf.d");
+	put_file(f, "conf.d/a.conf", "route a.example to 127.0.0.2:22\n");
+	put_file(f, "users.acl", "alice,db.example\nbob,*.example\n");
+	put_file(f, "groups.acl", "ops,10.0.0.0/8\n");
+	put_file(f, "main.conf", BASE
+	    "certificate rsa.crt key rsa.key\n"
+	    "listen [::1]:2222 proxy-protocol\n"
+	    "include conf.d/*.conf\n"
+	    "route db.example to 127.0.0.3:22 127.0.0.4:22 send-proxy\n"
+	    "route 10.0.0.0/8 direct port 22\n"
+	    "route *.internal resolve port 22\n"
+	    "resolver 127.0.0.53\nresolver [::1]:53\n"
+	    "allow-destination 10.0.0.0/8 127.0.0.2\n"
+	    "deny-destination 10.9.0.0/16\n"
+	    "client-ca ca.pem\ncrl one.crl\ncrl two.crl\n"
+	    "access deny user bob to secret.example\n"
+	    "access allow group ops to *.example 10.0.0.0/8\n"
+	    "access-pairs user users.acl\naccess-pairs group groups.acl\n"
+	    "log file audit.log\nlog-format json\n"
+	    "metrics 127.0.0.1:9100\ncontrol ctl.sock\n"
+	    "user nobody group nogroup\n"
+	    "ciphers ECDHE-ECDSA-AES128-GCM-SHA256\n"
+	    "ciphersuites TLS_AES_128_GCM_SHA256\n");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0);
+	self[n] = '\0';
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		char *argv[] = { self, "--heap-check", f->main, NULL };
+
+		setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 1);
+		execv(self, argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* --- lines the lexer or reader refuse ---------------------------------- */
@@ -2406,7 +2514,7 @@ policy_that_lets_someone_through_is_not_warned(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
@@ -2431,7 +2539,7 @@ main(void)
 		T(conf_parse_keeps_what_it_could_parse),
 		T(conf_parse_unreadable_file_still_returns_conf),
 		T(conf_parse_valid_file_has_no_errors),
-		cmocka_unit_test(conf_free_null_is_safe),
+		T(conf_free_releases_everything),
 		T(unknown_keyword),
 		T(unknown_keyword_suggests_the_nearest),
 		T(unknown_keyword_of_another_proxy),
@@ -2528,5 +2636,7 @@ main(void)
 	};
 #undef T
 
+	if (argc == 3 && strcmp(argv[1], "--heap-check") == 0)
+		return heap_check(argv[2]);
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

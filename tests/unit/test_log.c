@@ -2,8 +2,8 @@
  * Unit tests for src/log.c: the audit record in text and JSON; and for
  * where lines go: the queue (logq.c), the rules for opening a log file
  * (file.c), the sinks and the daemon's own messages (logsink.c). JSON
- * lines are checked by a real parser (python3's json module) as well as
- * byte for byte.
+ * lines are checked by a strict JSON reader (json_query, below) as well
+ * as byte for byte.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,74 +153,430 @@ has_text_key(const char *line, const char *key)
 	return strstr(line, pat) != NULL;
 }
 
-/* --- helpers: a real JSON parser ---------------------------------------- */
+/* --- helpers: a strict JSON reader ------------------------------------- */
 
 /*
- * Parses stdin as one JSON object with no duplicate keys, then prints
- * either the keys ("-keys"), or one value: strings as the hex of their
- * UTF-8 bytes, anything else as JSON. Single quotes cannot appear: the
- * script goes inside a single-quoted shell argument.
+ * JSON as RFC 8259 has it, read as strictly as python3's json module with
+ * duplicate keys refused: the whole text valid UTF-8, no raw control
+ * character inside a string, no lone surrogate in a \u escape, no NaN or
+ * Infinity, no duplicate key in any object. The tests below hold it to
+ * that (json_checker_rejects_broken_lines).
  */
-static const char json_script[] =
-    "import json, sys\n"
-    "def pairs(p):\n"
-    "    keys = [k for k, v in p]\n"
-    "    assert len(keys) == len(set(keys)), \"duplicate key\"\n"
-    "    return dict(p)\n"
-    "text = sys.stdin.buffer.read().decode(\"utf-8\")\n"
-    "assert text.endswith(\"\\n\") and text.count(\"\\n\") == 1\n"
-    "d = json.loads(text, object_pairs_hook=pairs)\n"
-    "assert isinstance(d, dict)\n"
-    "if sys.argv[1] == \"-keys\":\n"
-    "    print(\",\".join(d))\n"
-    "elif sys.argv[1] in d:\n"
-    "    v = d[sys.argv[1]]\n"
-    "    print(v.encode(\"utf-8\").hex() if isinstance(v, str)"
-    " else json.dumps(v))\n"
-    "else:\n"
-    "    print(\"-absent-\")\n";
+struct json {
+	const unsigned char *p, *end;
+	int depth;
+};
 
-static int
-have_python(void)
+#define JSON_DEPTH_MAX 32
+
+static int json_value(struct json *j, unsigned char *dec, size_t *declen,
+    size_t decmax);
+
+static void
+json_blank(struct json *j)
 {
-	static int known = -1;
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+	    *j->p == '\r'))
+		j->p++;
+}
 
-	if (known == -1)
-		known = system("python3 -c pass >/dev/null 2>&1") == 0;
-	return known;
+/* Appends code point cp as UTF-8 to dec (when dec is not NULL). */
+static int
+json_put(unsigned char *dec, size_t *len, size_t max, unsigned long cp)
+{
+	unsigned char b[4];
+	size_t n, i;
+
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (unsigned char)(0xc0 | cp >> 6);
+		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | cp >> 12);
+		b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (unsigned char)(0xf0 | cp >> 18);
+		b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+		b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	if (dec == NULL)
+		return 0;
+	if (*len + n > max)
+		return -1;
+	for (i = 0; i < n; i++)
+		dec[(*len)++] = b[i];
+	return 0;
 }
 
 /*
- * Runs the parser on line (which ends in '\n') with argument arg.
- * Returns 0 and the parser's output in out, or -1 if the line is not
- * valid JSON (or not one object on one line).
+ * One UTF-8 sequence at j->p (lead byte >= 0x80): its code point, or -1
+ * if it is not a valid, shortest-form sequence of a scalar value.
+ */
+static long
+json_utf8(struct json *j)
+{
+	const unsigned char *p = j->p;
+	unsigned long cp, min;
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+		min = 0x10000;
+	} else {
+		return -1;
+	}
+	if ((size_t)(j->end - p) < n)
+		return -1;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	j->p += n;
+	return (long)cp;
+}
+
+static int
+json_hex4(struct json *j, unsigned long *v)
+{
+	int i;
+
+	if (j->end - j->p < 4)
+		return -1;
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		int c = j->p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		*v = *v << 4 | (unsigned long)d;
+	}
+	j->p += 4;
+	return 0;
+}
+
+/*
+ * A string at j->p (its opening quote); its UTF-8 value goes to dec (NULL:
+ * checked only). Returns 0, or -1 if it is not a valid JSON string.
+ */
+static int
+json_string(struct json *j, unsigned char *dec, size_t *len, size_t max)
+{
+	unsigned long cp, lo;
+	long u;
+
+	if (dec != NULL)
+		*len = 0;
+	j->p++;
+	for (;;) {
+		if (j->p >= j->end || *j->p < 0x20)
+			return -1;	/* cut short, or a raw control */
+		if (*j->p == '"') {
+			j->p++;
+			return 0;
+		}
+		if (*j->p >= 0x80) {
+			if ((u = json_utf8(j)) == -1)
+				return -1;
+			cp = (unsigned long)u;
+		} else if (*j->p != '\\') {
+			cp = *j->p++;
+		} else {
+			if (j->end - j->p < 2)
+				return -1;
+			j->p += 2;
+			switch (j->p[-1]) {
+			case '"': cp = '"'; break;
+			case '\\': cp = '\\'; break;
+			case '/': cp = '/'; break;
+			case 'b': cp = '\b'; break;
+			case 'f': cp = '\f'; break;
+			case 'n': cp = '\n'; break;
+			case 'r': cp = '\r'; break;
+			case 't': cp = '\t'; break;
+			case 'u':
+				if (json_hex4(j, &cp) == -1)
+					return -1;
+				if (cp >= 0xdc00 && cp <= 0xdfff)
+					return -1;	/* a lone low half */
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					if (j->end - j->p < 6 || j->p[0] != '\\' ||
+					    j->p[1] != 'u')
+						return -1;
+					j->p += 2;
+					if (json_hex4(j, &lo) == -1 ||
+					    lo < 0xdc00 || lo > 0xdfff)
+						return -1;
+					cp = 0x10000 + ((cp - 0xd800) << 10) +
+					    (lo - 0xdc00);
+				}
+				break;
+			default:
+				return -1;
+			}
+		}
+		if (json_put(dec, len, max, cp) == -1)
+			fail_msg("a JSON string longer than %zu bytes", max);
+	}
+}
+
+static int
+json_digits(struct json *j)
+{
+	const unsigned char *start = j->p;
+
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p > start ? 0 : -1;
+}
+
+static int
+json_number(struct json *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (j->p < j->end && *j->p == '0')
+		j->p++;		/* no leading zeros */
+	else if (json_digits(j) == -1)
+		return -1;
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (json_digits(j) == -1)
+			return -1;
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (json_digits(j) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * An object at j->p. With keys != NULL (the top level), its keys go there
+ * comma-separated, and the value of key want (if present) to val: a
+ * string as its UTF-8 bytes (*is_string set), anything else as its JSON
+ * text.
+ */
+static int
+json_object(struct json *j, char *keys, size_t keysmax, const char *want,
+    unsigned char *val, size_t *vallen, size_t valmax, int *is_string)
+{
+	unsigned char seen[64][128];
+	size_t nseen = 0, klen, i, used = 0;
+	unsigned char key[128];
+	const unsigned char *v;
+	int rc = -1;
+
+	if (++j->depth > JSON_DEPTH_MAX)
+		return -1;
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		rc = 0;
+		goto out;
+	}
+	for (;;) {
+		json_blank(j);
+		if (j->p >= j->end || *j->p != '"' ||
+		    json_string(j, key, &klen, sizeof(key) - 1) == -1)
+			goto out;
+		key[klen] = '\0';
+		for (i = 0; i < nseen; i++)
+			if (memcmp(seen[i], key, klen + 1) == 0)
+				goto out;	/* a duplicate key */
+		if (nseen == 64)
+			fail_msg("a JSON object with over 64 keys");
+		memcpy(seen[nseen++], key, klen + 1);
+		if (keys != NULL) {
+			if (used + klen + 2 > keysmax)
+				fail_msg("JSON keys longer than %zu", keysmax);
+			if (used > 0)
+				keys[used++] = ',';
+			memcpy(keys + used, key, klen);
+			keys[used += klen] = '\0';
+		}
+		json_blank(j);
+		if (j->p >= j->end || *j->p != ':')
+			goto out;
+		j->p++;
+		json_blank(j);
+		v = j->p;
+		if (keys != NULL && strcmp((char *)key, want) == 0) {
+			*is_string = j->p < j->end && *j->p == '"';
+			if (*is_string) {
+				if (json_string(j, val, vallen, valmax) == -1)
+					goto out;
+			} else {
+				if (json_value(j, NULL, NULL, 0) == -1)
+					goto out;
+				if ((size_t)(j->p - v) > valmax)
+					fail_msg("a JSON value too long");
+				memcpy(val, v, (size_t)(j->p - v));
+				*vallen = (size_t)(j->p - v);
+			}
+		} else if (json_value(j, NULL, NULL, 0) == -1) {
+			goto out;
+		}
+		json_blank(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (j->p < j->end && *j->p == '}') {
+			j->p++;
+			rc = 0;
+		}
+		goto out;
+	}
+out:
+	j->depth--;
+	return rc;
+}
+
+static int
+json_array(struct json *j)
+{
+	if (++j->depth > JSON_DEPTH_MAX)
+		return -1;
+	j->p++;
+	json_blank(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		j->depth--;
+		return 0;
+	}
+	for (;;) {
+		json_blank(j);
+		if (json_value(j, NULL, NULL, 0) == -1)
+			return -1;
+		json_blank(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (j->p < j->end && *j->p == ']') {
+			j->p++;
+			j->depth--;
+			return 0;
+		}
+		return -1;
+	}
+}
+
+static int
+json_literal(struct json *j, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+		return -1;
+	j->p += n;
+	return 0;
+}
+
+/* Any value at j->p (checked, skipped; a string's value to dec). */
+static int
+json_value(struct json *j, unsigned char *dec, size_t *declen, size_t decmax)
+{
+	if (j->p >= j->end)
+		return -1;
+	switch (*j->p) {
+	case '{':
+		return json_object(j, NULL, 0, NULL, NULL, NULL, 0, NULL);
+	case '[':
+		return json_array(j);
+	case '"':
+		return json_string(j, dec, declen, decmax);
+	case 't':
+		return json_literal(j, "true");
+	case 'f':
+		return json_literal(j, "false");
+	case 'n':
+		return json_literal(j, "null");
+	default:
+		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))
+			return json_number(j);
+		return -1;
+	}
+}
+
+/*
+ * Reads line as one JSON object on one line (it ends in its only '\n').
+ * Returns 0 with, in out: the keys ("-keys", comma-separated, in order),
+ * or arg's value (a string as the hex of its UTF-8 bytes, anything else
+ * as its JSON text), or "-absent-". Returns -1 if the line is not that.
  */
 static int
 json_query(const char *line, const char *arg, char *out, size_t outlen)
 {
-	char path[] = "/tmp/sshgate-log-XXXXXX";
-	char cmd[4096];
-	FILE *p;
-	size_t n;
-	int fd, status;
+	static unsigned char val[8192];
+	static char keys[2048];
+	struct json j;
+	size_t n = strlen(line), vallen = 0, i;
+	int is_string = 0, found;
 
-	if (!have_python())
-		skip();
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	assert_int_equal(close(fd), 0);
-	snprintf(cmd, sizeof(cmd), "python3 -c '%s' '%s' < %s 2>/dev/null",
-	    json_script, arg, path);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	if (n > 0 && out[n - 1] == '\n')
-		out[n - 1] = '\0';
-	status = pclose(p);
-	unlink(path);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	val[0] = '\0';
+	keys[0] = '\0';
+	if (n == 0 || line[n - 1] != '\n' || memchr(line, '\n', n - 1) != NULL)
+		return -1;
+	j.p = (const unsigned char *)line;
+	j.end = j.p + n - 1;
+	j.depth = 0;
+	json_blank(&j);
+	/* a lead byte outside strings is never valid: UTF-8 is checked */
+	if (j.p >= j.end || *j.p != '{')
+		return -1;
+	vallen = (size_t)-1;
+	if (json_object(&j, keys, sizeof(keys), arg, val, &vallen,
+	    sizeof(val), &is_string) == -1)
+		return -1;
+	json_blank(&j);
+	if (j.p != j.end)
+		return -1;	/* more after the object */
+	found = vallen != (size_t)-1;
+	if (strcmp(arg, "-keys") == 0)
+		snprintf(out, outlen, "%s", keys);
+	else if (!found)
+		snprintf(out, outlen, "-absent-");
+	else if (is_string) {
+		if (2 * vallen + 1 > outlen)
+			fail_msg("no room for the hex of a %zu byte value",
+			    vallen);
+		for (i = 0; i < vallen; i++)
+			snprintf(out + 2 * i, 3, "%02x", val[i]);
+		out[2 * vallen] = '\0';
+	} else {
+		snprintf(out, outlen, "%.*s", (int)vallen, (const char *)val);
+	}
+	return 0;
 }
 
 static void
@@ -259,32 +615,86 @@ assert_json_string(const char *line, const char *key, const char *want)
 
 /* --- the checker itself ------------------------------------------------ */
 
+/* json_query on line must refuse it. */
 static void
-json_checker_rejects_broken_lines(void **state)
+assert_not_json(const char *line)
 {
 	char out[256];
 
+	if (json_query(line, "a", out, sizeof(out)) != -1)
+		fail_msg("the checker took %s", line);
+}
+
+/* json_query(line, arg) must give want. */
+static void
+assert_query(const char *line, const char *arg, const char *want)
+{
+	char out[256];
+
+	if (json_query(line, arg, out, sizeof(out)) != 0)
+		fail_msg("the checker refused %s", line);
+	assert_string_equal(out, want);
+}
+
+static void
+json_checker_rejects_broken_lines(void **state)
+{
 	(void)state;
-	/* the JSON tests below are only as good as this parser check */
-	assert_int_equal(json_query("{\"a\":\"x\"}\n", "a", out,
-	    sizeof(out)), 0);
-	assert_string_equal(out, "78");
-	assert_int_equal(json_query("{\"a\":\"x\"}\n", "b", out,
-	    sizeof(out)), 0);
-	assert_string_equal(out, "-absent-");
+	/* the JSON tests below are only as good as this checker */
+	assert_query("{\"a\":\"x\"}\n", "a", "78");
+	assert_query("{\"a\":\"x\"}\n", "b", "-absent-");
+	assert_query("{}\n", "-keys", "");
+	assert_query(" { \"b\" : 1 ,\t\"a\":[1,{\"c\":null},\"s\"] ,"
+	    "\"d\":true}\r\n", "-keys", "b,a,d");
+	assert_query("{\"a\":-1.5e+3}\n", "a", "-1.5e+3");
+	assert_query("{\"a\":0,\"z\":false}\n", "z", "false");
+	assert_query("{\"a\":[1,2]}\n", "a", "[1,2]");
+	/* escapes decode to UTF-8; a surrogate pair to one character */
+	assert_query("{\"a\":\"\\u00e9\\ud83d\\udd11\\n\\/\\\"\\\\\\t\"}\n",
+	    "a", "c3a9f09f94910a2f225c09");
+	assert_query("{\"a\":\"caf\xc3\xa9 \xf4\x8f\xbf\xbf\x7f\"}\n", "a",
+	    "636166c3a920f48fbfbf7f");
 	/* a raw control character inside a string */
-	assert_int_equal(json_query("{\"a\":\"x\ty\"}\n", "a", out,
-	    sizeof(out)), -1);
-	/* cut short, two lines, duplicate key, invalid UTF-8, no newline */
-	assert_int_equal(json_query("{\"a\":\"x\n", "a", out, sizeof(out)),
-	    -1);
-	assert_int_equal(json_query("{\"a\":1}\n{}\n", "a", out,
-	    sizeof(out)), -1);
-	assert_int_equal(json_query("{\"a\":1,\"a\":2}\n", "a", out,
-	    sizeof(out)), -1);
-	assert_int_equal(json_query("{\"a\":\"\xff\"}\n", "a", out,
-	    sizeof(out)), -1);
-	assert_int_equal(json_query("{\"a\":1}", "a", out, sizeof(out)), -1);
+	assert_not_json("{\"a\":\"x\ty\"}\n");
+	assert_not_json("{\"a\":\"x\x01\"}\n");
+	/* cut short, two lines, duplicate key, no newline, empty */
+	assert_not_json("{\"a\":\"x\n");
+	assert_not_json("{\"a\":1}\n{}\n");
+	assert_not_json("{\"a\":1,\"a\":2}\n");
+	assert_not_json("{\"a\":{\"b\":1,\"b\":2}}\n");
+	assert_not_json("{\"a\":1}");
+	assert_not_json("\n");
+	assert_not_json("");
+	/* invalid UTF-8: a stray byte, overlong, a surrogate, past U+10FFFF,
+	 * a sequence cut short */
+	assert_not_json("{\"a\":\"\xff\"}\n");
+	assert_not_json("{\"a\":\"\xc0\xaf\"}\n");
+	assert_not_json("{\"a\":\"\xe0\x80\xaf\"}\n");
+	assert_not_json("{\"a\":\"\xed\xa0\x80\"}\n");
+	assert_not_json("{\"a\":\"\xf4\x90\x80\x80\"}\n");
+	assert_not_json("{\"a\":\"\xe2\x82\"}\n");
+	assert_not_json("{\"\xff\":1}\n");
+	/* escapes: unknown, short, lone surrogate halves */
+	assert_not_json("{\"a\":\"\\x41\"}\n");
+	assert_not_json("{\"a\":\"\\u12\"}\n");
+	assert_not_json("{\"a\":\"\\ud800\"}\n");
+	assert_not_json("{\"a\":\"\\udc00\"}\n");
+	assert_not_json("{\"a\":\"\\ud800\\u0041\"}\n");
+	/* grammar: trailing comma, leading zero, bare words, quotes, junk */
+	assert_not_json("{\"a\":1,}\n");
+	assert_not_json("{\"a\":01}\n");
+	assert_not_json("{\"a\":1.}\n");
+	assert_not_json("{\"a\":-}\n");
+	assert_not_json("{\"a\":NaN}\n");
+	assert_not_json("{\"a\":Infinity}\n");
+	assert_not_json("{\"a\":tru}\n");
+	assert_not_json("{a:1}\n");
+	assert_not_json("{'a':1}\n");
+	assert_not_json("{\"a\" 1}\n");
+	assert_not_json("{\"a\":[1,]}\n");
+	assert_not_json("{\"a\":1}x\n");
+	assert_not_json("[1]\n");
+	assert_not_json("\"a\"\n");
 }
 
 /* --- text format -------------------------------------------------------- */
@@ -936,11 +1346,50 @@ sink_file_open_error(void **state)
 	    "/nonexistent-sshgate-dir/a.log: No such file or directory");
 }
 
+/* Reads the whole of path into buf (NUL-terminated). */
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd != -1);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+}
+
 static void
 sink_close_null_is_safe(void **state)
 {
+	char dir[] = "/tmp/sshgate-log-XXXXXX";
+	char path[64], moved[64], err[256] = "", got[64];
+	struct log_sink *s;
+
 	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	snprintf(moved, sizeof(moved), "%s/audit.log.1", dir);
+	s = log_sink_open(LOG_TO_FILE, path, 0, err, sizeof(err));
+	assert_non_null(s);
+	/* closing NULL (a sink that failed to open) leaves open ones alone:
+	 * this one still writes, and is still reopened after a rotation */
 	log_sink_close(NULL);
+	log_sink_write(s, "one\n", 4);
+	assert_int_equal(log_shutdown(5), 0);	/* written, s stays open */
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(log_reopen_all(), 0);
+	log_sink_write(s, "two\n", 4);
+	log_sink_close(s);
+	assert_int_equal(log_shutdown(5), 0);
+	slurp(moved, got, sizeof(got));
+	assert_string_equal(got, "one\n");
+	slurp(path, got, sizeof(got));
+	assert_string_equal(got, "two\n");
+	unlink(moved);
+	unlink(path);
+	rmdir(dir);
 }
 
 /*
@@ -1287,20 +1736,6 @@ sinks_are_shared_by_destination(void **state)
 	log_sink_close(d);
 	assert_int_equal(log_shutdown(5), 0);
 	scratch_remove(&t);
-}
-
-/* Reads the whole of path into buf (NUL-terminated). */
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd != -1);
-	n = read(fd, buf, len - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
 }
 
 static void
