@@ -3,13 +3,26 @@
 #define SSHGATE_ADDR_H
 
 #include <stddef.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 /* Longest "[v6%scope]:port" text plus NUL. */
 #define ADDR_TEXT_MAX 64
 
+/*
+ * An IPv4 or IPv6 socket address, no larger than those need (32 bytes,
+ * not sockaddr_storage's 132: a session holds several). ss_family is the
+ * family field every member starts with.
+ */
+union addr_sa {
+	sa_family_t ss_family;
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
 struct addr {
-	struct sockaddr_storage ss;
+	union addr_sa ss;
 	socklen_t len;
 };
 

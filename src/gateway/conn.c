@@ -27,6 +27,8 @@
 #include "gateway/worker.h"
 
 
+char conn_no_sni[] = "";
+
 static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
 static void read_proxy(struct conn *);
@@ -238,6 +240,8 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	if (c->ip_counted)
 		iplimit_leave(w->gw->limits, &c->peer);
 	free(c->pbuf);
+	if (c->sni != conn_no_sni)
+		free(c->sni);
 	X509_free(c->cert);
 	sk_X509_pop_free(c->chain, X509_free);
 	if (said)	/* so that a reset does not swallow the last words */
@@ -623,7 +627,7 @@ begin_tls(struct conn *c)
 		return;
 	}
 	tls_first_watch(c->ssl, &c->first);
-	relay_update_watchers(c);
+	do_handshake(c);	/* the ClientHello is most often here already */
 }
 
 /*
@@ -709,6 +713,7 @@ conn_start(struct worker *w, int fd, const struct addr *peer, int proxy)
 	c->id = atomic_fetch_add_explicit(&w->gw->next_id, 1,
 	    memory_order_relaxed) + 1;
 	c->peer = *peer;
+	c->sni = conn_no_sni;
 	c->cfd = fd;
 	c->bfd = -1;
 	c->deny = R_NONE;
@@ -727,11 +732,6 @@ conn_start(struct worker *w, int fd, const struct addr *peer, int proxy)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	c->local.len = sizeof(c->local.ss);
-	if (getsockname(fd, (struct sockaddr *)&c->local.ss, &c->local.len)
-	    == -1)
-		c->local.len = 0;
-	conn_tune_socket(fd);
 	if (proxy) {
 		conn_set_phase(c, CONN_PROXY);
 		relay_update_watchers(c);

@@ -87,4 +87,11 @@ void conn_kill_why(struct conn *c, enum reason reason, const char *why);
 /* The next connection in w's list. */
 struct conn *conn_next(struct conn *c);
 
+/*
+ * Socket options for both sides of a session: no delay, keepalive (60 s
+ * idle, then 6 probes 10 s apart). Set on listeners, whose accepted
+ * sockets inherit them, and on each server socket.
+ */
+void conn_tune_socket(int fd);
+
 #endif

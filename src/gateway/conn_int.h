@@ -95,9 +95,12 @@ struct conn {
 	size_t plen;
 	struct addr local;		/* the address the client reached */
 	struct tls_first first;		/* its first bytes: SSH instead of TLS? */
-	char sni[ROUTE_SNI_MAX + 1];
+	char *sni;			/* normalized; conn_no_sni: none */
 	char detail[160];
 };
+
+/* The SNI of a connection that sent none (or could not keep it). */
+extern char conn_no_sni[];
 
 /*
  * The one exit: stops every watcher, logs the record, frees all.
@@ -115,8 +118,6 @@ void conn_ended(struct conn *c, enum reason side);
 void conn_log_open(struct conn *c);
 /* The one setter of the phase; it also arms the phase's timer. */
 void conn_set_phase(struct conn *c, enum conn_phase p);
-/* Socket options for both sides: no delay, keepalive. */
-void conn_tune_socket(int fd);
 /* 1 if a reload came after c began: the new rules apply to it too. */
 int conn_behind_reload(const struct conn *c);
 

@@ -120,11 +120,22 @@ handshake_identity(struct conn *c)
 	return 0;
 }
 
+/* Keeps name as c->sni: a copy of its own, or "" when out of memory. */
+static void
+set_sni(struct conn *c, const char *name)
+{
+	if (c->sni != conn_no_sni)
+		free(c->sni);
+	if ((c->sni = strdup(name)) == NULL)
+		c->sni = conn_no_sni;
+}
+
 /* The server name of this ClientHello picks the route. */
 static int
 on_hello(SSL *ssl, const char *name, const char *bad)
 {
 	struct conn *c = SSL_get_app_data(ssl);
+	char sni[ROUTE_SNI_MAX + 1];
 
 	CONN_CHECK(c);
 	c->route = NULL;	/* a second ClientHello decides anew */
@@ -137,12 +148,19 @@ on_hello(SSL *ssl, const char *name, const char *bad)
 		c->deny = R_NO_SNI;
 		return SSL_AD_UNRECOGNIZED_NAME;
 	}
-	if (route_normalize_sni(name, c->sni) == -1) {
-		util_strlcpy(c->sni, name, sizeof(c->sni));
+	if (route_normalize_sni(name, sni) == -1) {
+		util_strlcpy(sni, name, sizeof(sni));	/* for the log */
+		set_sni(c, sni);
 		util_strlcpy(c->detail, "server name is not a host name or "
 		    "address", sizeof(c->detail));
 		c->deny = R_NO_ROUTE;
 		return SSL_AD_UNRECOGNIZED_NAME;
+	}
+	set_sni(c, sni);
+	if (c->sni == conn_no_sni) {
+		c->deny = R_INTERNAL;
+		util_strlcpy(c->detail, "out of memory", sizeof(c->detail));
+		return SSL_AD_INTERNAL_ERROR;
 	}
 	c->route = route_match(&c->rt->conf->routes, c->sni);
 	if (c->route == NULL) {

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "core/util.h"
+#include "gateway/conn.h"
 #include "gateway/owner.h"
 
 #define LISTEN_BACKLOG 1024
@@ -39,6 +40,7 @@ listener_open(const struct addr *a, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	conn_tune_socket(fd);	/* accepted sockets inherit the options */
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1 ||
 	    listen(fd, LISTEN_BACKLOG) == -1) {
 		util_errno(err, errlen, "listen %s", text);

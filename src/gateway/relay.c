@@ -156,7 +156,18 @@ inspect(struct conn *c)
 	    "identification string");
 }
 
-/* Reads the client into c->up. Returns -1 if c was closed. */
+/* 1 if c->up can take more client bytes: none in flight, room left. */
+static int
+up_has_room(const struct conn *c)
+{
+	return c->up == NULL || (c->up->off == 0 && c->up->len < BUF_SIZE);
+}
+
+/*
+ * Reads the client into c->up, record after record until it would block
+ * or the buffer is full, then writes the lot to the server at once.
+ * Returns -1 if c was closed.
+ */
 int
 relay_pump_up(struct conn *c)
 {
@@ -165,7 +176,8 @@ relay_pump_up(struct conn *c)
 	size_t n;
 	int rounds;
 
-	for (rounds = 0; client_reading(c); rounds++) {
+	for (rounds = 0; c->phase > CONN_HANDSHAKE &&
+	    !(c->flags & F_UP_EOF) && up_has_room(c); rounds++) {
 		if (rounds == ROUNDS_MAX) {	/* come back next iteration */
 			ev_feed_event(c->w->loop, &c->cio, c->rd_need);
 			break;
@@ -179,8 +191,6 @@ relay_pump_up(struct conn *c)
 			c->up->len += n;
 			c->last_active = ev_now(c->w->loop);
 			if (!(c->flags & F_INSPECTED) && inspect(c) == -1)
-				return -1;
-			if (relay_flush_up(c) == -1)
 				return -1;
 			continue;
 		case TLS_WANT_READ:
@@ -210,7 +220,7 @@ relay_pump_up(struct conn *c)
 		worker_buf_put(c->w, c->up);
 		c->up = NULL;
 	}
-	return 0;
+	return relay_flush_up(c);
 }
 
 /* Reads the server and writes to the client. -1 if c was closed. */

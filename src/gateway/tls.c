@@ -350,7 +350,12 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	 */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	if (c->tls_tickets)
+		SSL_CTX_set_num_tickets(ctx, 1);
+	else {			/* no resumption: less work per handshake */
+		SSL_CTX_set_num_tickets(ctx, 0);
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	}
 	SSL_CTX_set_session_ticket_cb(ctx, ticket_generate, ticket_decrypted,
 	    (void *)(uintptr_t)hooks);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_callback,

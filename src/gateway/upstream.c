@@ -231,8 +231,14 @@ static int
 send_proxy(struct conn *c)
 {
 	unsigned char hdr[64];
-	size_t n = proxy_build_v2(&c->peer, &c->local, hdr);
+	size_t n;
 
+	if (c->local.len == 0) {	/* not from a PROXY header: ask */
+		c->local.len = sizeof(c->local.ss);
+		if (getsockname(c->cfd, &c->local.ss.sa, &c->local.len) == -1)
+			c->local.len = 0;
+	}
+	n = proxy_build_v2(&c->peer, &c->local, hdr);
 	if (send(c->bfd, hdr, n, MSG_NOSIGNAL) != (ssize_t)n)
 		return conn_close(c, R_CONNECT_FAILED, "cannot send the PROXY "
 		    "header to the server");

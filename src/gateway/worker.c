@@ -12,7 +12,7 @@
 #include "gateway/conn.h"
 #include "gateway/logsink.h"
 
-#define POOL_MAX 32		/* free relay buffers a worker keeps */
+#define POOL_MAX 16		/* free relay buffers a worker keeps */
 #define ACCEPT_BATCH 32		/* accepts per wake-up, for fairness */
 #define ACCEPT_PAUSE 0.5	/* seconds without accept after EMFILE */
 #define LINGER_SECONDS 2.0	/* a closed client has this long to end */

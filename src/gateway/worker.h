@@ -23,8 +23,12 @@
 #include "gateway/runtime.h"
 #include "core/stats.h"
 
-/* One relay buffer: bytes read from one side, not yet written out. */
-#define BUF_SIZE 16384
+/*
+ * One relay buffer: bytes read from one side, not yet written out. 64 KiB:
+ * four full TLS records, or one large read of the server, per system
+ * call. Taken only while bytes are in flight: idle sessions hold none.
+ */
+#define BUF_SIZE 65536
 struct buf {
 	struct buf *next;	/* free list */
 	size_t off, len;	/* data[off..len) still to write */
