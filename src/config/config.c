@@ -24,6 +24,7 @@ defaults(struct conf *c)
 	c->max_conns = 10000;
 	c->resolve_family = AF_INET;
 	c->expire_sessions = 1;
+	c->tls_tickets = 1;
 	c->tls_min = 12;
 	c->ciphers_at.file = c->ciphersuites_at.file = c->path;
 }

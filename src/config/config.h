@@ -70,6 +70,7 @@ struct conf {
 	struct conf_path *crls;
 	size_t ncrls;
 	int expire_sessions;		/* default 1 */
+	int tls_tickets;		/* default 1: resumption tickets */
 	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
 	struct conf_at user_at;
 	unsigned run_uid, run_gid;	/* filled by the runtime */

@@ -789,6 +789,18 @@ def test_second_run_resumes_the_tls_session(gateway, gw_bin, pki, sshd,
     assert second["result"] == "ok"
 
 
+def test_gateway_without_tickets_never_resumes(gateway, gw_bin, pki, sshd,
+                                               user_key, env):
+    gw = gateway(two_routes(sshd), extra="tls-tickets no")
+    pc = proxy(gw_bin, gw_host_port(gw), "--ca", pki["ca"])
+    for i in (1, 2, 3):
+        assert answered_by(run_ssh(user_key, pc, "a.example.local", env)) \
+            == sshd["a"].addr
+    recs = wait_records(gw, "a.example.local", 3)
+    assert [r.get("tls_resumed") for r in recs] == [None] * 3, recs
+    assert [r["result"] for r in recs] == ["ok"] * 3, recs
+
+
 def test_no_resume(gateway, gw_bin, pki, sshd, user_key, env):
     gw = gateway(two_routes(sshd))
     no = proxy(gw_bin, gw_host_port(gw), "--ca", pki["ca"], "--no-resume")
