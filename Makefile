@@ -144,10 +144,8 @@ clean:
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
 FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl
-fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c
 fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/notice.c core/sbuf.c core/proxy.c core/route.c core/util.c
 fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c core/ctlproto.c
-fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/sbuf.c core/proxy.c core/route.c core/util.c
 fuzz_hello_SRCS  := core/hello.c
 fuzz_ident_SRCS  := core/ident.c
 fuzz_ident_LIBS  := $(shell pkg-config --libs libcrypto)
