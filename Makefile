@@ -36,7 +36,7 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
               test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet \
-              test_diag test_notice test_lifetime test_pemid
+              test_diag test_notice test_lifetime test_pemid test_tlsrec
 test_util_SRCS   := core/util.c
 test_lex_SRCS    := core/lex.c
 test_addr_SRCS   := core/addr.c core/util.c
@@ -61,6 +61,8 @@ test_notice_SRCS := core/notice.c
 test_lifetime_SRCS := core/lifetime.c
 test_pemid_SRCS := core/pemid.c
 test_pemid_LIBS := $(shell pkg-config --libs libcrypto)
+test_tlsrec_SRCS := core/tlsrec.c
+test_tlsrec_LIBS := $(shell pkg-config --libs libssl libcrypto)
 test_diag_SRCS   := config/diag.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
