@@ -140,7 +140,7 @@ clean:
 # never changes the tree; what it learns stays in build/fuzz.
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl
+FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl fuzz_tlsrec
 fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c
 fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/notice.c core/sbuf.c core/proxy.c core/route.c core/util.c
 fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c core/ctlproto.c
@@ -156,6 +156,9 @@ fuzz_http_SRCS   := core/httpreq.c
 fuzz_ctl_SRCS    := core/ctlproto.c
 fuzz_http_MAXLEN   := 8192
 fuzz_ctl_MAXLEN    := 8192
+fuzz_tlsrec_SRCS := core/tlsrec.c
+fuzz_tlsrec_LIBS := $(shell pkg-config --libs libcrypto)
+fuzz_tlsrec_MAXLEN := 40000
 
 .SECONDEXPANSION:
 build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))
