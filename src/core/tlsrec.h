@@ -179,8 +179,9 @@ enum tlsrec_status tlsrec_open(struct tlsrec *t, unsigned char *buf,
 
 /*
  * Seals application data in[0..len) into consecutive records of at
- * most 2^14 bytes of content each, written to out[0..cap): as much as
- * fits (cap >= TLSREC_SEAL_SIZE(len) takes all of it). *taken is how
+ * most 2^14 bytes of content each, written to out[0..cap) (which must
+ * not overlap in): as much as fits (cap >= TLSREC_SEAL_SIZE(len) takes
+ * all of it; a short buffer ends with a shorter record). *taken is how
  * many bytes of in were sealed, *written how many bytes of out were
  * written. len == 0 writes nothing. Returns TLSREC_OK when at least
  * one byte was sealed (or len was 0), else why not: the owed KeyUpdate
