@@ -25,6 +25,7 @@ defaults(struct conf *c)
 	c->resolve_family = AF_INET;
 	c->expire_sessions = 1;
 	c->tls_tickets = 1;
+	c->tls_offload = 1;
 	c->tls_min = 12;
 	c->ciphers_at.file = c->ciphersuites_at.file = c->path;
 }

@@ -71,6 +71,7 @@ struct conf {
 	size_t ncrls;
 	int expire_sessions;		/* default 1 */
 	int tls_tickets;		/* default 1: resumption tickets */
+	int tls_offload;		/* default 1: TLS 1.3 records by tlsrec */
 	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
 	struct conf_at user_at;
 	unsigned run_uid, run_gid;	/* filled by the runtime */

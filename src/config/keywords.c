@@ -427,6 +427,7 @@ const struct keyword conf_keywords[] = {
 	PARSER("ciphersuites", 1, 1, KW_ONCE, kw_ciphers),
 	CHOICE("tls-min-version", KW_ONCE, tls_min, tls_versions),
 	CHOICE("tls-tickets", KW_ONCE, tls_tickets, yes_no),
+	CHOICE("tls-offload", KW_ONCE, tls_offload, yes_no),
 };
 
 const size_t conf_nkeywords = sizeof(conf_keywords) /

@@ -42,6 +42,8 @@ stats_sum(struct stats_snapshot *out, const struct stats *s)
 	for (i = 0; i < STATS_DNS_N; i++)
 		out->dns[i] += atomic_load_explicit(&s->dns[i],
 		    memory_order_relaxed);
+	out->tls_offloaded += atomic_load_explicit(&s->tls_offloaded,
+	    memory_order_relaxed);
 }
 
 /* A label value, escaped as the exposition format wants. */
@@ -126,6 +128,10 @@ stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 	    "sshgate_bytes_total{direction=\"up\"} %llu\n"
 	    "sshgate_bytes_total{direction=\"down\"} %llu\n", s->bytes_up,
 	    s->bytes_down);
+	sbuf_printf(&o, "# HELP sshgate_tls_offloaded_total TLS 1.3 sessions "
+	    "whose records the gateway carried itself after the handshake "
+	    "(tls-offload).\n# TYPE sshgate_tls_offloaded_total counter\n"
+	    "sshgate_tls_offloaded_total %llu\n", s->tls_offloaded);
 	sbuf_printf(&o, "# HELP sshgate_handshake_seconds TLS handshake duration.\n"
 	    "# TYPE sshgate_handshake_seconds histogram\n");
 	for (i = 0; i < STATS_HS_BUCKETS; i++) {

@@ -33,6 +33,7 @@ struct stats {
 	atomic_ullong hs[STATS_HS_BUCKETS + 1];	/* last: +Inf */
 	atomic_ullong hs_count, hs_sum_us;
 	atomic_ullong dns[STATS_DNS_N];
+	atomic_ullong tls_offloaded;	/* TLS 1.3 sessions on tlsrec */
 };
 
 /* The plain sums of every worker's counters, and gateway-wide values. */
@@ -42,6 +43,7 @@ struct stats_snapshot {
 	unsigned long long hs[STATS_HS_BUCKETS + 1];
 	unsigned long long hs_count, hs_sum_us;
 	unsigned long long dns[STATS_DNS_N];
+	unsigned long long tls_offloaded;
 	unsigned long long active, reloads_ok, reloads_failed;
 	unsigned long long workers;
 	unsigned long long log_dropped, log_write_errors;	/* lines */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gateway/conn_int.h"
+#include "gateway/ctls.h"
 #include "core/dest.h"
 #include "core/ident.h"
 #include "gateway/iplimit.h"
@@ -61,9 +62,10 @@ log_record(struct conn *c, int open, enum reason r, const char *detail)
 		rec.dst = dst;
 	}
 	if (c->flags & F_HANDSHAKEN) {
-		tls_describe(c->ssl, tls, sizeof(tls));
+		snprintf(tls, sizeof(tls), "%s/%s", c->tls_version,
+		    c->tls_cipher);
 		rec.tls = tls;
-		rec.tls_resumed = tls_resumed(c->ssl);
+		rec.tls_resumed = (c->flags & F_RESUMED) != 0;
 	}
 	if (c->ident != NULL) {
 		rec.user = c->ident->user_shown;
@@ -189,18 +191,16 @@ static int
 last_words(struct conn *c, enum reason r, const char *detail)
 {
 	char text[NOTICE_TEXT_MAX + 1], line[NOTICE_MAX];
-	size_t n;
+	size_t n = 0;
 
-	if (c->ssl == NULL || (c->flags & (F_DOWN_SHUT | F_TLS_FAILED)))
+	if ((c->ssl == NULL && c->off == NULL) ||
+	    (c->flags & (F_DOWN_SHUT | F_TLS_FAILED)))
 		return 0;
 	notice_text(c, r, detail, text, sizeof(text));
-	if (text[0] != '\0' && c->down == NULL &&
-	    (c->flags & F_HANDSHAKEN)) {
+	if (text[0] != '\0' && (c->flags & F_HANDSHAKEN))
 		n = notice_format(line, c->bytes_down == 0 ? NOTICE_REFUSED :
 		    NOTICE_ENDED, reason_token(r), text);
-		tls_write_once(c->ssl, line, n);
-	}
-	tls_close_notify_once(c->ssl);
+	ctls_last_words(c, n > 0 ? line : NULL, n);
 	return text[0] != '\0';
 }
 
@@ -231,8 +231,7 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	stats_add(&w->stats.bytes_up, c->bytes_up);
 	stats_add(&w->stats.bytes_down, c->bytes_down);
 	said = last_words(c, reason, detail) || reason == R_PLAIN_SSH;
-	if (c->ssl != NULL)
-		SSL_free(c->ssl);
+	ctls_free(c);
 	if (c->ident != NULL) {
 		ident_free(c->ident);
 		free(c->ident);
@@ -343,6 +342,9 @@ handshake_done(struct conn *c)
 
 	tls_first_unwatch(c->ssl);
 	c->flags |= F_HANDSHAKEN;
+	tls_names(c->ssl, &c->tls_version, &c->tls_cipher);
+	if (tls_resumed(c->ssl))
+		c->flags |= F_RESUMED;
 	c->handshake_ms = (long)(took * 1000);
 	stats_handshake(&c->w->stats, took);
 	if (c->route == NULL) {		/* the SNI hook always runs; be sure */
@@ -358,6 +360,10 @@ handshake_done(struct conn *c)
 	/* a reload came during the handshake: its CRLs and rules apply */
 	if (conn_behind_reload(c) && conn_recheck(c, c->w->rt) == -1)
 		return;
+	if (ctls_offload(c) == -1) {
+		conn_close(c, R_INTERNAL, "out of memory");
+		return;
+	}
 	if (c->rt->conf->ssh_only) {
 		if (c->rt->conf->t_inspect > 0) {	/* 0: wait for ever */
 			ev_timer_set(&c->inspect, c->rt->conf->t_inspect, 0);

@@ -23,6 +23,8 @@ struct runtime;
 struct route;
 struct worker;
 struct buf;
+struct ctls_rec;
+struct ctls_keys;
 
 enum conn_phase {
 	CONN_PROXY = 0,		/* reading the PROXY header (proxy-protocol) */
@@ -44,6 +46,7 @@ enum conn_phase {
 #define F_HANDSHAKEN	0x40	/* the TLS handshake completed */
 #define F_DST		0x80	/* dst holds the destination chosen */
 #define F_OPENED	0x100	/* the "open" record was written */
+#define F_RESUMED	0x200	/* the TLS session was resumed */
 
 /* In debug builds every callback checks that its conn is alive. */
 #define CONN_MAGIC	0x636f6e6eu	/* "conn" */
@@ -64,7 +67,10 @@ struct conn {
 	enum conn_phase phase;
 	unsigned flags;
 	int cfd, bfd;
-	SSL *ssl;
+	SSL *ssl;			/* until the hand-over (ctls.c) */
+	struct ctls_rec *off;		/* after it: the record layer */
+	struct ctls_keys *keys;		/* during a TLS 1.3 handshake */
+	const char *tls_version, *tls_cipher;	/* OpenSSL's static names */
 	ev_io cio, bio;			/* client, backend */
 	int cio_events, bio_events;	/* what each watcher waits for now */
 	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */

@@ -14,6 +14,7 @@
 #include "core/route.h"
 #include "core/util.h"
 #include "gateway/conn_int.h"
+#include "gateway/ctls.h"
 #include "gateway/runtime.h"
 #include "gateway/worker.h"
 
@@ -23,8 +24,10 @@ static void ticket_info(SSL *, const char **, STACK_OF(X509) **);
 static int on_resume(SSL *, const char *, STACK_OF(X509) *);
 static int client_ident(struct conn *, X509 *);
 
+static void on_secret(SSL *, int, const unsigned char *, size_t);
+
 const struct tls_hooks conn_tls_hooks = {
-	on_hello, on_cert, ticket_info, on_resume,
+	on_hello, on_cert, ticket_info, on_resume, on_secret,
 };
 
 /* Says which rule decided, for the log. */
@@ -179,6 +182,17 @@ ticket_info(SSL *ssl, const char **sni, STACK_OF(X509) **chain)
 	CONN_CHECK(c);
 	*sni = c->sni;
 	*chain = c->chain;
+	ctls_note_ticket(c);	/* one record under the gateway's key */
+}
+
+/* With tls-offload: the secrets the hand-over needs. */
+static void
+on_secret(SSL *ssl, int server, const unsigned char *secret, size_t len)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	CONN_CHECK(c);
+	ctls_note_secret(c, server, secret, len);
 }
 
 /*

@@ -12,6 +12,7 @@
 
 #include "core/banner.h"
 #include "gateway/conn_int.h"
+#include "gateway/ctls.h"
 #include "gateway/runtime.h"
 #include "gateway/worker.h"
 
@@ -43,8 +44,8 @@ client_reading(const struct conn *c)
 static int
 client_writing(const struct conn *c)
 {
-	return c->down != NULL || ((c->flags & F_DOWN_EOF) &&
-	    !(c->flags & F_DOWN_SHUT));
+	return c->down != NULL || ctls_pending(c) ||
+	    ((c->flags & F_DOWN_EOF) && !(c->flags & F_DOWN_SHUT));
 }
 
 /* Maps what each side waits for onto its watcher: the one place. */
@@ -74,6 +75,13 @@ relay_update_watchers(struct conn *c)
 	watch(c, &c->cio, c->cfd, &c->cio_events, ce);
 	if (c->bfd != -1)
 		watch(c, &c->bio, c->bfd, &c->bio_events, be);
+	/*
+	 * Records the TLS layer read ahead of what was taken: the socket
+	 * will not tell. Fed after the watchers are set, as restarting a
+	 * watcher drops what was fed to it.
+	 */
+	if ((ce & EV_READ) && (c->rd_need & EV_READ) && ctls_buffered(c))
+		ev_feed_event(c->w->loop, &c->cio, EV_READ);
 }
 
 /* Writes held client bytes to the server. Returns -1 if c was closed. */
@@ -112,10 +120,20 @@ relay_flush_down(struct conn *c)
 	char why[128];
 	size_t n;
 
-	if (b == NULL)
-		return 0;
+	if (b == NULL) {	/* sealed bytes may still wait */
+		st = ctls_flush(c);
+		if (st == TLS_OK)
+			return 0;
+		if (st == TLS_WANT_WRITE) {
+			c->wr_need = EV_WRITE;
+			return 0;
+		}
+		c->flags |= F_TLS_FAILED;
+		return conn_io_fail(c, R_CLIENT_CLOSED,
+		    ctls_error(c, why, sizeof(why)));
+	}
 	while (b->off < b->len) {
-		st = tls_write(c->ssl, b->data + b->off, b->len - b->off, &n);
+		st = ctls_write(c, b->data + b->off, b->len - b->off, &n);
 		switch (st) {
 		case TLS_OK:
 			b->off += n;
@@ -129,7 +147,7 @@ relay_flush_down(struct conn *c)
 		case TLS_FAIL:
 			c->flags |= F_TLS_FAILED;
 			return conn_io_fail(c, R_CLIENT_CLOSED,
-			    tls_error(why, sizeof(why)));
+			    ctls_error(c, why, sizeof(why)));
 		}
 	}
 	c->down = NULL;
@@ -160,7 +178,7 @@ inspect(struct conn *c)
 static int
 up_has_room(const struct conn *c)
 {
-	return c->up == NULL || (c->up->off == 0 && c->up->len < BUF_SIZE);
+	return c->up == NULL || (c->up->off == 0 && c->up->len < RELAY_CHUNK);
 }
 
 /*
@@ -184,8 +202,8 @@ relay_pump_up(struct conn *c)
 		}
 		if (c->up == NULL && (c->up = worker_buf_get(c->w)) == NULL)
 			return conn_close(c, R_INTERNAL, "out of memory");
-		st = tls_read(c->ssl, c->up->data + c->up->len,
-		    BUF_SIZE - c->up->len, &n);
+		st = ctls_read(c, c->up->data + c->up->len,
+		    RELAY_CHUNK - c->up->len, &n);
 		switch (st) {
 		case TLS_OK:
 			c->up->len += n;
@@ -212,7 +230,7 @@ relay_pump_up(struct conn *c)
 		case TLS_FAIL:
 			c->flags |= F_TLS_FAILED;
 			return conn_io_fail(c, R_CLIENT_CLOSED,
-			    tls_error(why, sizeof(why)));
+			    ctls_error(c, why, sizeof(why)));
 		}
 		break;
 	}
@@ -235,14 +253,14 @@ relay_pump_down(struct conn *c)
 	    !(c->flags & F_DOWN_EOF) && c->down == NULL; rounds++) {
 		if ((b = worker_buf_get(c->w)) == NULL)
 			return conn_close(c, R_INTERNAL, "out of memory");
-		n = read(c->bfd, b->data, BUF_SIZE);
+		n = read(c->bfd, b->data, RELAY_CHUNK);
 		if (n > 0) {
 			b->len = (size_t)n;
 			c->down = b;
 			c->last_active = ev_now(c->w->loop);
 			if (relay_flush_down(c) == -1)
 				return -1;
-			if (n < BUF_SIZE)	/* drained: wait for more */
+			if (n < RELAY_CHUNK)	/* drained: wait for more */
 				break;
 			continue;
 		}
@@ -279,7 +297,7 @@ relay_settle(struct conn *c)
 		}
 		if ((c->flags & (F_DOWN_EOF | F_DOWN_SHUT)) == F_DOWN_EOF &&
 		    c->down == NULL) {
-			st = tls_close_notify(c->ssl);
+			st = ctls_close_notify(c);
 			switch (st) {
 			case TLS_OK:
 				c->flags |= F_DOWN_SHUT;
@@ -293,7 +311,7 @@ relay_settle(struct conn *c)
 			case TLS_FAIL:
 				c->flags |= F_TLS_FAILED;
 				return conn_io_fail(c, R_SERVER_CLOSED,
-				    tls_error(why, sizeof(why)));
+				    ctls_error(c, why, sizeof(why)));
 			}
 		}
 		if ((c->flags & (F_UP_SHUT | F_DOWN_SHUT)) ==

@@ -165,6 +165,44 @@ client_hello_callback(SSL *ssl, int *alert, void *arg)
 }
 
 /*
+ * OpenSSL's key log, the one way it gives out a TLS 1.3 session's
+ * application traffic secrets: "LABEL CLIENT_RANDOM SECRET", in hex.
+ * Only those two are taken, for the record layer (tls-offload); nothing
+ * is written anywhere.
+ */
+static void
+keylog(const SSL *ssl, const char *line)
+{
+	static const char client[] = "CLIENT_TRAFFIC_SECRET_0 ";
+	static const char server[] = "SERVER_TRAFFIC_SECRET_0 ";
+	const struct tls_hooks *hooks =
+	    SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	unsigned char secret[64];
+	const char *p, *hex;
+	size_t n = 0;
+	int is_server, hi, lo;
+
+	if (strncmp(line, client, sizeof(client) - 1) == 0)
+		is_server = 0;
+	else if (strncmp(line, server, sizeof(server) - 1) == 0)
+		is_server = 1;
+	else
+		return;
+	if ((hex = strchr(line + sizeof(client) - 1, ' ')) == NULL)
+		return;
+	for (p = hex + 1; p[0] != '\0' && p[1] != '\0' &&
+	    n < sizeof(secret); p += 2) {
+		if ((hi = OPENSSL_hexchar2int((unsigned char)p[0])) < 0 ||
+		    (lo = OPENSSL_hexchar2int((unsigned char)p[1])) < 0)
+			break;
+		secret[n++] = (unsigned char)(hi << 4 | lo);
+	}
+	if (*p == '\0' && n > 0)
+		hooks->on_secret((SSL *)(uintptr_t)ssl, is_server, secret, n);
+	OPENSSL_cleanse(secret, sizeof(secret));
+}
+
+/*
  * Session tickets carry, inside their encryption, what a resumption
  * must be checked against: the server name the session was routed by
  * (a ticket resumes only under the same name, in TLS 1.2 as in 1.3)
@@ -360,6 +398,8 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	    (void *)(uintptr_t)hooks);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_callback,
 	    (void *)(uintptr_t)hooks);
+	if (c->tls_offload && hooks->on_secret != NULL)
+		SSL_CTX_set_keylog_callback(ctx, keylog);
 	SSL_CTX_set_app_data(ctx, (void *)(uintptr_t)hooks);
 	if (c->client_ca != NULL)
 		client_auth(ctx, c, life, errs);
@@ -466,10 +506,12 @@ tls_write_once(SSL *ssl, const void *buf, size_t len)
 }
 
 void
-tls_describe(SSL *ssl, char *buf, size_t len)
+tls_names(SSL *ssl, const char **version, const char **cipher)
 {
-	snprintf(buf, len, "%s/%s", SSL_get_version(ssl),
-	    SSL_get_cipher_name(ssl));
+	*version = SSL_get_version(ssl);
+	*cipher = SSL_get_cipher_name(ssl);
+	if (*cipher == NULL)
+		*cipher = "(NONE)";
 }
 
 enum reason

@@ -63,6 +63,13 @@ struct tls_hooks {
 	 * a full handshake instead (chain is freed here).
 	 */
 	int (*on_resume)(SSL *ssl, const char *sni, STACK_OF(X509) *chain);
+	/*
+	 * With tls-offload: a TLS 1.3 application traffic secret of this
+	 * handshake, the client's (server 0) or the gateway's (server 1),
+	 * len bytes (the suite's hash length). NULL to leave them.
+	 */
+	void (*on_secret)(SSL *ssl, int server, const unsigned char *secret,
+	    size_t len);
 };
 
 /*
@@ -130,8 +137,11 @@ int tls_failed_no_cert(void);
  */
 void tls_write_once(SSL *ssl, const void *buf, size_t len);
 
-/* "TLSv1.3/TLS_AES_128_GCM_SHA256" for the log. */
-void tls_describe(SSL *ssl, char *buf, size_t len);
+/*
+ * The version and cipher names for the log ("TLSv1.3",
+ * "TLS_AES_128_GCM_SHA256"): OpenSSL's static strings, which outlive ssl.
+ */
+void tls_names(SSL *ssl, const char **version, const char **cipher);
 /* 1 if the handshake resumed an earlier session (a ticket). */
 int tls_resumed(SSL *ssl);
 

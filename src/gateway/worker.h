@@ -24,11 +24,14 @@
 #include "core/stats.h"
 
 /*
- * One relay buffer: bytes read from one side, not yet written out. 64 KiB:
- * four full TLS records, or one large read of the server, per system
- * call. Taken only while bytes are in flight: idle sessions hold none.
+ * One relay buffer: bytes read from one side, not yet written out. Reads
+ * take RELAY_CHUNK (64 KiB: four full TLS records, or one large read of
+ * the server, per system call); the room above it holds what sealing
+ * RELAY_CHUNK bytes into TLS records adds. Taken only while bytes are in
+ * flight: idle sessions hold none.
  */
-#define BUF_SIZE 65536
+#define RELAY_CHUNK 65536
+#define BUF_SIZE (RELAY_CHUNK + 512)
 struct buf {
 	struct buf *next;	/* free list */
 	size_t off, len;	/* data[off..len) still to write */
