@@ -31,9 +31,10 @@ After the rounds, --limit-runs times (both proxies started fresh again):
           each) until the first fails, --limit-max is reached or the
           deadline passes: how many the proxy holds at its fd limit, the
           errors, its RSS and fds there, one more attempt
-Once, before the rounds, the floor: what the session's cryptography alone
-costs on this machine (openssl speed; X25519 keygen through libcrypto),
-per connection and per GiB, to show how far above it each proxy is.
+The floor, the best of 3 samples taken before the rounds and between
+them: what the session's cryptography alone costs on this machine
+(openssl speed; X25519 keygen through libcrypto), per connection and per
+GiB, to show how far above it each proxy is.
 
 Output: the table on stdout and as Markdown in table.md beside
 results.json, which keeps every round's values.
@@ -940,19 +941,17 @@ SUITE_AEAD = {"TLS_AES_128_GCM_SHA256": "aes-128-gcm",
               "TLS_CHACHA20_POLY1305_SHA256": "chacha20-poly1305"}
 
 
-def measure_floor(seconds, repeats, extra_aeads=()):
-    """What the session's cryptography alone costs on this machine: per
+FLOOR_AEADS = ("aes-128-gcm", "aes-256-gcm")
+
+
+def floor_sample(seconds, samples, cmds, aeads=FLOOR_AEADS, pkey=True):
+    """One run of each floor measurement, added to samples: per
     connection one X25519 key generation, one X25519 derivation and one
     ECDSA P-256 signature (a TLS 1.3 full handshake's server side, with
-    this benchmark's certificate); per GiB, one AEAD pass over the bytes
+    this benchmark's certificate); per GiB one AEAD pass over the bytes
     (each relayed byte is decrypted or encrypted once by the proxy) in
-    16 KiB records. Each figure is the best of `repeats` runs: a floor is
-    the cheapest this machine manages, and it is shared."""
-    aeads = ["aes-128-gcm", "aes-256-gcm"] + [
-        x for x in extra_aeads if x not in ("aes-128-gcm", "aes-256-gcm")]
-    samples = collections.defaultdict(list)
-    cmds = []
-    for _ in range(max(1, repeats)):
+    16 KiB records."""
+    if pkey:
         cmd, lines = openssl_speed(["ecdhx25519", "ecdsap256"], seconds)
         cmds.append(cmd)
         got = 0
@@ -966,32 +965,51 @@ def measure_floor(seconds, repeats, extra_aeads=()):
         if got != 2:
             raise BenchError("%s: no ECDSA/X25519 figures in %r" %
                              (cmd, lines))
-        for c in aeads:
-            cmd, lines = openssl_speed(["-aead", "-evp", c, "-bytes",
-                                        "16384"], seconds)
-            cmds.append(cmd)
-            bps = [float(f[3]) for f in lines if f[0] == "+F" and
-                   len(f) >= 4]
-            if not bps or bps[0] <= 0:
-                raise BenchError("%s: no figure in %r" % (cmd, lines))
-            samples[c].append(GiB / bps[0])
         try:
             samples["x25519_keygen_us"].append(x25519_keygen_us(seconds))
-            how = "EVP_PKEY_keygen through ctypes"
         except Exception as e:
-            how = ("not measured (%s): counted as one derivation" %
-                   describe(e))
-    out = {"commands": list(dict.fromkeys(cmds)), "repeats": repeats,
-           "seconds": seconds,
-           "samples": dict(samples), "x25519_keygen_how": how}
+            samples["x25519_keygen_error"].append(describe(e))
+    for c in aeads:
+        cmd, lines = openssl_speed(["-aead", "-evp", c, "-bytes", "16384"],
+                                   seconds)
+        cmds.append(cmd)
+        bps = [float(f[3]) for f in lines if f[0] == "+F" and len(f) >= 4]
+        if not bps or bps[0] <= 0:
+            raise BenchError("%s: no figure in %r" % (cmd, lines))
+        samples[c].append(GiB / bps[0])
+
+
+def floor_summary(samples, cmds, seconds):
+    """Each figure is the best of its runs: a floor is the cheapest this
+    machine manages, and the machine is shared (the runs are spread over
+    the benchmark: before the rounds and between them)."""
+    if not samples.get("x25519_derive_us"):
+        return None
+    out = {"commands": list(dict.fromkeys(cmds)), "seconds": seconds,
+           "repeats": len(samples["x25519_derive_us"]),
+           "samples": {k: list(v) for k, v in samples.items()}}
     for k in ("ecdsa_p256_sign_us", "x25519_derive_us"):
         out[k] = min(samples[k])
-    out["x25519_keygen_us"] = min(samples.get("x25519_keygen_us") or
-                                  samples["x25519_derive_us"])
+    if samples.get("x25519_keygen_us"):
+        out["x25519_keygen_us"] = min(samples["x25519_keygen_us"])
+        out["x25519_keygen_how"] = "EVP_PKEY_keygen through ctypes"
+    else:
+        out["x25519_keygen_us"] = out["x25519_derive_us"]
+        out["x25519_keygen_how"] = ("not measured (%s): counted as one "
+                                    "derivation" % "; ".join(
+                                        samples["x25519_keygen_error"][:1]))
     out["per_connection_us"] = (out["x25519_keygen_us"] +
                                 out["x25519_derive_us"] +
                                 out["ecdsa_p256_sign_us"])
-    out["per_gib_s"] = {c: min(samples[c]) for c in aeads}
+    out["per_gib_s"] = {c: min(v) for c, v in samples.items()
+                        if c not in ("ecdsa_p256_sign_us",
+                                     "x25519_derive_us", "x25519_keygen_us",
+                                     "x25519_keygen_error") and v}
+    out["per_gib_s_max"] = {c: max(samples[c]) for c in out["per_gib_s"]}
+    out["per_connection_us_max"] = (
+        max(samples.get("x25519_keygen_us") or samples["x25519_derive_us"])
+        + max(samples["x25519_derive_us"]) +
+        max(samples["ecdsa_p256_sign_us"]))
     return out
 
 
@@ -1392,15 +1410,20 @@ def floor_lines(floor, aead):
                               aead.get(n, "?")) for n in PROXIES)
     return [
         "Floor per connection: %.0f us = X25519 keygen %.0f + X25519 derive "
-        "%.0f + ECDSA P-256 sign %.0f (keygen: %s, %gs)" % (
+        "%.0f + ECDSA P-256 sign %.0f (keygen: %s, %gs; worst run's sum "
+        "%.0f us)" % (
             floor["per_connection_us"], floor["x25519_keygen_us"],
             floor["x25519_derive_us"], floor["ecdsa_p256_sign_us"],
-            floor["x25519_keygen_how"], floor["seconds"]),
+            floor["x25519_keygen_how"], floor["seconds"],
+            floor["per_connection_us_max"]),
         "Floor per GiB (one AEAD pass, 16 KiB records): " + ", ".join(
-            "%s %.3f s" % (c.upper(), v) for c, v in g.items()) +
+            "%s %.3f s (worst run %.3f)" % (c.upper(), v,
+                                            floor["per_gib_s_max"][c])
+            for c, v in g.items()) +
         "; the proxies negotiate: %s (x floor uses each one's)" % by,
-        "Floor: best of %d runs of each (CPU time, once per invocation): "
-        % floor["repeats"] + "; ".join(floor["commands"]),
+        "Floor: the best of %d runs of each, spread over the benchmark "
+        "(before the rounds and between them), CPU time: " %
+        floor["repeats"] + "; ".join(floor["commands"]),
     ]
 
 
@@ -1551,7 +1574,8 @@ def main():
     ap.add_argument("--floor-seconds", type=int, default=1,
                     help="seconds per openssl speed test (0: no floor)")
     ap.add_argument("--floor-repeats", type=int, default=3,
-                    help="floor figures are the best of this many runs")
+                    help="floor figures are the best of this many runs, "
+                    "one before the rounds, then one after each round")
     ap.add_argument("--time-limit", type=float, default=900,
                     help="seconds for the whole run")
     a = ap.parse_args()
@@ -1622,14 +1646,22 @@ def main():
                "threads came or went or the two disagree" % CLK}}
     failures, rounds, logs, sanity_out = [], [], {}, {}
     limit_runs, floor = [], None
+    fsamples, fcmds = collections.defaultdict(list), []
+
+    def floor_run(when, **kw):
+        if a.floor_seconds <= 0 or any(f.startswith("floor") for f in
+                                       failures):
+            return
+        try:
+            floor_sample(a.floor_seconds, fsamples, fcmds, **kw)
+            log("bench: floor sample %s: %s" % (when, json.dumps(
+                {k: round(v[-1], 4) for k, v in fsamples.items()
+                 if v and not isinstance(v[-1], str)})))
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
+            failures.append("floor: %s" % e)
+            log("bench: FAILED: " + failures[-1])
     try:
-        if a.floor_seconds > 0:
-            try:
-                floor = measure_floor(a.floor_seconds, a.floor_repeats)
-                log("bench: floor: %s" % json.dumps(floor))
-            except (BenchError, OSError, subprocess.SubprocessError) as e:
-                failures.append("floor: %s" % e)
-                log("bench: FAILED: " + failures[-1])
+        floor_run("before the rounds")
         ports = {}
         for b in ("sink", "echo"):
             pf = os.path.join(work, "%s.port" % b)
@@ -1735,6 +1767,8 @@ def main():
                 res[n]["exit_status"] = kids.stop(procs[n])
             rounds.append({"round": rnd + 1, "order": list(order),
                            "loadavg": loadavg(), **res})
+            if rnd + 1 < a.floor_repeats:
+                floor_run("after round %d" % (rnd + 1))
             logs["round%d" % (rnd + 1)] = {
                 "sshgate_log": summarize_sshgate_log(
                     os.path.join(work, "sshgate-r%d.log" % rnd)),
@@ -1818,13 +1852,15 @@ def main():
     lim = summarize_limit(limit_runs)
     aead = {n: SUITE_AEAD.get(sanity_out.get(n, {}).get("cipher"))
             for n in PROXIES}
-    if floor and any(v and v not in floor["per_gib_s"] for v in
-                     aead.values()):
-        try:
-            floor = measure_floor(a.floor_seconds, a.floor_repeats,
-                                  [v for v in aead.values() if v])
-        except (BenchError, OSError, subprocess.SubprocessError) as e:
-            failures.append("floor: %s" % e)
+    # up to --floor-repeats samples: one before the rounds, one after each
+    # round but the last; the rest (fewer rounds than repeats) now
+    n_done = len(fsamples.get("x25519_derive_us", []))
+    for k in range(n_done, a.floor_repeats if n_done else 0):
+        floor_run("after the rounds")
+    extra = [v for v in aead.values() if v and v not in FLOOR_AEADS]
+    for k in range(a.floor_repeats if extra and n_done else 0):
+        floor_run("for %s" % ", ".join(extra), aeads=extra, pkey=False)
+    floor = floor_summary(fsamples, fcmds, a.floor_seconds)
     py_cmd = " ".join(shlex.quote(x) for x in [sys.executable] + sys.argv)
     elapsed = time.monotonic() - t_start
 
