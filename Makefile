@@ -113,10 +113,12 @@ run:
 	@$(MAKE) --no-print-directory $(BUILD)/sshgate
 	@scripts/demo.sh $(abspath $(BUILD)/sshgate)
 
+# make bench [BENCH_ARGS="--rounds 5 ..."]: sshgate against HAProxy, the
+# table on stdout and in build/bench/table.md (doc/performance.md).
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/sshgate
-	@scripts/bench.sh $(abspath $(BUILD)/sshgate)
+	@scripts/bench.sh $(abspath $(BUILD)/sshgate) $(BENCH_ARGS)
 
 bench-connect: $(BUILD)/sshgate
 	@scripts/bench-connect.sh $(abspath $(BUILD)/sshgate)

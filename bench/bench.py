@@ -4,17 +4,19 @@
 Started by scripts/bench.sh, which makes the work directory (with a PKI
 from scripts/pki.sh in WORK/pki), raises the open-file limit and cleans up
 every process whatever happens. Stdlib only; loopback addresses only.
+doc/performance.md says how to run it and what each row means.
 
 Both proxies get the same job, configured equivalently: TLS termination
 with the same ECDSA certificate (TLS 1.2+, both negotiate TLS 1.3), SNI
 routing of two names to two backends, the SSH-only check (the first bytes
 must be "SSH-2.0-"), 2 threads, one log record per connection written to a
-file, nothing else. Each round starts both proxies fresh and runs every
+file, RLIMIT_NOFILE --nofile (20000) with a connection cap the fds reach
+first, nothing else. Each round starts both proxies fresh and runs every
 phase on both, alternating which goes first; the summary is the median
 over the rounds, and the ratio the median of the per-round ratios
 sshgate/HAProxy (paired, so that the machine's drift cancels out).
 
-Phases (each bounded by a wall-clock deadline):
+Phases of a round (each bounded by a wall-clock deadline):
   mem     S idle sessions (TLS handshake + SSH banner exchange) held open:
           proxy RSS delta per session
   conn    C connections, PAR at a time: TLS 1.3 full handshake with SNI,
@@ -24,6 +26,18 @@ Phases (each bounded by a wall-clock deadline):
   rtt     one echo session through each proxy, N sequential 64-byte
           round trips on each, alternating between the two proxies
           (A, B, A, B...): p50, p99
+After the rounds, --limit-runs times (both proxies started fresh again):
+  limit   idle sessions opened (4 client processes, a share of the fds
+          each) until the first fails, --limit-max is reached or the
+          deadline passes: how many the proxy holds at its fd limit, the
+          errors, its RSS and fds there, one more attempt
+The floor, the best of 3 samples taken before the rounds and between
+them: what the session's cryptography alone costs on this machine
+(openssl speed; X25519 keygen through libcrypto), per connection and per
+GiB, to show how far above it each proxy is.
+
+Output: the table on stdout and as Markdown in table.md beside
+results.json, which keeps every round's values.
 """
 
 import argparse
@@ -34,6 +48,7 @@ import multiprocessing as mp
 import os
 import platform
 import resource
+import select
 import shlex
 import signal
 import socket
@@ -57,20 +72,29 @@ GiB = 1 << 30
 IO_TIMEOUT = 10.0
 MAIN_PID = os.getpid()
 
-# key, label, unit, better, format
+# key, label, unit, better, format, floor (what the machine's crypto floor
+# for it is: "conn" per connection, "gib" per GiB, None: no floor). The
+# first rows are the proxies' own costs, the "context:" rows the whole
+# setup's (clients, backends and both proxies share the CPUs).
 METRICS = [
-    ("conn_rate", "Connection rate (TLS 1.3 full hs)", "conn/s", "higher",
-     "%.0f"),
-    ("conn_cpu_ms", "Proxy CPU per connection", "ms", "lower", "%.3f"),
-    ("up_rate", "Upload throughput (P clients)", "MiB/s", "higher", "%.0f"),
-    ("up_cpu", "Proxy CPU per GiB uploaded", "s/GiB", "lower", "%.3f"),
-    ("down_rate", "Download throughput (P clients)", "MiB/s", "higher",
-     "%.0f"),
-    ("down_cpu", "Proxy CPU per GiB downloaded", "s/GiB", "lower", "%.3f"),
-    ("mem_kib", "RSS per idle session", "KiB", "lower", "%.1f"),
-    ("rtt_p50", "64 B echo round trip, median", "us", "lower", "%.0f"),
-    ("rtt_p99", "64 B echo round trip, p99", "us", "lower", "%.0f"),
-    ("rss_idle", "RSS after start + warm-up", "MiB", "lower", "%.1f"),
+    ("conn_cpu_ms", "CPU per new connection (TLS 1.3 full handshake)", "ms",
+     "lower", "%.3f", "conn"),
+    ("up_cpu", "CPU per GiB uploaded", "s/GiB", "lower", "%.3f", "gib"),
+    ("down_cpu", "CPU per GiB downloaded", "s/GiB", "lower", "%.3f", "gib"),
+    ("mem_kib", "RSS per idle session, at {S} idle", "KiB", "lower", "%.1f",
+     None),
+    ("rtt_p50", "RTT p50, 64 B echo, one session", "us", "lower", "%.0f",
+     None),
+    ("rtt_p99", "RTT p99, 64 B echo, one session", "us", "lower", "%.0f",
+     None),
+    ("conn_rate", "context: connection rate ({PAR} parallel)", "conn/s",
+     "higher", "%.0f", None),
+    ("up_rate", "context: upload throughput ({P} clients)", "MiB/s",
+     "higher", "%.0f", None),
+    ("down_rate", "context: download throughput ({P} clients)", "MiB/s",
+     "higher", "%.0f", None),
+    ("rss_idle", "context: RSS after start + warm-up", "MiB", "lower",
+     "%.1f", None),
 ]
 
 
@@ -128,6 +152,21 @@ def proc_rss_kib(pid):
     raise BenchError("no VmRSS for pid %d" % pid)
 
 
+def proc_fds(pid):
+    """Descriptors the process has open now."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_nofile(pid):
+    """The process's RLIMIT_NOFILE, soft and hard, as the kernel holds it."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                w = line.split()
+                return int(w[3]), int(w[4])
+    raise BenchError("no open-file limit for pid %d" % pid)
+
+
 # ------------------------------------------------------------ processes
 
 class Children:
@@ -138,10 +177,15 @@ class Children:
         self.work = work
         self.procs = []
 
-    def start(self, name, argv, out_path):
+    def start(self, name, argv, out_path, nofile=None):
+        """nofile: the process's RLIMIT_NOFILE (soft and hard), set
+        between fork and exec, as `ulimit -n` in a launching shell."""
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         out = open(out_path, "ab")
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                             stderr=subprocess.STDOUT, close_fds=True)
+                             stderr=subprocess.STDOUT, close_fds=True,
+                             preexec_fn=limit if nofile else None)
         out.close()
         p.name = name
         p.out_path = out_path
@@ -306,12 +350,12 @@ def _worker_signals():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def conn_worker(idx, q, go, release, addr, count, nthreads, deadline):
+def conn_worker(idx, q, ev, addr, count, nthreads, deadline):
     """Connection-rate worker: count connections on nthreads threads."""
     _worker_signals()
     ctx = client_ctx()
     q.put(("ready", idx))
-    if not go.wait(60):
+    if not ev.go.wait(60):
         return
 
     def one_thread(t):
@@ -338,7 +382,7 @@ def conn_worker(idx, q, go, release, addr, count, nthreads, deadline):
     q.put(("done", idx, sum(r[0] for r in res), dict(errs)))
 
 
-def mem_worker(idx, q, go, release, addr, count, nthreads, deadline):
+def mem_worker(idx, q, ev, addr, count, nthreads, deadline):
     """Memory worker: opens count sessions, holds them until released."""
     _worker_signals()
     ctx = client_ctx()
@@ -370,13 +414,13 @@ def mem_worker(idx, q, go, release, addr, count, nthreads, deadline):
     for _, e in res:
         errs.update(e)
     q.put(("opened", idx, sum(r[0] for r in res), dict(errs)))
-    release.wait(max(1.0, deadline - time.monotonic()))
+    ev.release.wait(max(1.0, deadline - time.monotonic()))
     for ts in held:
         tls_close(ts)
     q.put(("closed", idx))
 
 
-def bulk_worker(idx, q, go, release, addr, direction, nbytes, deadline):
+def bulk_worker(idx, q, ev, addr, direction, nbytes, deadline):
     """One bulk client: handshake first, then on go the transfer."""
     _worker_signals()
     try:
@@ -386,7 +430,7 @@ def bulk_worker(idx, q, go, release, addr, direction, nbytes, deadline):
         q.put(("done", idx, 0, {describe(e): 1}))
         return
     q.put(("ready", idx))
-    if not go.wait(60):
+    if not ev.go.wait(60):
         ts.close()
         return
     try:
@@ -419,17 +463,109 @@ def bulk_worker(idx, q, go, release, addr, direction, nbytes, deadline):
         q.put(("done", idx, 0, {describe(e): 1}))
 
 
+def alive(held):
+    """How many of these TLS sessions the proxy still holds: one poll()
+    over all of them; a socket with something to read is asked once,
+    without blocking, whether that is the end."""
+    pl = select.poll()
+    by_fd = {}
+    for ts in held:
+        try:
+            by_fd[ts.fileno()] = ts
+            pl.register(ts, select.POLLIN | select.POLLERR | select.POLLHUP)
+        except (OSError, ValueError):
+            pass
+    gone = len(held) - len(by_fd)
+    for fd, evs in pl.poll(0):
+        ts = by_fd[fd]
+        if evs & (select.POLLERR | select.POLLHUP):
+            gone += 1
+            continue
+        try:
+            ts.setblocking(False)
+            if ts.recv(1) == b"":
+                gone += 1
+        except (ssl.SSLWantReadError, BlockingIOError):
+            pass
+        except (ssl.SSLError, OSError):
+            gone += 1
+    return len(held) - gone
+
+
+def limit_worker(idx, q, ev, addr, count, nthreads, deadline, timeout):
+    """Idle-session limit worker: opens sessions (TLS handshake + SSH
+    banner exchange, as the mem phase does) until one fails anywhere (the
+    first failure sets stop for every worker), count is reached or the
+    deadline passes; holds them; counts the ones still open when told to
+    check; closes them on release."""
+    _worker_signals()
+    ctx = client_ctx()
+    held = []
+    lock = threading.Lock()
+    q.put(("ready", idx))
+    if not ev.go.wait(60):
+        return
+
+    def one_thread(t):
+        ok, errs, first = 0, collections.Counter(), None
+        for _ in range(split(count, nthreads)[t]):
+            if ev.stop.is_set() or time.monotonic() > deadline:
+                break
+            try:
+                ts = tls_open(addr, SINK_SNI, ctx, timeout=timeout)
+                try:
+                    ssh_hello(ts)
+                except BaseException:
+                    tls_close(ts)
+                    raise
+                with lock:
+                    held.append(ts)
+                ok += 1
+            except Exception as e:
+                errs[describe(e)] += 1
+                first = time.time()
+                ev.stop.set()
+                break
+        return ok, errs, first
+
+    res = run_threads(nthreads, one_thread)
+    errs = collections.Counter()
+    for r in res:
+        errs.update(r[1])
+    firsts = [r[2] for r in res if r[2] is not None]
+    q.put(("opened", idx, sum(r[0] for r in res), dict(errs),
+           min(firsts) if firsts else None))
+    ev.check.wait(max(1.0, deadline - time.monotonic()))
+    q.put(("checked", idx, alive(held)))
+    ev.release.wait(max(1.0, deadline - time.monotonic()))
+    for ts in held:
+        tls_close(ts)
+    q.put(("closed", idx))
+
+
+class Events:
+    """What the main process tells its client processes: go (start),
+    stop (stop opening: one of you saw an error), check (look at what you
+    hold), release (close everything)."""
+
+    def __init__(self, ctx):
+        self.go = ctx.Event()
+        self.stop = ctx.Event()
+        self.check = ctx.Event()
+        self.release = ctx.Event()
+
+
 class Workers:
     """A set of forked client processes with a start gun and a release."""
 
     def __init__(self, target, argss):
         ctx = mp.get_context("fork")
         self.q = ctx.Queue()
-        self.go = ctx.Event()
-        self.release = ctx.Event()
+        self.ev = Events(ctx)
+        self.go = self.ev.go
+        self.release = self.ev.release
         self.procs = [ctx.Process(target=target, daemon=True,
-                                  args=(i, self.q, self.go, self.release) +
-                                  tuple(a))
+                                  args=(i, self.q, self.ev) + tuple(a))
                       for i, a in enumerate(argss)]
         for p in self.procs:
             p.start()
@@ -455,8 +591,10 @@ class Workers:
         return [got[i] for i in sorted(got)]
 
     def finish(self):
-        self.go.set()
-        self.release.set()
+        self.ev.stop.set()
+        self.ev.go.set()
+        self.ev.check.set()
+        self.ev.release.set()
         for p in self.procs:
             p.join(5)
             if p.is_alive():
@@ -613,6 +751,282 @@ def warm_up(addr):
         tls_close(ts)
 
 
+# ---------------------------------------------------- idle-session limit
+
+LIMIT_PROCS = 4         # client processes: each holds a share of the fds
+LIMIT_MORE = 16         # most sessions tried one at a time after that
+
+
+def haproxy_info(path):
+    """HAProxy's "show info" on its stats socket, as a dict."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    try:
+        s.connect(path)
+        s.sendall(b"show info\n")
+        d = b""
+        while True:
+            x = s.recv(65536)
+            if not x:
+                break
+            d += x
+    finally:
+        s.close()
+    out = {}
+    for line in d.decode("utf-8", "replace").splitlines():
+        k, _, v = line.partition(":")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def proxy_says(name, proc, a):
+    """What the proxy itself counts now (best effort: at its descriptor
+    limit it may have none left for its admin socket)."""
+    try:
+        if name == "haproxy":
+            i = haproxy_info(proc.admin)
+            return {k: int(i[k]) for k in ("CurrConns", "Maxconn", "Maxsock",
+                                           "Ulimit-n") if k in i}
+        r = subprocess.run([a.sshgate, "ctl", "-s", proc.admin, "stats"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=5)
+        for line in r.stdout.decode("utf-8", "replace").splitlines():
+            if line.startswith("sshgate_sessions_active "):
+                return {"sessions_active": int(line.split()[1])}
+        return {"unavailable": r.stdout.decode("utf-8", "replace")[:120]}
+    except subprocess.TimeoutExpired:
+        return {"unavailable": "its admin socket did not answer within 5s"}
+    except Exception as e:
+        return {"unavailable": describe(e)}
+
+
+def one_at_a_time(addr, timeout, most):
+    """After the first failure: sessions opened one at a time, held,
+    until one fails (at most `most`). A parallel opening can fail at the
+    edge for want of one descriptor that a failed attempt then gives
+    back; this shows whether the proxy still had room, and how much.
+    Returns the sessions opened and what stopped them."""
+    held = []
+    for _ in range(most):
+        t = time.monotonic()
+        try:
+            ts = tls_open(addr, SINK_SNI, client_ctx(), timeout=timeout)
+            try:
+                ssh_hello(ts)
+            except BaseException:
+                tls_close(ts)
+                raise
+            held.append(ts)
+        except Exception as e:
+            return held, "failed after %.1fs: %s" % (time.monotonic() - t,
+                                                     describe(e))
+    return held, "none failed (%d tried)" % most
+
+
+def wait_fds_below(pid, level, timeout):
+    """Waits (bounded) until the process has at most level fds open."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if proc_fds(pid) <= level:
+                return True
+        except OSError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def phase_limit(name, proc, addr, a, deadline):
+    """The most idle sessions the proxy holds at its descriptor limit:
+    sessions are opened (LIMIT_PROCS processes x --limit-threads threads)
+    until the first one fails anywhere, --limit-max is reached or the
+    deadline passes. What counts is what is held when the opening stops,
+    checked to be still open; then, to show the limit was the cause:
+    sessions opened one at a time, until one fails (those
+    are reported apart, not counted in what the proxy held)."""
+    pid = proc.pid
+    time.sleep(0.3)
+    r0, f0 = proc_rss_kib(pid), proc_fds(pid)
+    before = proxy_says(name, proc, a)
+    w = Workers(limit_worker, [(addr, c, a.limit_threads, deadline,
+                                a.limit_timeout)
+                               for c in split(a.limit_max, LIMIT_PROCS)])
+    try:
+        w.collect("ready", deadline)
+        t0 = time.monotonic()
+        w.go.set()
+        opened = w.collect("opened", deadline)
+        t1 = time.monotonic()
+        time.sleep(1.0)           # let the proxy settle
+        r1, f1 = proc_rss_kib(pid), proc_fds(pid)
+        says = proxy_says(name, proc, a)
+        w.ev.check.set()
+        held = sum(m[2] for m in w.collect("checked", deadline))
+        more, probe = one_at_a_time(addr, a.limit_timeout, LIMIT_MORE)
+        for ts in more:
+            tls_close(ts)
+        w.release.set()
+        w.collect("closed", deadline)
+    finally:
+        w.finish()
+    ok = sum(m[2] for m in opened)
+    errs = merge_errs(opened, 3)
+    firsts = [m[4] for m in opened if m[4] is not None]
+    if ok == 0:
+        raise BenchError("no session opened: %s" % errs)
+    if errs:
+        stop = "the first error, after {:,} opened in {:.0f}s".format(
+            ok, t1 - t0)
+    elif ok >= a.limit_max:
+        stop = "the bounded maximum ({:,}), no error".format(a.limit_max)
+    else:
+        stop = "the phase deadline, no error, {:,} opened".format(ok)
+    drained = wait_fds_below(pid, f0 + 16, 30)
+    return {"limit_held": held, "limit_opened": ok,
+            "limit_dropped": ok - held, "limit_stopped_by": stop,
+            "limit_errors": errs,
+            "limit_first_error_unix": min(firsts) if firsts else None,
+            "limit_then_one_at_a_time": len(more),
+            "limit_probe": probe, "limit_open_s": t1 - t0,
+            "limit_rss_before_kib": r0, "limit_rss_kib": r1,
+            "limit_kib_per_session": (r1 - r0) / held if held else None,
+            "limit_fds_before": f0, "limit_fds": f1,
+            "limit_fds_per_session": (f1 - f0) / held if held else None,
+            "limit_nofile": proc_nofile(pid)[0],
+            "limit_proxy_before": before, "limit_proxy_at_limit": says,
+            "limit_closed_all": drained}
+
+
+# ----------------------------------------------------------------- floor
+
+def openssl_speed(args, seconds):
+    """openssl speed -mr (machine-readable), CPU time as the divisor (its
+    default): the lines starting with '+F'."""
+    argv = ["openssl", "speed", "-mr", "-seconds", str(seconds)] + args
+    r = subprocess.run(argv, stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, timeout=30 + 10 * seconds)
+    if r.returncode != 0:
+        raise BenchError("%s: exit status %d" % (" ".join(argv),
+                                                 r.returncode))
+    shown = ["openssl", "speed", "-seconds", str(seconds)] + args
+    return " ".join(shown), [l.split(":") for l in
+                             r.stdout.decode().splitlines()
+                             if l.startswith("+F")]
+
+
+def x25519_keygen_us(seconds):
+    """CPU microseconds per X25519 key generation, as a TLS 1.3 server
+    makes one per handshake: EVP_PKEY_keygen of the installed libcrypto,
+    called through ctypes in a loop for the given seconds (openssl speed
+    of OpenSSL 3.0 times the derivation only). Includes ctypes' call
+    overhead, under a microsecond."""
+    import ctypes
+    import ctypes.util
+    lc = ctypes.CDLL(ctypes.util.find_library("crypto") or "libcrypto.so.3")
+    vp = ctypes.c_void_p
+    lc.EVP_PKEY_CTX_new_id.restype = vp
+    lc.EVP_PKEY_CTX_new_id.argtypes = [ctypes.c_int, vp]
+    lc.EVP_PKEY_keygen_init.argtypes = [vp]
+    lc.EVP_PKEY_keygen.argtypes = [vp, ctypes.POINTER(vp)]
+    lc.EVP_PKEY_free.argtypes = [vp]
+    lc.EVP_PKEY_CTX_free.argtypes = [vp]
+    ctx = lc.EVP_PKEY_CTX_new_id(1034, None)        # NID_X25519
+    if not ctx or lc.EVP_PKEY_keygen_init(ctx) != 1:
+        raise BenchError("libcrypto: no X25519 key generation")
+    try:
+        key, n = vp(), 0
+        c0 = time.process_time()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for _ in range(50):
+                if lc.EVP_PKEY_keygen(ctx, ctypes.byref(key)) != 1:
+                    raise BenchError("libcrypto: X25519 keygen failed")
+                lc.EVP_PKEY_free(key)
+                key.value = None
+            n += 50
+        return (time.process_time() - c0) * 1e6 / n
+    finally:
+        lc.EVP_PKEY_CTX_free(ctx)
+
+
+# TLS 1.3 cipher suite -> the AEAD openssl speed names
+SUITE_AEAD = {"TLS_AES_128_GCM_SHA256": "aes-128-gcm",
+              "TLS_AES_256_GCM_SHA384": "aes-256-gcm",
+              "TLS_CHACHA20_POLY1305_SHA256": "chacha20-poly1305"}
+
+
+FLOOR_AEADS = ("aes-128-gcm", "aes-256-gcm")
+
+
+def floor_sample(seconds, samples, cmds, aeads=FLOOR_AEADS, pkey=True):
+    """One run of each floor measurement, added to samples: per
+    connection one X25519 key generation, one X25519 derivation and one
+    ECDSA P-256 signature (a TLS 1.3 full handshake's server side, with
+    this benchmark's certificate); per GiB one AEAD pass over the bytes
+    (each relayed byte is decrypted or encrypted once by the proxy) in
+    16 KiB records."""
+    if pkey:
+        cmd, lines = openssl_speed(["ecdhx25519", "ecdsap256"], seconds)
+        cmds.append(cmd)
+        got = 0
+        for f in lines:
+            if f[0] == "+F4" and f[2] == "256":
+                samples["ecdsa_p256_sign_us"].append(1e6 / float(f[3]))
+                got += 1
+            elif f[0] == "+F5" and f[2] == "253":
+                samples["x25519_derive_us"].append(1e6 / float(f[3]))
+                got += 1
+        if got != 2:
+            raise BenchError("%s: no ECDSA/X25519 figures in %r" %
+                             (cmd, lines))
+        try:
+            samples["x25519_keygen_us"].append(x25519_keygen_us(seconds))
+        except Exception as e:
+            samples["x25519_keygen_error"].append(describe(e))
+    for c in aeads:
+        cmd, lines = openssl_speed(["-aead", "-evp", c, "-bytes", "16384"],
+                                   seconds)
+        cmds.append(cmd)
+        bps = [float(f[3]) for f in lines if f[0] == "+F" and len(f) >= 4]
+        if not bps or bps[0] <= 0:
+            raise BenchError("%s: no figure in %r" % (cmd, lines))
+        samples[c].append(GiB / bps[0])
+
+
+def floor_summary(samples, cmds, seconds):
+    """Each figure is the best of its runs: a floor is the cheapest this
+    machine manages, and the machine is shared (the runs are spread over
+    the benchmark: before the rounds and between them)."""
+    if not samples.get("x25519_derive_us"):
+        return None
+    out = {"commands": list(dict.fromkeys(cmds)), "seconds": seconds,
+           "repeats": len(samples["x25519_derive_us"]),
+           "samples": {k: list(v) for k, v in samples.items()}}
+    for k in ("ecdsa_p256_sign_us", "x25519_derive_us"):
+        out[k] = min(samples[k])
+    if samples.get("x25519_keygen_us"):
+        out["x25519_keygen_us"] = min(samples["x25519_keygen_us"])
+        out["x25519_keygen_how"] = "EVP_PKEY_keygen through ctypes"
+    else:
+        out["x25519_keygen_us"] = out["x25519_derive_us"]
+        out["x25519_keygen_how"] = ("not measured (%s): counted as one "
+                                    "derivation" % "; ".join(
+                                        samples["x25519_keygen_error"][:1]))
+    out["per_connection_us"] = (out["x25519_keygen_us"] +
+                                out["x25519_derive_us"] +
+                                out["ecdsa_p256_sign_us"])
+    out["per_gib_s"] = {c: min(v) for c, v in samples.items()
+                        if c not in ("ecdsa_p256_sign_us",
+                                     "x25519_derive_us", "x25519_keygen_us",
+                                     "x25519_keygen_error") and v}
+    out["per_gib_s_max"] = {c: max(samples[c]) for c in out["per_gib_s"]}
+    out["per_connection_us_max"] = (
+        max(samples.get("x25519_keygen_us") or samples["x25519_derive_us"])
+        + max(samples["x25519_derive_us"]) +
+        max(samples["ecdsa_p256_sign_us"]))
+    return out
+
+
 # -------------------------------------------------------- sanity checks
 
 def backend_stats(port):
@@ -703,7 +1117,15 @@ def sanity(addr, ca, sink_port):
 
 # --------------------------------------------------------------- configs
 
-def sshgate_conf(work, port, ports, rnd):
+# Both proxies run with RLIMIT_NOFILE = nofile (20000 by default, set by
+# bench.py between fork and exec) and a connection cap that the descriptors
+# reach first: a proxied session holds 2 of them (client, backend), so
+# sshgate's max-connections is nofile/2 (10000, its default), and HAProxy has
+# no maxconn: it derives one from ulimit-n itself (9986 at 20000: its own fd
+# accounting, which refuses to start with a maxconn the fds cannot hold).
+# Each has its admin socket (one idle UNIX listener each): the idle-session
+# limit phase asks them how many sessions they count.
+def sshgate_conf(work, port, ports, rnd, nofile):
     return """\
 # sshgate under benchmark (generated by bench/bench.py)
 listen {ip}:{port}
@@ -714,25 +1136,28 @@ timeout inspect 5s
 timeout connect 5s
 timeout idle 10m
 timeout drain 1s
-max-connections 5000
+max-connections {maxconn}
 workers 2
 route {sink_sni} to {sink}:{sink_port}
 route {echo_sni} to {echo}:{echo_port}
 log file {work}/sshgate-r{rnd}.log
 log-format json
-""".format(ip=ADDR["sshgate"], port=port, pki=os.path.join(work, "pki"),
+control {work}/sshgate-r{rnd}.ctl
+""".format(maxconn=max(1, nofile // 2), ip=ADDR["sshgate"], port=port, pki=os.path.join(work, "pki"),
            sink_sni=SINK_SNI, echo_sni=ECHO_SNI, sink=ADDR["sink"],
            echo=ADDR["echo"], sink_port=ports["sink"],
            echo_port=ports["echo"], work=work, rnd=rnd)
 
 
-def haproxy_conf(work, port, ports):
+def haproxy_conf(work, port, ports, rnd, nofile):
     return """\
 # HAProxy under benchmark (generated by bench/bench.py): the recipe's
 # frontend, minus client certificates; same job as sshgate's config.
 global
     nbthread 2
-    maxconn 5000
+    # no maxconn: derived from ulimit-n (all the fds allow, 2 per session)
+    ulimit-n {nofile}
+    stats socket {work}/haproxy-r{rnd}.sock
     # with -db, stderr is the file bench.py gave it: one line a connection
     log stderr format raw local0 info
     ssl-default-bind-options ssl-min-ver TLSv1.2
@@ -761,16 +1186,16 @@ backend echo
 """.format(ip=ADDR["haproxy"], port=port, pki=os.path.join(work, "pki"),
            sink_sni=SINK_SNI, echo_sni=ECHO_SNI, sink=ADDR["sink"],
            echo=ADDR["echo"], sink_port=ports["sink"],
-           echo_port=ports["echo"])
+           echo_port=ports["echo"], work=work, rnd=rnd, nofile=nofile)
 
 
 def check_configs(a, work, ports):
     sg = os.path.join(work, "check-sshgate.conf")
     hp = os.path.join(work, "check-haproxy.cfg")
     with open(sg, "w") as f:
-        f.write(sshgate_conf(work, 1, ports, 0))
+        f.write(sshgate_conf(work, 1, ports, "check", a.nofile))
     with open(hp, "w") as f:
-        f.write(haproxy_conf(work, 1, ports))
+        f.write(haproxy_conf(work, 1, ports, "check", a.nofile))
     for argv in ([a.sshgate, "check", "-c", sg],
                  [a.haproxy, "-c", "-f", hp]):
         r = subprocess.run(argv, stdout=subprocess.PIPE,
@@ -868,23 +1293,26 @@ def versions(a):
 def start_proxy(kids, name, a, work, ports, rnd):
     port = free_port(ADDR[name])
     if name == "sshgate":
-        conf = os.path.join(work, "sshgate-r%d.conf" % rnd)
+        conf = os.path.join(work, "sshgate-r%s.conf" % rnd)
         with open(conf, "w") as f:
-            f.write(sshgate_conf(work, port, ports, rnd))
+            f.write(sshgate_conf(work, port, ports, rnd, a.nofile))
         argv = [a.sshgate, "serve", "-c", conf]
     else:
-        conf = os.path.join(work, "haproxy-r%d.cfg" % rnd)
+        conf = os.path.join(work, "haproxy-r%s.cfg" % rnd)
         with open(conf, "w") as f:
-            f.write(haproxy_conf(work, port, ports))
+            f.write(haproxy_conf(work, port, ports, rnd, a.nofile))
         argv = [a.haproxy, "-db", "-f", conf]
-    p = kids.start(name, argv, os.path.join(work, "%s-r%d.out" %
-                                            (name, rnd)))
+    p = kids.start(name, argv, os.path.join(work, "%s-r%s.out" %
+                                            (name, rnd)), nofile=a.nofile)
+    p.admin = os.path.join(work, "%s-r%s.%s" % (
+        name, rnd, "ctl" if name == "sshgate" else "sock"))
     wait_port(p, ADDR[name], port)
     return p, (ADDR[name], port)
 
 
 PHASES = ("mem", "conn", "up", "down")
-PHASE_CAP = {"mem": 90, "conn": 90, "up": 60, "down": 60, "rtt": 30}
+PHASE_CAP = {"mem": 150, "conn": 90, "up": 60, "down": 60, "rtt": 30,
+             "limit": 300}
 
 
 def run_phase(name, pid, addr, a, deadline):
@@ -897,7 +1325,7 @@ def run_phase(name, pid, addr, a, deadline):
 
 def summarize(rounds):
     summary = {}
-    for key, label, unit, better, fmt in METRICS:
+    for key, label, unit, better, fmt, fl in METRICS:
         vals = {n: [r[n][key] for r in rounds
                     if r[n].get(key) is not None] for n in PROXIES}
         paired = [r["sshgate"][key] / r["haproxy"][key] for r in rounds
@@ -910,6 +1338,8 @@ def summarize(rounds):
                     "min": min(v) if v else None,
                     "max": max(v) if v else None, "rounds": v}
         s["ratio"] = statistics.median(paired) if paired else None
+        s["ratio_min"] = min(paired) if paired else None
+        s["ratio_max"] = max(paired) if paired else None
         s["ratio_of_medians"] = (s["sshgate"]["median"] /
                                  s["haproxy"]["median"]
                                  if s["sshgate"]["median"] and
@@ -932,20 +1362,41 @@ def summarize(rounds):
     return summary
 
 
-def table(summary, a):
+def floor_of(fl, name, floor, aead):
+    """The floor for this row and proxy, in the row's unit, or None."""
+    if not floor or fl is None:
+        return None
+    if fl == "conn":
+        return floor["per_connection_us"] / 1e3
+    return floor["per_gib_s"].get(aead.get(name))
+
+
+def table_rows(summary, floor, aead, a, dash):
     def cell(s, fmt):
         if s["median"] is None:
             return "FAILED"
-        return "%s [%s-%s]" % (fmt % s["median"], fmt % s["min"],
-                               fmt % s["max"])
-    rows = [("metric", "unit", "better", "sshgate med [min-max]",
-             "HAProxy med [min-max]", "ratio s/H", "verdict")]
-    for key, label, unit, better, fmt in METRICS:
+        return "%s (%s%s%s)" % (fmt % s["median"], fmt % s["min"], dash,
+                                fmt % s["max"])
+    rows = [["Metric", "Unit", "Better", "sshgate", "HAProxy",
+             "sshgate/HAProxy", "sshgate x floor", "HAProxy x floor",
+             "Verdict"]]
+    for key, label, unit, better, fmt, fl in METRICS:
         s = summary[key]
-        rows.append((label, unit, better, cell(s["sshgate"], fmt),
-                     cell(s["haproxy"], fmt),
-                     "-" if s["ratio"] is None else "%.2f" % s["ratio"],
-                     s["verdict"]))
+        xf = []
+        for n in PROXIES:
+            f = floor_of(fl, n, floor, aead)
+            m = s[n]["median"]
+            xf.append("-" if not f or m is None else "%.1f" % (m / f))
+        rows.append([label.format(S=a.sessions, PAR=a.conn_par,
+                                  P=a.parallel), unit, better,
+                     cell(s["sshgate"], fmt), cell(s["haproxy"], fmt),
+                     "-" if s["ratio"] is None else "%.2f (%.2f%s%.2f)" % (
+                         s["ratio"], s["ratio_min"], dash, s["ratio_max"]),
+                     xf[0], xf[1], s["verdict"]])
+    return rows
+
+
+def render_text(rows):
     w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for i, r in enumerate(rows):
@@ -955,60 +1406,277 @@ def table(summary, a):
     return "\n".join(out)
 
 
+def render_md(rows, right=()):
+    out = ["| " + " | ".join(rows[0]) + " |",
+           "|" + "|".join("---:" if i in right else "---"
+                          for i in range(len(rows[0]))) + "|"]
+    for r in rows[1:]:
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in r) +
+                   " |")
+    return "\n".join(out)
+
+
+def floor_lines(floor, aead):
+    if not floor:
+        return []
+    g = floor["per_gib_s"]
+    by = ", ".join("%s %s" % ({"sshgate": "sshgate", "haproxy": "HAProxy"}[n],
+                              aead.get(n, "?")) for n in PROXIES)
+    return [
+        "Floor per connection: %.0f us = X25519 keygen %.0f + X25519 derive "
+        "%.0f + ECDSA P-256 sign %.0f (keygen: %s, %gs; worst run's sum "
+        "%.0f us)" % (
+            floor["per_connection_us"], floor["x25519_keygen_us"],
+            floor["x25519_derive_us"], floor["ecdsa_p256_sign_us"],
+            floor["x25519_keygen_how"], floor["seconds"],
+            floor["per_connection_us_max"]),
+        "Floor per GiB (one AEAD pass, 16 KiB records): " + ", ".join(
+            "%s %.3f s (worst run %.3f)" % (c.upper(), v,
+                                            floor["per_gib_s_max"][c])
+            for c, v in g.items()) +
+        "; the proxies negotiate: %s (x floor uses each one's)" % by,
+        "Floor: the best of %d runs of each, spread over the benchmark "
+        "(before the rounds and between them), CPU time: " %
+        floor["repeats"] + "; ".join(floor["commands"]),
+    ]
+
+
+def summarize_limit(limit_runs):
+    out = {}
+    for n in PROXIES:
+        rs = [r[n] for r in limit_runs if r.get(n)]
+        if not rs:
+            continue
+        held = [r["limit_held"] for r in rs]
+        out[n] = {"held": held, "held_median": statistics.median(held),
+                  "rss_kib": [r["limit_rss_kib"] for r in rs],
+                  "fds": [r["limit_fds"] for r in rs],
+                  "fds_before": [r["limit_fds_before"] for r in rs],
+                  "fds_per_session": [r["limit_fds_per_session"]
+                                      for r in rs],
+                  "kib_per_session": [r["limit_kib_per_session"]
+                                      for r in rs],
+                  "nofile": [r["limit_nofile"] for r in rs],
+                  "stopped_by": [r["limit_stopped_by"] for r in rs],
+                  "errors": [r["limit_errors"] for r in rs],
+                  "probe": [r["limit_probe"] for r in rs],
+                  "more": [r["limit_then_one_at_a_time"] for r in rs],
+                  "proxy_at_limit": [r["limit_proxy_at_limit"] for r in rs],
+                  "proxy_before": [r["limit_proxy_before"] for r in rs]}
+    return out
+
+
+def limit_rows(lim, a):
+    names = {"sshgate": "sshgate", "haproxy": "HAProxy"}
+    ns = [n for n in PROXIES if n in lim]
+    rows = [["Idle sessions at RLIMIT_NOFILE %d" % a.nofile] +
+            [names[n] for n in ns]]
+
+    def med(xs, fmt):
+        xs = [x for x in xs if x is not None]
+        if not xs:
+            return "-"
+        m = statistics.median(xs)
+        return fmt % m + ("" if len(xs) == 1 else " (%s-%s)" % (
+            fmt % min(xs), fmt % max(xs)))
+
+    def cap(n):
+        b = lim[n]["proxy_before"][0]
+        if n == "haproxy":
+            return ("maxconn %s (derived by HAProxy from ulimit-n %s; "
+                    "maxsock %s)" % (b.get("Maxconn", "?"),
+                                     b.get("Ulimit-n", "?"),
+                                     b.get("Maxsock", "?")))
+        return "max-connections %d" % max(1, a.nofile // 2)
+
+    def says(n):
+        x = lim[n]["proxy_at_limit"][-1]
+        if "CurrConns" in x:
+            return "CurrConns %d" % x["CurrConns"]
+        if "sessions_active" in x:
+            return "sessions_active %d" % x["sessions_active"]
+        return clip(x.get("unavailable", "-"))
+
+    def clip(x, n=72):
+        return x if len(x) <= n else x[:n - 3] + "..."
+
+    def errs(n):
+        e = lim[n]["errors"][-1]
+        return "; ".join("%dx %s" % (v, clip(k)) for k, v in
+                         sorted(e.items(), key=lambda kv: -kv[1])) or "none"
+
+    def mib(xs):
+        return [x / 1024 for x in xs]
+    rows += [
+        ["sessions held (still open when checked)"] +
+        ["{:,}".format(int(statistics.median(lim[n]["held"]))) +
+         ("" if len(lim[n]["held"]) == 1 else " (%d-%d)" % (
+             min(lim[n]["held"]), max(lim[n]["held"]))) for n in ns],
+        ["opening stopped at"] + [lim[n]["stopped_by"][-1] for n in ns],
+        ["errors seen (client side)"] + [errs(n) for n in ns],
+        ["then, one at a time"] + [clip("%d more opened, then one %s" % (
+            lim[n]["more"][-1], lim[n]["probe"][-1]), 90) for n in ns],
+        ["the proxy's own count then"] + [says(n) for n in ns],
+        ["RSS at that point (MiB)"] + [med(mib(lim[n]["rss_kib"]), "%.1f")
+                                       for n in ns],
+        ["RSS per session there (KiB)"] + [
+            med(lim[n]["kib_per_session"], "%.1f") for n in ns],
+        ["fds open at that point"] + [med(lim[n]["fds"], "%d") for n in ns],
+        ["fds per session"] + [med(lim[n]["fds_per_session"], "%.2f")
+                               for n in ns],
+        ["connection cap in its config"] + [cap(n) for n in ns],
+    ]
+    return rows
+
+
+def projection_rows(summary, lim, a):
+    names = {"sshgate": "sshgate", "haproxy": "HAProxy"}
+    rows = [["Projection, idle sessions"] +
+            ["%s memory (KiB/session x N)" % names[n] for n in PROXIES] +
+            ["%s fds" % names[n] for n in PROXIES]]
+    for N in (100000, 1000000):
+        r = ["{:,}".format(N)]
+        for n in PROXIES:
+            k = summary.get("mem_kib", {}).get(n, {}).get("median")
+            r.append("-" if k is None else "%.2f GiB" % (k * N / 1024 / 1024))
+        for n in PROXIES:
+            per, base = 2.0, 0
+            if n in lim:
+                xs = [x for x in lim[n]["fds_per_session"] if x]
+                per = statistics.median(xs) if xs else 2.0
+                base = statistics.median(lim[n]["fds_before"])
+            r.append("{:,}".format(int(round(base + per * N))))
+        rows.append(r)
+    return rows
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sshgate", required=True)
     ap.add_argument("--haproxy", default="/usr/sbin/haproxy")
     ap.add_argument("--work", required=True, help="temp dir (has pki/)")
     ap.add_argument("--out", required=True, help="results.json path")
+    ap.add_argument("--table-md", help="Markdown table path (default: "
+                    "table.md beside --out)")
     ap.add_argument("--invoked-as", default="")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--parallel", type=int, default=4, help="P bulk clients")
-    ap.add_argument("--mbytes", type=int, default=64, help="X MiB/client")
+    ap.add_argument("--mbytes", type=int, default=256, help="X MiB/client")
     ap.add_argument("--conns", type=int, default=2000, help="C")
     ap.add_argument("--conn-par", type=int, default=8)
-    ap.add_argument("--sessions", type=int, default=2000, help="S")
+    ap.add_argument("--sessions", type=int, default=5000, help="S")
     ap.add_argument("--rtts", type=int, default=2000)
-    ap.add_argument("--time-limit", type=float, default=420,
+    ap.add_argument("--nofile", type=int, default=20000,
+                    help="RLIMIT_NOFILE of both proxies, in every phase")
+    ap.add_argument("--limit-runs", type=int, default=1,
+                    help="idle-session limit runs (0: none)")
+    ap.add_argument("--limit-max", type=int, default=12000,
+                    help="most sessions the limit phase opens")
+    ap.add_argument("--limit-threads", type=int, default=3,
+                    help="opening threads in each of the %d client "
+                    "processes of the limit phase" % LIMIT_PROCS)
+    ap.add_argument("--limit-timeout", type=float, default=5.0,
+                    help="seconds a session may take to open in the limit "
+                    "phase before it counts as refused")
+    ap.add_argument("--floor-seconds", type=int, default=1,
+                    help="seconds per openssl speed test (0: no floor)")
+    ap.add_argument("--floor-repeats", type=int, default=3,
+                    help="floor figures are the best of this many runs, "
+                    "one before the rounds, then one after each round")
+    ap.add_argument("--time-limit", type=float, default=900,
                     help="seconds for the whole run")
     a = ap.parse_args()
     t_start = time.monotonic()
     run_deadline = t_start + a.time_limit
     work = os.path.abspath(a.work)
+    md_path = a.table_md or os.path.join(
+        os.path.dirname(os.path.abspath(a.out)), "table.md")
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = {"start": loadavg()}
 
     def on_signal(sig, _frame):
         raise SystemExit(128 + sig)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
+    # descriptors: the proxies get a.nofile (hard limit permitting); each
+    # client process holds its share of the sessions, the sink backend one
+    # socket per session the proxy under test holds
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = a.sessions * 2 + 512
+    notes = []
+    if hard != resource.RLIM_INFINITY and hard < a.nofile:
+        notes.append("the hard open-file limit here is %d, below --nofile "
+                     "%d: both proxies ran with RLIMIT_NOFILE %d, and the "
+                     "idle-session limit was measured at %d fds, not %d"
+                     % (hard, a.nofile, hard, hard, a.nofile))
+        a.nofile = hard
+    need = max(-(-a.sessions // 2),
+               -(-a.limit_max // LIMIT_PROCS) if a.limit_runs else 0,
+               max(a.sessions, min(a.limit_max, a.nofile // 2))
+               if a.limit_runs else a.sessions) + 512
     if soft < need:
-        raise BenchError("open-file limit %d is below the %d needed for %d "
-                         "sessions (scripts/bench.sh raises it with ulimit "
-                         "-n; hard limit %d)" % (soft, need, a.sessions,
-                                                  hard))
+        if hard == resource.RLIM_INFINITY or hard >= need:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        else:
+            raise BenchError("open-file limit %d (hard %d) is below the %d "
+                             "the clients and the backend need for %d "
+                             "sessions (scripts/bench.sh raises it with "
+                             "ulimit -n)" % (soft, hard, need,
+                                             max(a.sessions, a.limit_max)))
+    for n in notes:
+        log("bench: NOTE: " + n)
 
     ver = versions(a)
-    log("bench: %s | %s | %s" % (ver["sshgate"], ver["haproxy"],
-                                 ver["openssl"]))
+    log("bench: %s | %s | %s | load average %s" % (
+        ver["sshgate"], ver["haproxy"], ver["openssl"], load["start"]))
     kids = Children(work)
-    result = {"versions": ver, "params": {
+    result = {"versions": ver, "started": started, "params": {
         "rounds": a.rounds, "bulk_clients_P": a.parallel,
         "bulk_MiB_per_client_X": a.mbytes, "connections_C": a.conns,
         "connection_parallelism": a.conn_par, "idle_sessions_S": a.sessions,
         "echo_round_trips": a.rtts, "threads_per_proxy": 2,
+        "proxy_nofile": a.nofile, "limit_runs": a.limit_runs,
+        "limit_max": a.limit_max,
+        "limit_openers": "%d processes x %d threads" % (LIMIT_PROCS,
+                                                        a.limit_threads),
+        "limit_timeout_s": a.limit_timeout,
+        "floor_seconds": a.floor_seconds,
+        "floor_repeats": a.floor_repeats, "notes": notes,
         "logging": "on for both: one line per connection to a file "
                    "(sshgate: log file, json; HAProxy: option tcplog to "
                    "stderr, which is a file)",
-        "units": "MiB = 2^20 bytes, GiB = 2^30 bytes",
+        "units": "MiB = 2^20 bytes, GiB = 2^30 bytes, KiB = 2^10 bytes",
         "cpu": "CPU of the whole proxy process, all threads: the sum of "
                "/proc/PID/task/*/schedstat on-CPU ns (exact), checked "
                "against utime+stime of /proc/PID/stat (1/%d s ticks; "
                "*_cpu_stat_s in the rounds), which is used instead if "
                "threads came or went or the two disagree" % CLK}}
     failures, rounds, logs, sanity_out = [], [], {}, {}
+    limit_runs, floor = [], None
+    fsamples, fcmds = collections.defaultdict(list), []
+
+    def floor_run(when, **kw):
+        if a.floor_seconds <= 0 or any(f.startswith("floor") for f in
+                                       failures):
+            return
+        try:
+            floor_sample(a.floor_seconds, fsamples, fcmds, **kw)
+            log("bench: floor sample %s: %s" % (when, json.dumps(
+                {k: round(v[-1], 4) for k, v in fsamples.items()
+                 if v and not isinstance(v[-1], str)})))
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
+            failures.append("floor: %s" % e)
+            log("bench: FAILED: " + failures[-1])
     try:
+        floor_run("before the rounds")
         ports = {}
         for b in ("sink", "echo"):
             pf = os.path.join(work, "%s.port" % b)
@@ -1026,14 +1694,18 @@ def main():
                 ports[b] = int(f.read())
             wait_port(p, ADDR[b], ports[b])
         check_configs(a, work, ports)
-        result["config"] = {"sshgate": sshgate_conf(work, 0, ports, 0),
-                            "haproxy": haproxy_conf(work, 0, ports)}
+        result["config"] = {
+            "sshgate": sshgate_conf(work, 0, ports, 0, a.nofile),
+            "haproxy": haproxy_conf(work, 0, ports, 0, a.nofile),
+            "rlimit_nofile": "%d for both (soft and hard), set between "
+                             "fork and exec" % a.nofile}
         backends = [p for p in kids.procs]
+        sink = backends[0]
 
         for rnd in range(a.rounds):
             order = PROXIES if rnd % 2 == 0 else PROXIES[::-1]
-            log("bench: round %d/%d, order %s" % (rnd + 1, a.rounds,
-                                                  " then ".join(order)))
+            log("bench: round %d/%d, order %s, load average %s" % (
+                rnd + 1, a.rounds, " then ".join(order), loadavg()))
             procs, addrs, res = {}, {}, {n: {"errors": {}} for n in PROXIES}
             for n in order:
                 procs[n], addrs[n] = start_proxy(kids, n, a, work, ports, rnd)
@@ -1048,6 +1720,7 @@ def main():
                 warm_up(addrs[n])
                 time.sleep(0.3)
                 res[n]["rss_idle"] = proc_rss_kib(procs[n].pid) / 1024
+                res[n]["nofile"] = proc_nofile(procs[n].pid)
             for ph in PHASES:
                 for n in order:
                     left = run_deadline - time.monotonic()
@@ -1107,7 +1780,10 @@ def main():
                                       tail(procs[n].out_path)))
             for n in PROXIES:
                 res[n]["exit_status"] = kids.stop(procs[n])
-            rounds.append({"round": rnd + 1, "order": list(order), **res})
+            rounds.append({"round": rnd + 1, "order": list(order),
+                           "loadavg": loadavg(), **res})
+            if rnd + 1 < a.floor_repeats:
+                floor_run("after round %d" % (rnd + 1))
             logs["round%d" % (rnd + 1)] = {
                 "sshgate_log": summarize_sshgate_log(
                     os.path.join(work, "sshgate-r%d.log" % rnd)),
@@ -1115,6 +1791,66 @@ def main():
                     os.path.join(work, "sshgate-r%d.out" % rnd)),
                 "haproxy_log": summarize_haproxy_log(
                     os.path.join(work, "haproxy-r%d.out" % rnd)),
+            }
+
+        # the idle-session limit: both proxies started fresh again
+        for k in range(a.limit_runs):
+            tag = "L%d" % (k + 1)
+            order = PROXIES if k % 2 == 0 else PROXIES[::-1]
+            log("bench: idle-session limit run %d/%d at RLIMIT_NOFILE %d, "
+                "order %s, load average %s" % (
+                    k + 1, a.limit_runs, a.nofile, " then ".join(order),
+                    loadavg()))
+            procs, addrs, res = {}, {}, {}
+            for n in order:
+                procs[n], addrs[n] = start_proxy(kids, n, a, work, ports, tag)
+            for n in order:
+                warm_up(addrs[n])
+            sink_base = proc_fds(sink.pid)
+            for n in order:
+                left = run_deadline - time.monotonic()
+                if left < 30:
+                    failures.append("idle-session limit run %d %s: not run, "
+                                    "run time limit (%gs)" % (
+                                        k + 1, n, a.time_limit))
+                    log("bench: FAILED: " + failures[-1])
+                    continue
+                t = time.monotonic()
+                try:
+                    r = phase_limit(n, procs[n], addrs[n], a,
+                                    time.monotonic() +
+                                    min(PHASE_CAP["limit"], left))
+                    res[n] = r
+                    log("bench:   %-7s limit %5.1fs held=%d opened=%d "
+                        "rss=%.1fMiB fds=%d stopped by %s errors=%s "
+                        "then %d more one at a time, then %s; proxy: %s" % (
+                            n, time.monotonic() - t, r["limit_held"],
+                            r["limit_opened"], r["limit_rss_kib"] / 1024,
+                            r["limit_fds"], r["limit_stopped_by"],
+                            r["limit_errors"],
+                            r["limit_then_one_at_a_time"], r["limit_probe"],
+                            r["limit_proxy_at_limit"]))
+                except BenchError as e:
+                    failures.append("idle-session limit run %d %s: %s" %
+                                    (k + 1, n, e))
+                    log("bench: FAILED: " + failures[-1])
+                if procs[n].poll() is not None:
+                    raise BenchError("%s died (exit status %s) in the "
+                                     "idle-session limit phase:\n%s" %
+                                     (n, procs[n].returncode,
+                                      tail(procs[n].out_path)))
+                wait_fds_below(sink.pid, sink_base + 64, 30)
+            for n in PROXIES:
+                kids.stop(procs[n])
+            limit_runs.append({"run": k + 1, "order": list(order),
+                               "loadavg": loadavg(), **res})
+            logs["limit%d" % (k + 1)] = {
+                "sshgate_log": summarize_sshgate_log(
+                    os.path.join(work, "sshgate-r%s.log" % tag)),
+                "sshgate_stderr": summarize_stderr(
+                    os.path.join(work, "sshgate-r%s.out" % tag)),
+                "haproxy_log": summarize_haproxy_log(
+                    os.path.join(work, "haproxy-r%s.out" % tag)),
             }
         for p in backends:
             if p.poll() is not None:
@@ -1127,37 +1863,94 @@ def main():
         if os.getpid() == MAIN_PID:
             kids.stop_all()
 
+    load["end"] = loadavg()
     summary = summarize(rounds) if rounds else {}
+    lim = summarize_limit(limit_runs)
+    aead = {n: SUITE_AEAD.get(sanity_out.get(n, {}).get("cipher"))
+            for n in PROXIES}
+    # up to --floor-repeats samples: one before the rounds, one after each
+    # round but the last; the rest (fewer rounds than repeats) now
+    n_done = len(fsamples.get("x25519_derive_us", []))
+    for k in range(n_done, a.floor_repeats if n_done else 0):
+        floor_run("after the rounds")
+    extra = [v for v in aead.values() if v and v not in FLOOR_AEADS]
+    for k in range(a.floor_repeats if extra and n_done else 0):
+        floor_run("for %s" % ", ".join(extra), aeads=extra, pkey=False)
+    floor = floor_summary(fsamples, fcmds, a.floor_seconds)
     py_cmd = " ".join(shlex.quote(x) for x in [sys.executable] + sys.argv)
+    elapsed = time.monotonic() - t_start
+
+    head = [
+        "sshgate vs HAProxy, %s, %d round(s), elapsed %.0fs" % (
+            started, len(rounds), elapsed),
+        "command: %s" % (a.invoked_as or py_cmd),
+        "versions: %s | %s | %s" % (ver["sshgate"], ver["haproxy"],
+                                    ver["openssl"]),
+        "machine: %s CPUs, Linux %s, %s; load average (1/5/15 min) %s at "
+        "start, %s at end" % (ver["cpus"], ver["kernel"], ver["python"],
+                              load["start"], load["end"]),
+        "load: P=%d clients x %d MiB, C=%d connections (%d parallel), "
+        "S=%d idle sessions, %d echo round trips; both proxies: 2 threads, "
+        "RLIMIT_NOFILE %d, one log line per connection to a file" % (
+            a.parallel, a.mbytes, a.conns, a.conn_par, a.sessions, a.rtts,
+            a.nofile),
+        "values: median over the rounds (min-max over the rounds); "
+        "sshgate/HAProxy: median of the per-round paired ratios (min-max); "
+        "x floor: the proxy's median / this machine's crypto floor for it "
+        "(below); verdict: within 5% = about equal",
+    ] + ["NOTE: " + n for n in notes]
+    text, md = [], []
+    if summary:
+        rows = table_rows(summary, floor, aead, a, "-")
+        text.append(render_text(rows))
+        md.append(render_md(table_rows(summary, floor, aead, a, "–")))
+    fl = floor_lines(floor, aead)
+    text += fl
+    md += ["", "\n".join("- " + x for x in fl)] if fl else []
+    if lim:
+        lr = limit_rows(lim, a)
+        pr = projection_rows(summary, lim, a)
+        text += ["", render_text(lr), "", render_text(pr)]
+        md += ["", render_md(lr), "", render_md(pr)]
+    proj_note = ("projection: the median RSS per idle session of the table "
+                 "(measured at %d sessions) x N, the RSS only (the "
+                 "process's base and the kernel's socket memory come on "
+                 "top); fds: the fds per session measured at the limit x N "
+                 "+ the fds open before it; this kernel lets one process "
+                 "have at most %s fds (fs.nr_open)" % (
+                     a.sessions, open("/proc/sys/fs/nr_open").read().strip()
+                     if os.path.exists("/proc/sys/fs/nr_open") else "?"))
+    if lim:
+        text.append(proj_note)
+        md += ["", proj_note[0].upper() + proj_note[1:] + "."]
+
     result.update({"command": a.invoked_as or py_cmd,
                    "python_command": py_cmd,
-                   "elapsed_s": round(time.monotonic() - t_start, 1),
+                   "elapsed_s": round(elapsed, 1), "loadavg": load,
+                   "floor": floor, "negotiated_aead": aead,
                    "sanity": sanity_out, "summary": summary,
-                   "rounds": rounds, "logs": logs, "failures": failures})
+                   "rounds": rounds, "limit": lim, "limit_runs": limit_runs,
+                   "logs": logs, "failures": failures,
+                   "table_md": md_path})
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1, sort_keys=False)
         f.write("\n")
+    with open(md_path, "w") as f:
+        f.write("\n".join(["- " + h for h in head]) + "\n\n" +
+                "\n".join(md) + "\n")
 
     p = print
     p("")
-    p("sshgate vs HAProxy benchmark")
-    p("command: %s" % result["command"])
-    if a.invoked_as:
-        p("  which ran: %s" % py_cmd)
-    p("versions: %s | %s | %s" % (ver["sshgate"], ver["haproxy"],
-                                  ver["openssl"]))
-    p("machine: %s CPUs, Linux %s, %s" % (ver["cpus"], ver["kernel"],
-                                          ver["python"]))
+    for i, h in enumerate(head):
+        p(h)
+        if i == 1 and a.invoked_as:
+            p("  which ran: %s" % py_cmd)
     p("CPU: whole proxy process, all threads (/proc/PID/task/*/schedstat, "
       "cross-checked with /proc/PID/stat utime+stime); RSS: VmRSS")
     p("setup: both proxies terminate TLS (same ECDSA P-256 cert, TLS 1.2+), "
       "route 2 SNI names, SSH-only check, 2 threads, log one line per "
       "connection to a file; clients and backends on the same machine")
-    p("load: %d rounds (order alternates), P=%d clients x %d MiB, C=%d "
-      "connections (%d parallel), S=%d idle sessions, %d echo round trips"
-      % (a.rounds, a.parallel, a.mbytes, a.conns, a.conn_par, a.sessions,
-         a.rtts))
     for n in PROXIES:
         if n in sanity_out:
             s = sanity_out[n]
@@ -1170,14 +1963,8 @@ def main():
                s["not_ssh"]["backend_connections"],
                s["before_client_hello"], s["unknown_sni"]))
     p("")
-    if summary:
-        p("median over %d rounds [min-max]; ratio = sshgate/HAProxy, median "
-          "of the per-round ratios; verdict: within 5%% = about equal"
-          % len(rounds))
-        p(table(summary, a))
-        p("note: clients, backends and both proxies share the machine's "
-          "CPUs, so the rates measure the whole setup; the proxy CPU per "
-          "connection / per GiB and the RSS are the proxies' own costs")
+    for line in text:
+        p(line)
     p("")
     for r in rounds:
         for n in PROXIES:
@@ -1203,8 +1990,8 @@ def main():
                 hp["other_output"][:5])))
     for f in failures:
         p("FAILURE: " + f)
-    p("results: %s (elapsed %.0fs)" % (os.path.abspath(a.out),
-                                       result["elapsed_s"]))
+    p("results: %s, table: %s (elapsed %.0fs)" % (
+        os.path.abspath(a.out), md_path, elapsed))
     return 1 if failures else 0
 
 
