@@ -62,3 +62,9 @@ logq_empty(const struct logq *q)
 {
 	return q->len == 0;
 }
+
+size_t
+logq_bytes(const struct logq *q)
+{
+	return q->len;
+}

@@ -39,5 +39,7 @@ void logq_give_back(struct logq *q, char *batch);
 
 /* Nothing queued (a batch may still be out). */
 int logq_empty(const struct logq *q);
+/* Bytes queued (not counting a batch that is out). */
+size_t logq_bytes(const struct logq *q);
 
 #endif

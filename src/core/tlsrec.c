@@ -1,9 +1,9 @@
 #include "core/tlsrec.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
 
 #define CT_ALERT 21
 #define CT_HANDSHAKE 22
@@ -23,22 +23,50 @@ struct suite {
 	unsigned id;
 	size_t hashlen, keylen;
 	int gcm;			/* subject to TLSREC_GCM_LIMIT */
-	const EVP_MD *(*md)(void);
-	const EVP_CIPHER *(*cipher)(void);
+	int md, cipher;			/* in algs */
+};
+
+static const struct suite suites[] = {
+	{ TLSREC_AES_128_GCM_SHA256, 32, 16, 1, 0, 0 },
+	{ TLSREC_AES_256_GCM_SHA384, 48, 32, 1, 1, 1 },
+	{ TLSREC_CHACHA20_POLY1305_SHA256, 32, 32, 0, 0, 2 },
 };
 
 /*
- * OpenSSL's built-in EVP_CIPHER and EVP_MD objects: static, shared
- * read-only, safe from any thread. The implicit fetch they imply costs
- * at init and KeyUpdate only, never per record (the cipher is not
- * named again once the context has it).
+ * The algorithms, fetched once for the process: OpenSSL 3 looks an
+ * algorithm up by name each time one is named implicitly, which cost
+ * more than the hashing it names (about 20,000 instructions per HMAC).
+ * Read-only once fetched, so any thread may use them; never freed.
  */
-static const struct suite suites[] = {
-	{ TLSREC_AES_128_GCM_SHA256, 32, 16, 1, EVP_sha256, EVP_aes_128_gcm },
-	{ TLSREC_AES_256_GCM_SHA384, 48, 32, 1, EVP_sha384, EVP_aes_256_gcm },
-	{ TLSREC_CHACHA20_POLY1305_SHA256, 32, 32, 0, EVP_sha256,
-	    EVP_chacha20_poly1305 },
-};
+static struct {
+	EVP_MD *md[2];
+	EVP_CIPHER *cipher[3];
+} algs;
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void
+algs_fetch(void)
+{
+	algs.md[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
+	algs.md[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
+	algs.cipher[0] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	algs.cipher[1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	algs.cipher[2] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+}
+
+static const EVP_MD *
+suite_md(const struct suite *s)
+{
+	(void)pthread_once(&algs_once, algs_fetch);
+	return algs.md[s->md];
+}
+
+static const EVP_CIPHER *
+suite_cipher(const struct suite *s)
+{
+	(void)pthread_once(&algs_once, algs_fetch);
+	return algs.cipher[s->cipher];
+}
 
 static const struct suite *
 suite_find(unsigned id)
@@ -52,6 +80,47 @@ suite_find(unsigned id)
 }
 
 /*
+ * HMAC(key, msg) of RFC 2104 with md, key at most one block long (a
+ * traffic secret is one hash long). Returns 0, or -1.
+ */
+static int
+hmac(const EVP_MD *md, const unsigned char *key, size_t klen,
+    const unsigned char *msg, size_t mlen, unsigned char *out)
+{
+	unsigned char pad[128], inner[EVP_MAX_MD_SIZE];
+	EVP_MD_CTX *ctx;
+	unsigned n = 0, m = 0;
+	int bs, rc = -1;
+	size_t i;
+
+	if (md == NULL || (bs = EVP_MD_get_block_size(md)) <= 0 ||
+	    (size_t)bs > sizeof(pad) || klen > (size_t)bs ||
+	    (ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	memset(pad, 0x36, (size_t)bs);
+	for (i = 0; i < klen; i++)
+		pad[i] ^= key[i];
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, pad, (size_t)bs) != 1 ||
+	    EVP_DigestUpdate(ctx, msg, mlen) != 1 ||
+	    EVP_DigestFinal_ex(ctx, inner, &n) != 1)
+		goto out;
+	memset(pad, 0x5c, (size_t)bs);
+	for (i = 0; i < klen; i++)
+		pad[i] ^= key[i];
+	if (EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, pad, (size_t)bs) == 1 &&
+	    EVP_DigestUpdate(ctx, inner, n) == 1 &&
+	    EVP_DigestFinal_ex(ctx, out, &m) == 1 && m == n)
+		rc = 0;
+out:
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
  * HKDF-Expand-Label(secret, label, "", outlen) of RFC 8446 7.1. Every
  * length asked for here is at most Hash.length, so HKDF-Expand is one
  * HMAC block: T(1) = HMAC(secret, HkdfLabel || 0x01).
@@ -62,7 +131,6 @@ expand_label(const struct suite *s, const unsigned char *secret,
 {
 	unsigned char info[2 + 1 + 6 + 16 + 1 + 1];
 	unsigned char block[EVP_MAX_MD_SIZE];
-	unsigned int blen = 0;
 	size_t n = strlen(label), i = 0;
 	int rc = -1;
 
@@ -77,8 +145,7 @@ expand_label(const struct suite *s, const unsigned char *secret,
 	i += n;
 	info[i++] = 0;			/* empty context */
 	info[i++] = 1;			/* HKDF-Expand block counter */
-	if (HMAC(s->md(), secret, (int)s->hashlen, info, i, block, &blen) !=
-	    NULL && blen == s->hashlen) {
+	if (hmac(suite_md(s), secret, s->hashlen, info, i, block) == 0) {
 		memcpy(out, block, outlen);
 		rc = 0;
 	}
@@ -172,8 +239,8 @@ tlsrec_init(struct tlsrec *t, unsigned suite,
 	t->rctx = EVP_CIPHER_CTX_new();
 	t->wctx = EVP_CIPHER_CTX_new();
 	if (t->rctx == NULL || t->wctx == NULL ||
-	    EVP_CipherInit_ex(t->rctx, s->cipher(), NULL, NULL, NULL, 0) != 1 ||
-	    EVP_CipherInit_ex(t->wctx, s->cipher(), NULL, NULL, NULL, 1) != 1 ||
+	    EVP_CipherInit_ex(t->rctx, suite_cipher(s), NULL, NULL, NULL, 0) != 1 ||
+	    EVP_CipherInit_ex(t->wctx, suite_cipher(s), NULL, NULL, NULL, 1) != 1 ||
 	    set_key(s, t->rctx, t->rsecret, t->riv, 0) == -1 ||
 	    set_key(s, t->wctx, t->wsecret, t->wiv, 1) == -1) {
 		tlsrec_free(t);

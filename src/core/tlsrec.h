@@ -6,11 +6,13 @@
  * record sequence numbers reached so far and frees the SSL object;
  * from then on this module protects and unprotects records.
  *
- * Pure: bytes and keys in, bytes out. No sockets, no logging, no
- * globals; libcrypto only (EVP AEAD and HMAC), never libssl. Opening
- * decrypts in place in the caller's buffer, one record per call;
- * sealing writes whole records into the caller's buffer. No call
- * allocates but tlsrec_init (its two cipher contexts).
+ * Pure: bytes and keys in, bytes out. No sockets, no logging, no state
+ * but the hash and cipher algorithms, fetched from OpenSSL once per
+ * process and read-only after; libcrypto only (EVP AEAD and digests),
+ * never libssl. Opening decrypts in place in the caller's buffer, one
+ * record per call; sealing writes whole records into the caller's
+ * buffer. Nothing is allocated per record; tlsrec_init and KeyUpdates
+ * allocate the cipher contexts and a digest context for a moment.
  *
  * Memory: sizeof(struct tlsrec) is 160 bytes on LP64, plus what
  * OpenSSL allocates for the two EVP_CIPHER_CTX, each an EVP_CIPHER_CTX

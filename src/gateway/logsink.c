@@ -22,6 +22,13 @@
 #define SINK_MAGIC 0x6c6f6773u		/* "logs" */
 #define SINK_POISON 0xdeadbeefu
 #define SHUTDOWN_LAST_WORDS 1.0		/* seconds for stderr, at the end */
+/*
+ * How long a first line waits for others before the writer writes them
+ * all (a busy gateway then wakes its writer about 50 times a second, not
+ * twice per connection), and how many bytes end the wait at once.
+ */
+#define GATHER_NS 20000000L		/* 20 ms */
+#define GATHER_BYTES (64u << 10)
 
 struct log_sink {
 	unsigned magic;
@@ -37,6 +44,8 @@ struct log_sink {
 	pthread_cond_t wake;	/* to the writer: lines queued, or closed */
 	pthread_cond_t idle;	/* from the writer: queue empty, or done */
 	struct logq q;
+	int asleep;		/* the writer waits for a first line */
+	int gathering;		/* ... or lets lines gather before writing */
 	int busy;		/* the writer holds a batch */
 	int closed;		/* no reference left (set under both locks) */
 	int done;		/* the writer has ended */
@@ -149,19 +158,49 @@ output(struct log_sink *s, const char *p, size_t len, int *e)
 	return 0;
 }
 
+/* Until when the writer lets lines gather: now + GATHER_NS. */
+static void
+gather_until(struct timespec *t)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_nsec += GATHER_NS;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * The writer: waits for a first line, lets more gather for GATHER_NS (or
+ * until GATHER_BYTES are queued) so that a busy gateway wakes it once per
+ * batch rather than once per line, then writes them all at once.
+ */
 static void *
 writer_main(void *arg)
 {
 	struct log_sink *s = arg;
 	unsigned long long lost;
+	struct timespec until;
 	char *batch;
 	size_t len;
 	int e = 0;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (logq_empty(&s->q) && !s->closed)
+		while (logq_empty(&s->q) && !s->closed) {
+			s->asleep = 1;
 			pthread_cond_wait(&s->wake, &s->lock);
+			s->asleep = 0;
+		}
+		if (!s->closed && logq_bytes(&s->q) < GATHER_BYTES) {
+			gather_until(&until);
+			s->gathering = 1;
+			while (!s->closed && logq_bytes(&s->q) < GATHER_BYTES &&
+			    pthread_cond_timedwait(&s->wake, &s->lock,
+			    &until) == 0)
+				;
+			s->gathering = 0;
+		}
 		if ((len = logq_take(&s->q, &batch)) == 0)
 			break;		/* closed, and everything written */
 		s->busy = 1;
@@ -222,7 +261,7 @@ sink_new(enum log_target to, const char *path, int facility, char *err,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->wake, &ca);
 	pthread_cond_init(&s->idle, &ca);
 	pthread_condattr_destroy(&ca);
 	s->magic = SINK_MAGIC;
@@ -327,9 +366,12 @@ queue_line(struct log_sink *s, const char *line, size_t len, int count)
 
 	sink_check(s);
 	pthread_mutex_lock(&s->lock);
-	if ((rc = logq_push(&s->q, line, len)) == 0)
-		pthread_cond_signal(&s->wake);
-	else if (count) {
+	if ((rc = logq_push(&s->q, line, len)) == 0) {
+		/* the writer is woken once per batch, not once per line */
+		if (s->asleep || (s->gathering &&
+		    logq_bytes(&s->q) >= GATHER_BYTES))
+			pthread_cond_signal(&s->wake);
+	} else if (count) {
 		s->dropped++;
 		atomic_fetch_add_explicit(&total_dropped, 1,
 		    memory_order_relaxed);
