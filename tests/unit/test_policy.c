@@ -169,8 +169,10 @@ decide(const struct policy *p, const char *user, const char *const *groups,
 		*index = -1;
 	else if (rule >= p->rules && rule < p->rules + p->n)
 		*index = (int)(rule - p->rules);
-	else
+	else {
+		*index = -2;
 		fail_msg("*rule points outside the policy");
+	}
 	return v;
 }
 
@@ -197,7 +199,7 @@ check_decision(const struct policy *p, const char *user,
     const char *const *groups, const char *sni, const char *dst,
     enum policy_verdict want, int want_index, int line)
 {
-	int index;
+	int index = -2;
 	enum policy_verdict v = decide(p, user, groups, sni, dst, &index);
 
 	if (v != want || index != want_index)
