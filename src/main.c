@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <openssl/crypto.h>
 
+#include "admin/ca.h"
 #include "admin/check.h"
 #include "admin/ctl.h"
 #include "admin/explain.h"
@@ -40,6 +41,9 @@ static const struct command {
 	{ "ctl", ctl_main, CTL_USAGE,
 	    "talk to a running gateway through its control socket\n"
 	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)" },
+	{ "ca", ca_main, CA_USAGE,
+	    "a small CA: client certificates (user = CN, groups = OU),\n"
+	    "the gateway's certificate, revocation and the CRL" },
 	{ "version", version_main, "sshgate version", "print the version" },
 };
 

@@ -1,0 +1,49 @@
+/*
+ * ca_int: what the `sshgate ca` subcommands share: their argument
+ * parser, messages, defaults and bounds. Only admin/ca*.c include it.
+ */
+#ifndef SSHGATE_CA_INT_H
+#define SSHGATE_CA_INT_H
+
+#include <stddef.h>
+
+#define CA_GROUPS_MAX 64
+#define CA_NAMES_MAX 64		/* a gateway certificate's names */
+#define CA_POSITIONAL_MAX 64
+#define CA_ERR_MAX (3 * 4096 + 512)	/* room for paths and a reason */
+
+/* One subcommand's arguments, once parsed. */
+struct ca_args {
+	const char *pos[CA_POSITIONAL_MAX];	/* in order */
+	size_t npos;
+	const char *name, *days, *hours, *key, *csr, *out;
+	const char *groups[CA_GROUPS_MAX];
+	size_t ngroups;
+	int json;
+};
+
+/*
+ * Parses argv (argv[0] the subcommand) against the options the
+ * subcommand takes, a string like "days,hours,group" (json is a flag,
+ * the others take a value). Returns 0, or 2 after printing the usage
+ * error.
+ */
+int ca_parse(int argc, char **argv, const char *allowed, const char *usage,
+    struct ca_args *a);
+
+/* "sshgate: ca SUB: message" on stderr. */
+void ca_say(const char *sub, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A usage error: the message, then the usage, on stderr; returns 2. */
+int ca_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Checks a --key kind; 0 or 2 (usage error printed). */
+int ca_check_key_kind(const char *kind, const char *usage);
+
+int ca_issue(int argc, char **argv);
+int ca_request(int argc, char **argv);
+int ca_gateway(int argc, char **argv);
+
+#endif
