@@ -126,7 +126,8 @@ bench-connect: $(BUILD)/sshgate
 	@scripts/bench-connect.sh $(abspath $(BUILD)/sshgate)
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: binary, man pages, the
-# systemd unit, and an example config (never over an existing one).
+# systemd units (the gateway; sshgate-crl@ re-signing a CA's CRL daily),
+# and an example config (never over an existing one).
 install: $(BUILD)/sshgate
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -138,6 +139,10 @@ install: $(BUILD)/sshgate
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    packaging/sshgate.service.in > $(DESTDIR)$(UNITDIR)/sshgate.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/sshgate.service
+	sed -e 's|@BINDIR@|$(BINDIR)|g' packaging/sshgate-crl@.service.in \
+	    > $(DESTDIR)$(UNITDIR)/sshgate-crl@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sshgate-crl@.service
+	install -m 644 packaging/sshgate-crl@.timer $(DESTDIR)$(UNITDIR)/
 	install -m 640 examples/production.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/sshgate/sshgate.conf.example
 
