@@ -142,13 +142,27 @@ ca_parse(int argc, char **argv, const char *allowed, const char *usage,
 }
 
 int
-ca_check_key_kind(const char *kind, const char *usage)
+ca_check_key_kind(const char *sub, const char *kind, const char *usage)
 {
+	char shown[CA_SHOWN_MAX];
+
 	if (kind == NULL || strcmp(kind, "ecdsa") == 0 ||
 	    strcmp(kind, "ed25519") == 0 || strcmp(kind, "rsa") == 0)
 		return 0;
-	return ca_usage_error(usage, "--key must be ecdsa, ed25519 or rsa, "
-	    "not \"%s\"", kind);
+	return ca_usage_error(usage, "ca %s: --key must be ecdsa, ed25519 or "
+	    "rsa, not %s", sub, ca_shown(kind, shown, sizeof(shown)));
+}
+
+const char *
+ca_shown(const char *s, char *buf, size_t len)
+{
+	struct sbuf b;
+
+	sbuf_fixed(&b, buf, len);
+	sbuf_quoted(&b, s, len / 4, SBUF_C);
+	if (b.failed && len > 0)
+		buf[len - 1] = '\0';
+	return buf;
 }
 
 /* The files of a CA: init refuses a directory holding any of them. */
@@ -205,13 +219,14 @@ print_crl(const char *dir, X509_CRL *crl)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL,
 	    NULL);
+	int n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
 	char when[32];
 
 	caindex_time(casign_time(X509_CRL_get0_nextUpdate(crl)), when,
 	    sizeof(when));
 	printf("%s/crl.pem: CRL number %ld, %d revoked, next update %s\n",
 	    dir, num != NULL ? ASN1_INTEGER_get(num) : 0L,
-	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), when);
+	    n > 0 ? n : 0, when);
 	ASN1_INTEGER_free(num);
 }
 
@@ -219,6 +234,7 @@ static int
 ca_init(int argc, char **argv)
 {
 	const char *usage = CA_USAGE_INIT, *name, *dir;
+	char shown[CA_SHOWN_MAX];
 	char err[CA_ERR_MAX], path[PATH_MAX], *pem = NULL;
 	const char *written[4];
 	size_t nwritten = 0, len = 0, i;
@@ -235,12 +251,12 @@ ca_init(int argc, char **argv)
 	dir = a.pos[0];
 	name = a.name != NULL ? a.name : "sshgate CA";
 	if (caname_check(name) != NULL)
-		return ca_usage_error(usage, "ca init: --name \"%s\" %s", name,
-		    caname_check(name));
+		return ca_usage_error(usage, "ca init: --name %s %s",
+		    ca_shown(name, shown, sizeof(shown)), caname_check(name));
 	if (caname_period(&ca_period, a.days, NULL, &secs, err,
 	    sizeof(err)) == -1)
 		return ca_usage_error(usage, "ca init: %s", err);
-	if ((rc = ca_check_key_kind(a.key, usage)) != 0)
+	if ((rc = ca_check_key_kind("init", a.key, usage)) != 0)
 		return rc;
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 		ca_say("init", "cannot make %s: %s", dir, strerror(errno));
@@ -341,7 +357,7 @@ mark_revoked(struct caindex *ix, const char *what, time_t now, char *err,
     size_t errlen)
 {
 	struct caindex_entry *e = is_hex(what) ? caindex_find(ix, what) : NULL;
-	char when[32];
+	char when[32], shown[CA_SHOWN_MAX];
 	size_t i, named = 0, marked = 0;
 
 	if (e != NULL) {
@@ -366,12 +382,13 @@ mark_revoked(struct caindex *ix, const char *what, time_t now, char *err,
 			marked++;
 		}
 	}
+	ca_shown(what, shown, sizeof(shown));
 	if (named == 0)
 		snprintf(err, errlen, "no certificate with the serial or user "
-		    "\"%s\" in the index", what);
+		    "%s in the index", shown);
 	else if (marked == 0)
-		snprintf(err, errlen, "\"%s\" has no certificate left to "
-		    "revoke: each is already revoked or expired", what);
+		snprintf(err, errlen, "%s has no certificate left to revoke: "
+		    "each is already revoked or expired", shown);
 	return marked > 0 ? (int)marked : -1;
 }
 
@@ -571,6 +588,7 @@ static const struct ca_sub {
 int
 ca_main(int argc, char **argv)
 {
+	char shown[CA_SHOWN_MAX];
 	size_t i;
 	int k;
 
@@ -594,6 +612,6 @@ ca_main(int argc, char **argv)
 		printf("usage: %s\n", CA_USAGE);
 		return 0;
 	}
-	return ca_usage_error(CA_USAGE, "ca: unknown subcommand '%s'",
-	    argv[1]);
+	return ca_usage_error(CA_USAGE, "ca: unknown subcommand %s",
+	    ca_shown(argv[1], shown, sizeof(shown)));
 }

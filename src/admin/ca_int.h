@@ -39,8 +39,16 @@ void ca_say(const char *sub, const char *fmt, ...)
 int ca_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Checks a --key kind; 0 or 2 (usage error printed). */
-int ca_check_key_kind(const char *kind, const char *usage);
+/* Checks a --key kind of subcommand sub; 0 or 2 (usage error printed). */
+int ca_check_key_kind(const char *sub, const char *kind, const char *usage);
+
+/*
+ * s in double quotes, control characters and other odd bytes escaped
+ * (C-like), for a message: what a user typed is never echoed raw to a
+ * terminal. Returns buf.
+ */
+#define CA_SHOWN_MAX 300
+const char *ca_shown(const char *s, char *buf, size_t len);
 
 int ca_issue(int argc, char **argv);
 int ca_request(int argc, char **argv);

@@ -159,6 +159,7 @@ int
 ca_issue(int argc, char **argv)
 {
 	const char *usage = CA_USAGE_ISSUE, *user, *prefix, *why;
+	char shown[CA_SHOWN_MAX];
 	char err[CA_ERR_MAX], crt[PATH_MAX], keyp[PATH_MAX];
 	char serial[CAINDEX_SERIAL_MAX + 1], when[32];
 	char *pem = NULL, *keypem = NULL;
@@ -178,22 +179,24 @@ ca_issue(int argc, char **argv)
 		return ca_usage_error(usage, "ca issue: give DIR and one USER");
 	user = a.pos[1];
 	if ((why = caname_check(user)) != NULL)
-		return ca_usage_error(usage, "ca issue: the user \"%s\" %s",
-		    user, why);
+		return ca_usage_error(usage, "ca issue: the user %s %s",
+		    ca_shown(user, shown, sizeof(shown)), why);
 	for (i = 0; i < a.ngroups; i++) {
 		if ((why = caname_check(a.groups[i])) != NULL)
-			return ca_usage_error(usage, "ca issue: the group "
-			    "\"%s\" %s", a.groups[i], why);
+			return ca_usage_error(usage, "ca issue: the group %s "
+			    "%s", ca_shown(a.groups[i], shown, sizeof(shown)),
+			    why);
 		for (j = 0; j < i; j++)
 			if (strcmp(a.groups[i], a.groups[j]) == 0)
 				return ca_usage_error(usage, "ca issue: the "
-				    "group \"%s\" is given twice", a.groups[i]);
+				    "group %s is given twice", ca_shown(
+				    a.groups[i], shown, sizeof(shown)));
 	}
 	memset(&l, 0, sizeof(l));
 	if (caname_period(&client_period, a.days, a.hours, &l.secs, err,
 	    sizeof(err)) == -1)
 		return ca_usage_error(usage, "ca issue: %s", err);
-	if ((rc = ca_check_key_kind(a.key, usage)) != 0)
+	if ((rc = ca_check_key_kind("issue", a.key, usage)) != 0)
 		return rc;
 	if (a.csr != NULL && a.key != NULL)
 		return ca_usage_error(usage, "ca issue: --key makes a key here; "
@@ -261,6 +264,7 @@ int
 ca_request(int argc, char **argv)
 {
 	const char *usage = CA_USAGE_REQUEST, *user, *prefix, *why;
+	char shown[CA_SHOWN_MAX];
 	char err[CA_ERR_MAX], csrp[PATH_MAX], keyp[PATH_MAX];
 	char *pem = NULL, *keypem = NULL;
 	size_t len = 0, keylen = 0;
@@ -276,9 +280,9 @@ ca_request(int argc, char **argv)
 		return ca_usage_error(usage, "ca request: give one USER");
 	user = a.pos[0];
 	if ((why = caname_check(user)) != NULL)
-		return ca_usage_error(usage, "ca request: the user \"%s\" %s",
-		    user, why);
-	if ((rc = ca_check_key_kind(a.key, usage)) != 0)
+		return ca_usage_error(usage, "ca request: the user %s %s",
+		    ca_shown(user, shown, sizeof(shown)), why);
+	if ((rc = ca_check_key_kind("request", a.key, usage)) != 0)
 		return rc;
 	prefix = a.out != NULL ? a.out : user;
 	rc = 1;
@@ -328,6 +332,7 @@ int
 ca_gateway(int argc, char **argv)
 {
 	const char *usage = CA_USAGE_GATEWAY, *why, *prefix;
+	char shown[CA_SHOWN_MAX];
 	char err[CA_ERR_MAX], path[PATH_MAX], serial[CAINDEX_SERIAL_MAX + 1];
 	char when[32], *cert = NULL, *chain = NULL, *keypem = NULL, *all;
 	size_t clen = 0, chlen = 0, klen = 0, i;
@@ -349,14 +354,14 @@ ca_gateway(int argc, char **argv)
 		    CA_NAMES_MAX);
 	for (i = 1; i < a.npos; i++)
 		if ((why = check_gateway_name(a.pos[i])) != NULL)
-			return ca_usage_error(usage, "ca gateway: \"%s\" is "
-			    "no address, and as a DNS name it %s", a.pos[i],
-			    why);
+			return ca_usage_error(usage, "ca gateway: %s is no "
+			    "address, and as a DNS name it %s", ca_shown(
+			    a.pos[i], shown, sizeof(shown)), why);
 	memset(&l, 0, sizeof(l));
 	if (caname_period(&gateway_period, a.days, NULL, &l.secs, err,
 	    sizeof(err)) == -1)
 		return ca_usage_error(usage, "ca gateway: %s", err);
-	if ((rc = ca_check_key_kind(a.key, usage)) != 0)
+	if ((rc = ca_check_key_kind("gateway", a.key, usage)) != 0)
 		return rc;
 	prefix = a.out != NULL ? a.out : a.pos[1];
 	if (out_path(prefix, "pem", path, sizeof(path), err,
