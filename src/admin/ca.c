@@ -160,6 +160,7 @@ ca_shown(const char *s, char *buf, size_t len)
 
 	sbuf_fixed(&b, buf, len);
 	sbuf_quoted(&b, s, len / 4, SBUF_C);
+	sbuf_add(&b, "", 1);
 	if (b.failed && len > 0)
 		buf[len - 1] = '\0';
 	return buf;
@@ -508,7 +509,8 @@ list_json(const struct caindex *ix, time_t now)
 		sbuf_quoted(&b, e->name, CANAME_MAX, SBUF_JSON);
 		sbuf_str(&b, ",\"groups\":[");
 		for (j = 0; j < e->ngroups; j++) {
-			sbuf_str(&b, j > 0 ? "," : "");
+			if (j > 0)
+				sbuf_str(&b, ",");
 			sbuf_quoted(&b, e->groups[j], CANAME_MAX, SBUF_JSON);
 		}
 		sbuf_printf(&b, "],\"not_after\":\"%s\",\"status\":\"%s\"",

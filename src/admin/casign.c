@@ -145,7 +145,8 @@ san_text(const struct casign_leaf *l, struct sbuf *b, char *err,
 	for (i = 0; i < l->nsans; i++) {
 		const char *s = l->sans[i];
 
-		sbuf_str(b, i > 0 ? "," : "");
+		if (i > 0)
+			sbuf_str(b, ",");
 		if (inet_pton(AF_INET, s, a) == 1 ||
 		    inet_pton(AF_INET6, s, a) == 1)
 			sbuf_printf(b, "IP:%s", s);
