@@ -1,7 +1,7 @@
 /*
  * sshgate: one binary, one subcommand per job. The gateway daemon
  * (gateway/serve.c), the ProxyCommand client (client/), and the commands
- * that inspect or steer a gateway (admin/). `sshgate CMD --help` prints
+ * that inspect or steer a gateway, or make its certificates (admin/). `sshgate CMD --help` prints
  * that command's usage; `sshgate --help` all of them.
  */
 #include <stdio.h>

@@ -36,7 +36,8 @@ struct casign_leaf {
 
 /*
  * Signs a client or gateway certificate with the CA, under a random
- * 128-bit serial (hex into serial, CAINDEX_SERIAL_MAX + 1 bytes).
+ * 16-byte serial, positive, 126 bits of it random (hex into serial,
+ * CAINDEX_SERIAL_MAX + 1 bytes).
  * Refuses one that would outlive the CA. Returns it (caller frees), or
  * NULL with err set.
  */
