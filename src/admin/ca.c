@@ -18,8 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "admin/ca_int.h"
+#include "admin/capass.h"
 #include "admin/casign.h"
 #include "admin/castore.h"
 #include "core/caname.h"
@@ -105,11 +107,16 @@ ca_parse(int argc, char **argv, const char *allowed, const char *usage,
 		if (!allowed_opt(allowed, arg + 2, len))
 			return ca_usage_error(usage, "ca %s: unknown option "
 			    "%.*s", argv[0], (int)len + 2, arg);
-		if (len == 4 && strncmp(arg + 2, "json", 4) == 0) {
+		if ((len == 4 && strncmp(arg + 2, "json", 4) == 0) ||
+		    (len == 7 && strncmp(arg + 2, "encrypt", 7) == 0)) {
 			if (eq != NULL)
-				return ca_usage_error(usage, "ca %s: --json "
-				    "takes no value", argv[0]);
-			a->json = 1;
+				return ca_usage_error(usage, "ca %s: %.*s "
+				    "takes no value", argv[0], (int)len + 2,
+				    arg);
+			if (len == 4)
+				a->json = 1;
+			else
+				a->encrypt = 1;
 			continue;
 		}
 		if (eq != NULL)
@@ -235,7 +242,7 @@ static int
 ca_init(int argc, char **argv)
 {
 	const char *usage = CA_USAGE_INIT, *name, *dir;
-	char shown[CA_SHOWN_MAX];
+	char shown[CA_SHOWN_MAX], pass[CAPASS_MAX], prompt[PATH_MAX + 64];
 	char err[CA_ERR_MAX], path[PATH_MAX], *pem = NULL;
 	const char *written[4];
 	size_t nwritten = 0, len = 0, i;
@@ -245,7 +252,8 @@ ca_init(int argc, char **argv)
 	int rc;
 
 	err[0] = '\0';
-	if ((rc = ca_parse(argc, argv, "name,days,key", usage, &a)) != 0)
+	if ((rc = ca_parse(argc, argv, "name,days,key,encrypt", usage,
+	    &a)) != 0)
 		return rc;
 	if (a.npos != 1)
 		return ca_usage_error(usage, "ca init: give one DIR");
@@ -272,6 +280,13 @@ ca_init(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
+	if (a.encrypt) {
+		snprintf(prompt, sizeof(prompt), "New passphrase for "
+		    "%s/ca.key: ", dir);
+		if (capass_get(prompt, 1, pass, sizeof(pass), err,
+		    sizeof(err)) == -1)
+			goto out;
+	}
 	if ((s.key = casign_new_key(a.key != NULL ? a.key : "ecdsa")) == NULL) {
 		snprintf(err, sizeof(err), "cannot make a key");
 		goto out;
@@ -298,7 +313,8 @@ ca_init(int argc, char **argv)
 	written[nwritten++] = "ca.pem";
 	free(pem);
 	castore_path(dir, "ca.key", path, sizeof(path));
-	if ((pem = castore_pem_key(s.key, &len)) == NULL ||
+	if ((pem = castore_pem_key(s.key, a.encrypt ? pass : NULL,
+	    &len)) == NULL ||
 	    castore_write(path, pem, len, 0600, 0, err, sizeof(err)) == -1)
 		goto out;
 	written[nwritten++] = "ca.key";
@@ -306,10 +322,12 @@ ca_init(int argc, char **argv)
 	    "  %s/ca.pem   the CA certificate: the gateway's client-ca, "
 	    "'sshgate connect --ca'\n"
 	    "  %s/crl.pem  its CRL: the gateway's crl\n"
-	    "  %s/ca.key   its private key (0600): keep it secret\n",
-	    dir, name, a.key != NULL ? a.key : "ecdsa", dir, dir, dir);
+	    "  %s/ca.key   its private key (0600%s): keep it secret\n",
+	    dir, name, a.key != NULL ? a.key : "ecdsa", dir, dir, dir,
+	    a.encrypt ? ", encrypted" : "");
 	rc = 0;
 out:
+	OPENSSL_cleanse(pass, sizeof(pass));
 	if (pem != NULL) {
 		OPENSSL_cleanse(pem, len);
 		free(pem);

@@ -3,7 +3,8 @@
 #define SSHGATE_CA_H
 
 #define CA_USAGE_INIT "sshgate ca init DIR [--name NAME] [--days N] " \
-	"[--key ecdsa|ed25519|rsa]"
+	"[--key ecdsa|ed25519|rsa]\n" \
+	"                          [--encrypt]"
 #define CA_USAGE_ISSUE "sshgate ca issue DIR USER [--group G]... " \
 	"[--hours N | --days N]\n" \
 	"                          [--csr FILE | --key ecdsa|ed25519|rsa] " \

@@ -19,13 +19,13 @@ struct ca_args {
 	const char *name, *days, *hours, *key, *csr, *out;
 	const char *groups[CA_GROUPS_MAX];
 	size_t ngroups;
-	int json;
+	int json, encrypt;	/* the flags --json, --encrypt */
 };
 
 /*
  * Parses argv (argv[0] the subcommand) against the options the
- * subcommand takes, a string like "days,hours,group" (json is a flag,
- * the others take a value). Returns 0, or 2 after printing the usage
+ * subcommand takes, a string like "days,hours,group" (json and encrypt
+ * are flags, the others take a value). Returns 0, or 2 after printing the usage
  * error.
  */
 int ca_parse(int argc, char **argv, const char *allowed, const char *usage,

@@ -230,7 +230,7 @@ ca_issue(int argc, char **argv)
 	    sizeof(err))) == NULL)
 		goto out;
 	if (a.csr == NULL) {
-		keypem = castore_pem_key(l.pub, &keylen);
+		keypem = castore_pem_key(l.pub, NULL, &keylen);
 		if (out_write(&o, keyp, keypem, keylen, 0600, err,
 		    sizeof(err)) == -1)
 			goto out;
@@ -295,7 +295,7 @@ ca_request(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot make the key and request");
 		goto out;
 	}
-	keypem = castore_pem_key(key, &keylen);
+	keypem = castore_pem_key(key, NULL, &keylen);
 	if (out_write(&o, keyp, keypem, keylen, 0600, err, sizeof(err)) == -1)
 		goto out;
 	pem = castore_pem_req(req, &len);
@@ -388,7 +388,7 @@ ca_gateway(int argc, char **argv)
 		goto out;
 	cert = castore_pem_cert(x, &clen);
 	chain = castore_pem_cert(s.cert, &chlen);
-	keypem = castore_pem_key(l.pub, &klen);
+	keypem = castore_pem_key(l.pub, NULL, &klen);
 	all = cert != NULL && chain != NULL && keypem != NULL ?
 	    malloc(clen + chlen + klen + 1) : NULL;
 	if (all != NULL) {

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "admin/capass.h"
 #include "config/file.h"
 #include "core/util.h"
 
@@ -76,24 +77,59 @@ ssl_reason(void)
 	return r != NULL ? r : "no PEM data";
 }
 
+/* What OpenSSL's passphrase callback did, for the message after it. */
+struct key_pass {
+	const char *dir;
+	int asked;		/* the key is encrypted */
+	int got;		/* and a passphrase was given */
+	char why[512];
+};
+
+static int
+key_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	struct key_pass *kp = u;
+	char prompt[PATH_MAX + 64];
+	int n;
+
+	(void)rwflag;
+	if (kp->asked++ > 0)
+		return -1;	/* one try: a wrong one is said, not asked again */
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s/ca.key: ",
+	    kp->dir);
+	n = capass_get(prompt, 0, buf, (size_t)size, kp->why,
+	    sizeof(kp->why));
+	kp->got = n > 0;
+	return n > 0 ? n : -1;
+}
+
 static int
 load_key(struct castore *s, char *err, size_t errlen)
 {
+	struct key_pass kp;
 	char *text;
 	size_t len;
 	BIO *b;
 
 	if (read_file(s->dir, "ca.key", &text, &len, err, errlen) == -1)
 		return -1;
+	memset(&kp, 0, sizeof(kp));
+	kp.dir = s->dir;
 	if ((b = BIO_new_mem_buf(text, (int)len)) != NULL)
-		s->key = PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"");
+		s->key = PEM_read_bio_PrivateKey(b, NULL, key_passphrase, &kp);
 	BIO_free(b);
 	OPENSSL_cleanse(text, len);
 	free(text);
 	if (s->key == NULL) {
-		snprintf(err, errlen, "%s/ca.key: cannot read the CA key: %s "
-		    "(an encrypted key is not supported)", s->dir,
-		    ssl_reason());
+		if (kp.asked && !kp.got)
+			snprintf(err, errlen, "%s/ca.key is encrypted: %s",
+			    s->dir, kp.why);
+		else if (kp.asked)
+			snprintf(err, errlen, "%s/ca.key: wrong passphrase (or "
+			    "a damaged key): %s", s->dir, ssl_reason());
+		else
+			snprintf(err, errlen, "%s/ca.key: cannot read the CA "
+			    "key: %s", s->dir, ssl_reason());
 		return -1;
 	}
 	if (X509_check_private_key(s->cert, s->key) != 1) {
@@ -354,10 +390,14 @@ castore_pem_req(X509_REQ *req, size_t *len)
 }
 
 char *
-castore_pem_key(EVP_PKEY *key, size_t *len)
+castore_pem_key(EVP_PKEY *key, const char *pass, size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_secmem());
 
+	if (pass != NULL)
+		return bio_text(b, b != NULL && PEM_write_bio_PKCS8PrivateKey(b,
+		    key, EVP_aes_256_cbc(), pass, (int)strlen(pass), NULL,
+		    NULL) == 1, len);
 	return bio_text(b, b != NULL && PEM_write_bio_PrivateKey(b, key, NULL,
 	    NULL, 0, NULL, NULL) == 1, len);
 }

@@ -1,7 +1,8 @@
 /*
  * castore: a CA directory on disk.
  *
- *   DIR/ca.key     the CA's private key (PEM, unencrypted, mode 0600)
+ *   DIR/ca.key     the CA's private key (PEM, mode 0600; encrypted with a
+ *                  passphrase if init was given --encrypt: admin/capass)
  *   DIR/ca.pem     the CA certificate: the gateway's `client-ca`,
  *                  HAProxy's `ca-file`, `sshgate connect --ca`
  *   DIR/crl.pem    the CRL: the gateway's `crl`, HAProxy's `crl-file`
@@ -66,10 +67,14 @@ void castore_path(const char *dir, const char *name, char *buf,
 /* Rewrites DIR/index.txt from s->index. Returns 0, or -1 with err set. */
 int castore_save_index(struct castore *s, char *err, size_t errlen);
 
-/* PEM text of a certificate, CRL, request or key (caller frees). */
+/*
+ * PEM text of a certificate, CRL, request or key (caller frees; a key's
+ * text should be wiped first). A key with pass (not NULL) is encrypted
+ * with it (PKCS#8, AES-256-CBC).
+ */
 char *castore_pem_cert(X509 *x, size_t *len);
 char *castore_pem_crl(X509_CRL *crl, size_t *len);
 char *castore_pem_req(X509_REQ *req, size_t *len);
-char *castore_pem_key(EVP_PKEY *key, size_t *len);
+char *castore_pem_key(EVP_PKEY *key, const char *pass, size_t *len);
 
 #endif

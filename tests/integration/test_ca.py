@@ -579,17 +579,100 @@ def test_failed_record_removes_the_outputs(gw_bin, ca):
     assert len(kept) == 1
 
 
-def test_encrypted_ca_key_is_refused(gw_bin, ca):
+def run_detached(gw_bin, *args, cwd, env=None):
+    """run_ca without a controlling terminal: nobody to ask."""
+    return subprocess.run([gw_bin, "ca"] + [str(a) for a in args],
+                          cwd=str(cwd), capture_output=True, timeout=60,
+                          env=env, stdin=subprocess.DEVNULL,
+                          start_new_session=True)
+
+
+def passphrase_env(path, text):
+    path.write_text(text + "\n")
+    env = dict(os.environ)
+    env["SSHGATE_CA_PASSPHRASE_FILE"] = str(path)
+    return env
+
+
+def test_encrypted_ca_key_from_openssl(gw_bin, ca):
+    """A CA key encrypted with the openssl command: its passphrase from
+    $SSHGATE_CA_PASSPHRASE_FILE; a wrong one, or none to be had, is one
+    line and changes nothing."""
     key = ca / "ca" / "ca.key"
     subprocess.run(["openssl", "pkey", "-in", str(key), "-aes256",
                     "-passout", "pass:secret", "-out", str(key) + ".enc"],
                    check=True, capture_output=True, timeout=30)
     os.rename(str(key) + ".enc", key)
-    before = snapshot(ca)
-    r = run_ca(gw_bin, "issue", "ca", "bob", cwd=ca)
-    one_error_line(r, 1, "ca/ca.key: cannot read the CA key")
-    assert "an encrypted key is not supported" in r.stderr.decode()
-    assert snapshot(ca) == before
+    os.chmod(key, 0o600)
+    before = snapshot(ca / "ca")
+    r = run_detached(gw_bin, "issue", "ca", "bob", cwd=ca)
+    one_error_line(r, 1, "ca/ca.key is encrypted: no terminal to ask for "
+                         "the passphrase on: name a file holding it in "
+                         "$SSHGATE_CA_PASSPHRASE_FILE")
+    r = run_detached(gw_bin, "issue", "ca", "bob", cwd=ca,
+                     env=passphrase_env(ca / "bad", "wrong"))
+    one_error_line(r, 1, "ca/ca.key: wrong passphrase (or a damaged key)")
+    env = passphrase_env(ca / "missing", "x")
+    env["SSHGATE_CA_PASSPHRASE_FILE"] = str(ca / "nothing-here")
+    r = run_detached(gw_bin, "crl", "ca", cwd=ca, env=env)
+    one_error_line(r, 1, "nothing-here (SSHGATE_CA_PASSPHRASE_FILE): No "
+                         "such file or directory")
+    assert snapshot(ca / "ca") == before
+    assert not (ca / "bob.crt").exists()
+    r = run_detached(gw_bin, "issue", "ca", "bob", cwd=ca,
+                     env=passphrase_env(ca / "good", "secret"))
+    assert r.returncode == 0, r.stderr
+    # list needs no key
+    r = run_detached(gw_bin, "list", "ca", cwd=ca)
+    assert r.returncode == 0 and b" bob " in r.stdout
+
+
+def test_init_encrypt_asks_twice_on_the_terminal(gw_bin, tmp_path):
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(str(tmp_path))
+        os.environ.pop("SSHGATE_CA_PASSPHRASE_FILE", None)
+        os.execv(gw_bin, [gw_bin, "ca", "init", "ca", "--encrypt"])
+    seen = b""
+
+    def until(text):
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert text in seen, seen
+    until(b"New passphrase for ca/ca.key: ")
+    os.write(fd, b"tty pass phrase\n")
+    until(b"Again: ")
+    os.write(fd, b"tty pass phrase\n")
+    until(b"keep it secret")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"tty pass phrase" not in seen          # not echoed
+    assert (tmp_path / "ca/ca.key").read_text().startswith(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    r = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "ca/ca.key"),
+                        "-passin", "pass:tty pass phrase", "-noout"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    r = run_detached(gw_bin, "issue", "ca", "alice", cwd=tmp_path,
+                     env=passphrase_env(tmp_path / "p", "tty pass phrase"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_init_encrypt_without_a_passphrase_writes_nothing(gw_bin, tmp_path):
+    r = run_detached(gw_bin, "init", "ca", "--encrypt", cwd=tmp_path)
+    one_error_line(r, 1, "no terminal to ask for the passphrase on")
+    assert os.listdir(tmp_path / "ca") in (["lock"], [])
 
 
 @pytest.mark.parametrize("edit,text", [
@@ -664,7 +747,8 @@ def test_man_page_documents_the_commands_and_files():
                  "--out", "--json", "ca.key", "ca.pem", "crl.pem",
                  "index.txt", "certs/SERIAL.pem", "lock", "STATUS SERIAL "
                  "NOT-AFTER REVOKED KIND NAME GROUPS", "sshgate-crl@.timer",
-                 "expire-sessions yes", "does not support a passphrase", "crl-expired",
+                 "expire-sessions yes", "--encrypt",
+                 "SSHGATE_CA_PASSPHRASE_FILE", "wrong passphrase", "crl-expired",
                  "openssl verify -crl_check") + SUBS:
         assert word in text, word
     cmds, _ = readme_blocks()

@@ -1,0 +1,103 @@
+#include "admin/capass.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "config/file.h"
+
+/* The first line of the file named by CAPASS_ENV. */
+static int
+from_file(const char *path, char *buf, size_t len, char *err,
+    size_t errlen)
+{
+	char *text, why[256];
+	size_t n, textlen;
+
+	if (file_read(path, CAPASS_MAX, &text, &textlen, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s (%s): %s", path, CAPASS_ENV, why);
+		return -1;
+	}
+	n = strcspn(text, "\r\n");
+	if (n == 0 || n >= len)
+		snprintf(err, errlen, "%s (%s): %s", path, CAPASS_ENV, n == 0 ?
+		    "its first line is empty" : "the passphrase is too long");
+	else {
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+	}
+	OPENSSL_cleanse(text, textlen);
+	free(text);
+	return n == 0 || n >= len ? -1 : (int)n;
+}
+
+/* Says prompt on tty and reads a line without echo. Returns its length or -1. */
+static int
+ask(int tty, const char *prompt, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	ssize_t r;
+	char ch;
+	int echo_off;
+
+	if (write(tty, prompt, strlen(prompt)) == -1)
+		return -1;
+	echo_off = tcgetattr(tty, &old) == 0;
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(tty, TCSAFLUSH, &quiet);
+	}
+	for (;;) {
+		r = read(tty, &ch, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r != 1 || ch == '\n')
+			break;
+		if (n + 1 < len)
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	if (echo_off)
+		tcsetattr(tty, TCSAFLUSH, &old);
+	if (write(tty, "\n", 1) == -1)
+		return -1;
+	return r == 1 || n > 0 ? (int)n : -1;
+}
+
+int
+capass_get(const char *prompt, int confirm, char *buf, size_t len,
+    char *err, size_t errlen)
+{
+	const char *path = getenv(CAPASS_ENV);
+	char again[CAPASS_MAX];
+	int tty, n, m;
+
+	if (path != NULL && *path != '\0')
+		return from_file(path, buf, len, err, errlen);
+	if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "no terminal to ask for the passphrase "
+		    "on: name a file holding it in $%s", CAPASS_ENV);
+		return -1;
+	}
+	n = ask(tty, prompt, buf, len);
+	if (n > 0 && confirm) {
+		m = ask(tty, "Again: ", again, sizeof(again));
+		if (m != n || strcmp(again, buf) != 0)
+			n = -2;
+		OPENSSL_cleanse(again, sizeof(again));
+	}
+	close(tty);
+	if (n <= 0)
+		snprintf(err, errlen, "%s", n == -2 ? "the passphrases differ" :
+		    "no passphrase given");
+	return n > 0 ? n : -1;
+}
