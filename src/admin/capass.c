@@ -37,7 +37,12 @@ from_file(const char *path, char *buf, size_t len, char *err,
 	return n == 0 || n >= len ? -1 : (int)n;
 }
 
-/* Says prompt on tty and reads a line without echo. Returns its length or -1. */
+/*
+ * Says prompt on tty and reads a line without echo. Echo is off before
+ * the prompt shows, and what was typed ahead is kept (TCSANOW, not
+ * TCSAFLUSH): an answer sent as soon as the prompt appears is read, not
+ * thrown away. Returns its length or -1.
+ */
 static int
 ask(int tty, const char *prompt, char *buf, size_t len)
 {
@@ -47,19 +52,20 @@ ask(int tty, const char *prompt, char *buf, size_t len)
 	char ch;
 	int echo_off;
 
-	if (write(tty, prompt, strlen(prompt)) == -1)
-		return -1;
 	echo_off = tcgetattr(tty, &old) == 0;
 	if (echo_off) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
-		tcsetattr(tty, TCSAFLUSH, &quiet);
+		tcsetattr(tty, TCSANOW, &quiet);
 	}
-	for (;;) {
+	r = write(tty, prompt, strlen(prompt)) == -1 ? -1 : 0;
+	while (r != -1) {
 		r = read(tty, &ch, 1);
-		if (r == -1 && errno == EINTR)
+		if (r == -1 && errno == EINTR) {
+			r = 0;
 			continue;
+		}
 		if (r != 1 || ch == '\n')
 			break;
 		if (n + 1 < len)
@@ -67,7 +73,7 @@ ask(int tty, const char *prompt, char *buf, size_t len)
 	}
 	buf[n] = '\0';
 	if (echo_off)
-		tcsetattr(tty, TCSAFLUSH, &old);
+		tcsetattr(tty, TCSANOW, &old);
 	if (write(tty, "\n", 1) == -1)
 		return -1;
 	return r == 1 || n > 0 ? (int)n : -1;
