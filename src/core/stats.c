@@ -123,6 +123,10 @@ stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 	sbuf_printf(&o, "# HELP sshgate_sessions_active Connections open now.\n"
 	    "# TYPE sshgate_sessions_active gauge\n"
 	    "sshgate_sessions_active %llu\n", s->active);
+	sbuf_printf(&o, "# HELP sshgate_sessions_max Connections accepted at "
+	    "most: max-connections, or fewer if the file descriptor limit "
+	    "cannot hold them.\n# TYPE sshgate_sessions_max gauge\n"
+	    "sshgate_sessions_max %llu\n", s->max_active);
 	sbuf_printf(&o, "# HELP sshgate_bytes_total Bytes relayed (up: client to "
 	    "server).\n# TYPE sshgate_bytes_total counter\n"
 	    "sshgate_bytes_total{direction=\"up\"} %llu\n"

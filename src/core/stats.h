@@ -44,7 +44,7 @@ struct stats_snapshot {
 	unsigned long long hs_count, hs_sum_us;
 	unsigned long long dns[STATS_DNS_N];
 	unsigned long long tls_offloaded;
-	unsigned long long active, reloads_ok, reloads_failed;
+	unsigned long long active, max_active, reloads_ok, reloads_failed;
 	unsigned long long workers;
 	unsigned long long log_dropped, log_write_errors;	/* lines */
 	const char *version;

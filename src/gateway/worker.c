@@ -99,7 +99,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	struct listener *l = container_of(io, struct listener, io);
 	struct worker *w = l->w;
 	struct gateway *gw = w->gw;
-	unsigned long max = w->rt->conf->max_conns;
+	unsigned long max = atomic_load(&gw->max_conns);
 	struct addr peer;
 	int i, fd, err;
 
@@ -162,7 +162,7 @@ static void
 resume_if_room(struct worker *w)
 {
 	if (w->pause_full &&
-	    atomic_load(&w->gw->active) < w->rt->conf->max_conns) {
+	    atomic_load(&w->gw->active) < atomic_load(&w->gw->max_conns)) {
 		w->pause_full = 0;
 		listeners_update(w);
 	}
@@ -179,7 +179,7 @@ release_slot(struct worker *w)
 	struct gateway *gw = w->gw;
 	size_t i;
 
-	if (atomic_fetch_sub(&gw->active, 1) < w->rt->conf->max_conns)
+	if (atomic_fetch_sub(&gw->active, 1) < atomic_load(&gw->max_conns))
 		return;
 	/* we were full: every paused worker may accept again */
 	for (i = 0; i < gw->nworkers; i++) {

@@ -81,6 +81,7 @@ struct gateway {
 	struct worker *workers;
 	size_t nworkers;
 	atomic_ulong active;		/* connections open, all workers */
+	atomic_ulong max_conns;		/* max-connections, or fewer: the fds */
 	atomic_ullong next_id;		/* connection ids */
 	struct iplimit *limits;		/* per-client-address limits */
 };
