@@ -239,6 +239,7 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	if (c->ip_counted)
 		iplimit_leave(w->gw->limits, &c->peer);
 	free(c->pbuf);
+	free(c->cands);
 	if (c->sni != conn_no_sni)
 		free(c->sni);
 	X509_free(c->cert);

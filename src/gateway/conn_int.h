@@ -80,7 +80,7 @@ struct conn {
 	struct buf *up, *down;		/* bytes in flight, or NULL */
 	struct route *route;
 	size_t srv_first, srv_tried;	/* static routes: servers tried */
-	struct addr cands[DNS_ADDR_MAX];	/* addresses left to try */
+	struct addr *cands;		/* while connecting: [DNS_ADDR_MAX] */
 	size_t ncands, cand_i;
 	unsigned lookup_port;		/* port for the answer's addresses */
 	struct resolver *res;		/* while resolving: a reference */
