@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "client/dial.h"
+#include "client/httpproxy.h"
 #include "client/say.h"
 #include "config/file.h"
 #include "core/addr.h"
@@ -36,6 +37,9 @@ struct opts {
 	const char *ca, *cert, *key;
 	int insecure, no_resume;
 	double timeout;
+	const char *proxy_arg;	/* --proxy, NULL if not given */
+	int use_proxy;		/* proxy holds the one to go through */
+	struct proxyurl proxy;
 	char host[256];		/* the gateway, without brackets */
 	unsigned port;
 	const char *target;	/* the SNI */
@@ -100,6 +104,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->insecure = 1;
 		else if (strcmp(a, "--no-resume") == 0)
 			o->no_resume = 1;
+		else if (strcmp(a, "--proxy") == 0 && has_val)
+			o->proxy_arg = argv[++i];
 		else if (strcmp(a, "--timeout") == 0 && has_val) {
 			if (util_parse_uint(argv[++i], 1, 3600, &t) == -1) {
 				client_say("--timeout: expected seconds (1-3600), got "
@@ -134,6 +140,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		client_say("connect: TARGET must be 1 to 255 characters");
 		return -1;
 	}
+	if ((o->use_proxy = httpproxy_choose(o->proxy_arg, o->host,
+	    &o->proxy)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -676,7 +685,10 @@ connect_main(int argc, char **argv)
 	if ((ctx = make_ctx(&o)) == NULL)
 		return 1;
 	deadline = dial_now() + o.timeout;
-	if ((fd = dial_tcp(o.host, o.port, "", deadline)) == -1)
+	fd = o.use_proxy ? httpproxy_open(&o.proxy, o.host, o.port, deadline,
+	    o.timeout) : dial_tcp(o.host, o.port, "", deadline);
+	OPENSSL_cleanse(&o.proxy, sizeof(o.proxy));
+	if (fd == -1)
 		goto out;
 	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
 	    SSL_set_tlsext_host_name(ssl, o.target) != 1) {
