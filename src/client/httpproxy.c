@@ -139,6 +139,10 @@ send_request(int fd, const struct proxyurl *u, const struct names *nm,
 	ssize_t n;
 	int rc = 0;
 
+	if (len == 0) {		/* cannot be: names and credentials are bounded */
+		client_say("%s: the CONNECT request is too long", nm->proxy);
+		return -1;
+	}
 	while (off < len) {
 		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
 		if (n > 0) {
