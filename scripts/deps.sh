@@ -43,8 +43,8 @@ $sudo apt-get update -qq
 # starts its service; unless the machine has one already (containers
 # usually do), one that says "not now" (101) is in place for the install
 # only. Nothing already running is stopped, and what a package enables
-# stays enabled.
-policy=/usr/sbin/policy-rc.d
+# stays enabled. (SSHGATE_POLICY_RC_D: another path, for the tests.)
+policy=${SSHGATE_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 if [ ! -e $policy ]; then
 	trap '$sudo rm -f $policy' EXIT
 	printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' |
