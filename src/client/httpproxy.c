@@ -194,10 +194,10 @@ offers_basic(const struct proxyresp *r, const char **first, size_t *flen)
 	*first = NULL;
 	*flen = 0;
 	while (proxyresp_header(r, "Proxy-Authenticate", &pos, &v, &n)) {
-		size_t k = strcspn(v, " \t,\r");
+		size_t k = 0;
 
-		if (k > n)
-			k = n;
+		while (k < n && v[k] != ' ' && v[k] != '\t' && v[k] != ',')
+			k++;		/* the scheme: the value's first token */
 		if (*first == NULL) {
 			*first = v;
 			*flen = k;
