@@ -12,7 +12,7 @@ build="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl"
 demo="openssh-server openssh-client"
 test="libcmocka-dev python3-pytest python3-pytest-xdist python3-cryptography openssh-server
       openssh-client dnsmasq-base haproxy valgrind clang groff-base man-db
-      testssl.sh strace"
+      testssl.sh strace tinyproxy"
 bench="haproxy python3"
 [ $# -gt 0 ] || set -- demo test bench
 pkgs=$build
@@ -37,5 +37,18 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# no service of these packages is wanted running: the tests start their own
+# No service of these packages is wanted running (haproxy, tinyproxy): the
+# tests start their own, on their own configs and free ports. A package's
+# postinst asks policy-rc.d (invoke-rc.d, deb-systemd-invoke) before it
+# starts its service; unless the machine has one already (containers
+# usually do), one that says "not now" (101) is in place for the install
+# only. Nothing already running is stopped, and what a package enables
+# stays enabled. (SSHGATE_POLICY_RC_D: another path, for the tests.)
+policy=${SSHGATE_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+if [ ! -e $policy ]; then
+	trap '$sudo rm -f $policy' EXIT
+	printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' |
+		$sudo tee $policy >/dev/null
+	$sudo chmod 755 $policy
+fi
 $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

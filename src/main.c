@@ -23,24 +23,27 @@ static const struct command {
 	int (*main)(int argc, char **argv);
 	const char *usage;
 	const char *what;
+	const char *help;	/* more for `CMD --help`, or NULL */
 } commands[] = {
 	{ "serve", serve_main, SERVE_USAGE,
-	    "run the gateway in the foreground (-d: debug messages)" },
+	    "run the gateway in the foreground (-d: debug messages)", NULL },
 	{ "check", check_main, CHECK_USAGE,
 	    "validate a config: errors and warnings as FILE:LINE: message\n"
-	    "(exit 1 on errors; with --strict, on warnings too)" },
+	    "(exit 1 on errors; with --strict, on warnings too)", NULL },
 	{ "connect", connect_main, CONNECT_USAGE,
 	    "ssh ProxyCommand: TLS to GATEWAY (port 2222), SNI = TARGET,\n"
-	    "verified; relays stdin/stdout" },
+	    "verified; relays stdin/stdout (--proxy, $https_proxy: through\n"
+	    "an HTTP proxy)", CONNECT_HELP },
 	{ "ssh-config", sshconfig_main, SSHCONFIG_USAGE,
-	    "print an ssh_config block using 'sshgate connect'" },
+	    "print an ssh_config block using 'sshgate connect'", NULL },
 	{ "explain", explain_main, EXPLAIN_USAGE,
 	    "which route, destination decision and access rule decide a\n"
-	    "connection to TARGET" },
+	    "connection to TARGET", NULL },
 	{ "ctl", ctl_main, CTL_USAGE,
 	    "talk to a running gateway through its control socket\n"
-	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)" },
-	{ "version", version_main, "sshgate version", "print the version" },
+	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)", NULL },
+	{ "version", version_main, "sshgate version", "print the version",
+	    NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -114,6 +117,8 @@ main(int argc, char **argv)
 			continue;
 		if (argc == 3 && wants_help(argv[2])) {
 			printf("usage: %s\n", commands[i].usage);
+			if (commands[i].help != NULL)
+				printf("%s\n", commands[i].help);
 			return 0;
 		}
 		return commands[i].main(argc - 1, argv + 1);
