@@ -7,18 +7,6 @@
 #include "core/addr.h"
 #include "core/util.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out[PROXYURL_CRED_MAX + 1]; -1 if bad. */
 static int
 decode(const char *s, size_t n, char *out)
@@ -29,10 +17,10 @@ decode(const char *s, size_t n, char *out)
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			if (i + 2 >= n || hexval(s[i + 1]) == -1 ||
-			    hexval(s[i + 2]) == -1)
+			if (i + 2 >= n || util_hexval(s[i + 1]) == -1 ||
+			    util_hexval(s[i + 2]) == -1)
 				return -1;
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+			c = util_hexval(s[i + 1]) * 16 + util_hexval(s[i + 2]);
 			i += 2;
 		}
 		if (c == '\0' || o == PROXYURL_CRED_MAX)
