@@ -36,7 +36,7 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
               test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet \
-              test_diag test_notice test_lifetime test_pemid test_tlsrec
+              test_diag test_notice test_lifetime test_pemid test_tlsrec test_ticketkeys
 test_util_SRCS   := core/util.c
 test_lex_SRCS    := core/lex.c
 test_addr_SRCS   := core/addr.c core/util.c
@@ -64,6 +64,7 @@ test_pemid_LIBS := $(shell pkg-config --libs libcrypto)
 test_tlsrec_SRCS := core/tlsrec.c
 test_tlsrec_LIBS := $(shell pkg-config --libs libssl libcrypto)
 test_diag_SRCS   := config/diag.c
+test_ticketkeys_SRCS := core/ticketkeys.c
 
 .PHONY: all test unit integration run clean deps bench bench-connect install
 
@@ -147,7 +148,8 @@ clean:
 # never changes the tree; what it learns stays in build/fuzz.
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl fuzz_tlsrec
+FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl fuzz_tlsrec \
+                fuzz_ticketkeys
 fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/notice.c core/sbuf.c core/proxy.c core/route.c core/util.c
 fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c core/ctlproto.c
 fuzz_hello_SRCS  := core/hello.c
@@ -164,6 +166,8 @@ fuzz_ctl_MAXLEN    := 8192
 fuzz_tlsrec_SRCS := core/tlsrec.c
 fuzz_tlsrec_LIBS := $(shell pkg-config --libs libcrypto)
 fuzz_tlsrec_MAXLEN := 40000
+fuzz_ticketkeys_SRCS := core/ticketkeys.c
+fuzz_ticketkeys_MAXLEN := 8192
 
 .SECONDEXPANSION:
 build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))
