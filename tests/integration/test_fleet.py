@@ -277,3 +277,222 @@ def test_rotation_keeps_old_tickets_until_their_key_is_dropped(
                what="three ok records")
     recs = [r for r in gw.records() if r.get("result") == "ok"]
     assert [r.get("tls_resumed") for r in recs] == [None, "yes", None], recs
+
+
+# --- a fleet: HAProxy in front of two gateways -------------------------------
+
+HAPROXY_CONF = """\
+global
+    maxconn 200
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    retries 3
+    option redispatch
+frontend ssh_in
+    bind 127.0.0.1:%(port)d
+    default_backend gateways
+backend gateways
+    balance roundrobin
+    default-server send-proxy-v2 check inter 200ms fall 1 rise 2 source %(src)s
+    server gw1 127.0.0.1:%(p1)d
+    server gw2 127.0.0.1:%(p2)d
+"""
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    if not os.access(HAPROXY, os.X_OK):
+        pytest.skip("no %s (scripts/deps.sh test installs it)" % HAPROXY)
+    procs = []
+
+    def start(p1, p2):
+        port = free_port()
+        cfg = tmp_path / "haproxy.cfg"
+        cfg.write_text(HAPROXY_CONF % {"port": port, "p1": p1, "p2": p2,
+                                       "src": LB_SOURCE})
+        log = open(tmp_path / "haproxy.log", "wb")
+        proc = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)],
+                                stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log)
+        procs.append(proc)
+        wait_tcp("127.0.0.1", port)
+        return port
+    yield start
+    for p in procs:
+        terminate(p)
+
+
+def ssh_via(gw_bin, user_key, pki, lb_port, env, cmd):
+    """ssh with `sshgate connect` as its ProxyCommand, through the
+    balancer; its TLS session cache in env's XDG_CACHE_HOME."""
+    proxy = " ".join(shlex.quote(str(w)) for w in (
+        gw_bin, "connect", "--ca", pki["ca"], "127.0.0.1:%d" % lb_port)) \
+        + " %h"
+    return ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+            "-o", "IdentitiesOnly=yes", "-i", str(user_key),
+            "-o", "ProxyCommand=" + proxy, "%s@%s" % (USER, TARGET), cmd]
+
+
+def oks(gw):
+    return [r for r in gw.records() if r.get("result") == "ok"]
+
+
+def opens(gw):
+    return gw.records(events=("open",))
+
+
+def real_records(gw):
+    """Records of clients, not of HAProxy's health checks."""
+    return [r for r in gw.records() if r.get("sni") == TARGET]
+
+
+@pytest.mark.slow(8)
+def test_fleet_behind_haproxy(gateway, haproxy, pki, sshd, keyfile, gw_bin,
+                              user_key, tmp_path):
+    keys, _ = keyfile
+    route = ["route %s to %s" % (TARGET, sshd["a"].hostport)]
+    p1, p2 = free_port(), free_port()
+    gws = [gateway(conf_text=fleet_conf(p, pki, keys, route, proxy=True),
+                   port=p) for p in (p1, p2)]
+    lb = haproxy(p1, p2)
+    # both in the pool: HAProxy's checks (PROXY LOCAL) reach each one
+    for g in gws:
+        wait_until(lambda: any(r.get("client", "").startswith(LB_SOURCE + ":")
+                               for r in g.records()), 10,
+                   what="a health check on %s" % g.addr)
+    time.sleep(0.5)		# rise 2: two checks passed
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SSHGATE_")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+
+    # 1. OpenSSH logins through the balancer spread over both gateways;
+    # after the first, each resumes the TLS session of the one before,
+    # issued by the other gateway
+    for i in range(4):
+        r = subprocess.run(ssh_via(gw_bin, user_key, pki, lb, env,
+                                   "echo login %d" % i),
+                           capture_output=True, timeout=30, env=env)
+        assert r.returncode == 0 and r.stdout == b"login %d\n" % i, r.stderr
+    wait_until(lambda: sum(len(oks(g)) for g in gws) == 4, 10,
+               what="4 ok records")
+    assert [len(oks(g)) for g in gws] == [2, 2], \
+        [[str(r) for r in oks(g)] for g in gws]
+    for g in gws:
+        for r in oks(g):
+            # the client's address, from the PROXY header, not HAProxy's
+            assert r["client"].startswith("127.0.0.1:"), r
+            assert r["dst"] == sshd["a"].hostport, r
+    resumed = [(i, r) for i, g in enumerate(gws) for r in oks(g)
+               if r.get("tls_resumed") == "yes"]
+    assert len(resumed) >= 2 and {i for i, _ in resumed} == {0, 1}, \
+        "ssh logins did not resume on both gateways: %r" % resumed
+    print("\nssh logins through HAProxy, each resuming the other "
+          "gateway's ticket:")
+    for i, g in enumerate(gws):
+        for line in g.lines():
+            if "tls_resumed=yes" in line and "event=close" in line:
+                print("  gw%d: %s" % (i + 1, line))
+
+    # 2. TLS clients from two addresses: each log names its client, and
+    # a session from one gateway resumes on the other
+    ctx = client_ctx()
+    before = [len(real_records(g)) for g in gws]
+    data, err, s = attempt(lb, ctx, source=CLIENT_A)
+    assert data.startswith(b"SSH-2.0-"), err
+    sess = ticket_session(s)
+    s.close()
+    data, err, s = attempt(lb, ctx, session=sess, source=CLIENT_B)
+    assert data.startswith(b"SSH-2.0-"), err
+    assert s.session_reused, "no resumption through the balancer"
+    s.close()
+    wait_until(lambda: sum(len(real_records(g)) for g in gws) ==
+               sum(before) + 2, 10, what="the 2 TLS clients' records")
+    new = [real_records(g)[before[i]:] for i, g in enumerate(gws)]
+    assert [len(n) for n in new] == [1, 1], new
+    by_client = {n[0]["client"].split(":")[0]: (i, n[0])
+                 for i, n in enumerate(new)}
+    assert set(by_client) == {CLIENT_A, CLIENT_B}, by_client
+    first, second = by_client[CLIENT_A], by_client[CLIENT_B]
+    assert first[0] != second[0]
+    assert "tls_resumed" not in first[1] and \
+        second[1].get("tls_resumed") == "yes", by_client
+    print("\nTLS clients %s and %s, the second resuming the first's "
+          "session on the other gateway:" % (CLIENT_A, CLIENT_B))
+    for i, r in sorted(by_client.values(), key=lambda x: x[0]):
+        for line in gws[i].lines():
+            if "conn=%s " % r["conn"] in line and "event=close" in line:
+                print("  gw%d: %s" % (i + 1, line))
+
+    # 3. a session on each gateway; one gateway drains on SIGTERM
+    def session():
+        p = subprocess.Popen(ssh_via(gw_bin, user_key, pki, lb, env,
+                                     "echo ready; exec cat"),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        assert read_line_from(p) == "ready\n"
+        return p
+
+    def echo(p, text):
+        p.stdin.write(text.encode() + b"\n")
+        p.stdin.flush()
+        return read_line_from(p)
+
+    n_open = [len(opens(g)) for g in gws]
+    s1 = session()
+    wait_until(lambda: sum(len(opens(g)) for g in gws) == sum(n_open) + 1,
+               10, what="the first session's open record")
+    home = 0 if len(opens(gws[0])) > n_open[0] else 1
+    s2 = session()
+    wait_until(lambda: sum(len(opens(g)) for g in gws) == sum(n_open) + 2,
+               10, what="the second session's open record")
+    assert len(opens(gws[1 - home])) == n_open[1 - home] + 1, \
+        "both sessions on one gateway"
+    survivor, drained = gws[home], gws[1 - home]
+    s2_conn = opens(drained)[-1]["conn"]
+    drained.signal(signal.SIGTERM)
+    drained.wait_stderr("stopping: no new connections")
+    # during the drain: both sessions still carry data
+    assert echo(s1, "on the survivor") == "on the survivor\n"
+    assert echo(s2, "on the draining one") == "on the draining one\n"
+    # the drained gateway's session ends by itself, well within the drain
+    s2.stdin.close()
+    assert s2.wait(10) == 0
+    assert drained.proc.wait(15) == 0, drained.stderr()
+    rec = drained.wait_record(conn=s2_conn)
+    assert rec["reason"] == "client-closed", rec
+    drain_line = line_of(drained, conn=s2_conn)
+    # new logins: all to the survivor (HAProxy saw the other go down)
+    n_ok = len(oks(survivor))
+    for i in range(3):
+        r = subprocess.run(ssh_via(gw_bin, user_key, pki, lb, env,
+                                   "echo after %d" % i),
+                           capture_output=True, timeout=30, env=env)
+        assert r.returncode == 0 and r.stdout == b"after %d\n" % i, r.stderr
+    wait_until(lambda: len(oks(survivor)) == n_ok + 3, 10,
+               what="3 new logins on the survivor")
+    assert echo(s1, "still here") == "still here\n"
+    s1.stdin.close()
+    assert s1.wait(10) == 0
+    s1_conn = opens(survivor)[len(opens(survivor)) - 4]["conn"]
+    rec = survivor.wait_record(conn=s1_conn)
+    assert rec["reason"] == "client-closed", rec
+    print("\ngw%d drained on SIGTERM; its session ended by itself:"
+          % (2 - home))
+    for line in drained.stderr().splitlines():
+        if "drain" in line or "stopp" in line or "exit" in line:
+            print("  gw%d stderr: %s" % (2 - home, line))
+    print("  gw%d: %s" % (2 - home, drain_line))
+    print("the session on gw%d, through the drain and after:" % (home + 1))
+    print("  gw%d: %s" % (home + 1, line_of(survivor, conn=s1_conn)))
+    print("new logins after the drain, all on gw%d:" % (home + 1))
+    for r in oks(survivor)[n_ok:]:
+        if r["conn"] == s1_conn:
+            continue
+        for line in survivor.lines():
+            if "conn=%s " % r["conn"] in line and "event=close" in line:
+                print("  gw%d: %s" % (home + 1, line))
