@@ -66,7 +66,8 @@ test_tlsrec_LIBS := $(shell pkg-config --libs libssl libcrypto)
 test_diag_SRCS   := config/diag.c
 test_ticketkeys_SRCS := core/ticketkeys.c
 
-.PHONY: all test unit integration run clean deps bench bench-connect install
+.PHONY: all test unit integration run clean deps bench bench-connect install \
+        deb deb-check
 
 all: $(BUILD)/sshgate
 
@@ -139,6 +140,24 @@ install: $(BUILD)/sshgate
 	chmod 644 $(DESTDIR)$(UNITDIR)/sshgate.service
 	install -m 640 examples/production.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/sshgate/sshgate.conf.example
+
+# make deb: a Debian package, built by Debian's tools (dpkg-buildpackage,
+# debhelper; packaging in debian/) in a copy of this tree, into build/deb/.
+# make deb-check: install it here, check what it installed, run lintian,
+# purge it (scripts/deb-check.sh; for CI, as root).
+DEB_SRC := build/deb/sshgate-$(VERSION)
+deb:
+	@scripts/deps.sh deb
+	rm -rf build/deb
+	mkdir -p $(DEB_SRC)
+	tar --exclude=./build --exclude=./build-san --exclude=./.git \
+	    --exclude='./debian/sshgate' --exclude='./debian/.debhelper' -cf - . | \
+	    tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	@ls -1 build/deb/*.deb
+
+deb-check:
+	@scripts/deb-check.sh
 
 clean:
 	rm -rf build build-san
