@@ -296,7 +296,7 @@ frontend ssh_in
     default_backend gateways
 backend gateways
     balance roundrobin
-    default-server send-proxy-v2 check inter 200ms fall 1 rise 2 source %(src)s
+    default-server send-proxy-v2 check inter 200ms fall 2 rise 2 source %(src)s
     server gw1 127.0.0.1:%(p1)d
     server gw2 127.0.0.1:%(p2)d
 """
