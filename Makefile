@@ -36,7 +36,7 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
               test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet \
-              test_diag test_notice test_lifetime test_pemid test_tlsrec test_proxyresp test_proxyurl
+              test_diag test_notice test_lifetime test_pemid test_tlsrec test_proxyresp test_proxyurl test_ticketkeys
 test_util_SRCS   := core/util.c
 test_lex_SRCS    := core/lex.c
 test_addr_SRCS   := core/addr.c core/util.c
@@ -66,8 +66,10 @@ test_tlsrec_LIBS := $(shell pkg-config --libs libssl libcrypto)
 test_diag_SRCS   := config/diag.c
 test_proxyresp_SRCS := core/proxyresp.c
 test_proxyurl_SRCS := client/proxyurl.c core/addr.c core/util.c
+test_ticketkeys_SRCS := core/ticketkeys.c
 
-.PHONY: all test unit integration run clean deps bench bench-connect install
+.PHONY: all test unit integration run clean deps bench bench-connect install \
+        deb deb-check
 
 all: $(BUILD)/sshgate
 
@@ -141,6 +143,24 @@ install: $(BUILD)/sshgate
 	install -m 640 examples/production.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/sshgate/sshgate.conf.example
 
+# make deb: a Debian package, built by Debian's tools (dpkg-buildpackage,
+# debhelper; packaging in debian/) in a copy of this tree, into build/deb/.
+# make deb-check: install it here, check what it installed, run lintian,
+# purge it (scripts/deb-check.sh; for CI, as root).
+DEB_SRC := build/deb/sshgate-$(VERSION)
+deb:
+	@scripts/deps.sh deb
+	rm -rf build/deb
+	mkdir -p $(DEB_SRC)
+	tar --exclude=./build --exclude=./build-san --exclude=./.git \
+	    --exclude='./debian/sshgate' --exclude='./debian/.debhelper' -cf - . | \
+	    tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	@ls -1 build/deb/*.deb
+
+deb-check:
+	@scripts/deb-check.sh
+
 clean:
 	rm -rf build build-san
 
@@ -150,7 +170,7 @@ clean:
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
 FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl fuzz_tlsrec \
-                fuzz_proxyresp
+                fuzz_proxyresp fuzz_ticketkeys
 fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/notice.c core/sbuf.c core/proxy.c core/route.c core/util.c
 fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c core/ctlproto.c
 fuzz_hello_SRCS  := core/hello.c
@@ -169,6 +189,8 @@ fuzz_tlsrec_LIBS := $(shell pkg-config --libs libcrypto)
 fuzz_tlsrec_MAXLEN := 40000
 fuzz_proxyresp_SRCS := core/proxyresp.c
 fuzz_proxyresp_MAXLEN := 9000
+fuzz_ticketkeys_SRCS := core/ticketkeys.c
+fuzz_ticketkeys_MAXLEN := 8192
 
 .SECONDEXPANSION:
 build/fuzz/%: fuzz/%.c $$(addprefix src/,$$($$*_SRCS))

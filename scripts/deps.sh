@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs, on Debian, the packages one job needs; only what is missing,
-# asking nothing. scripts/deps.sh [build|demo|test|bench]... (default: all)
+# asking nothing. scripts/deps.sh [build|demo|test|bench|deb]...
+# (default: build demo test bench)
 #   build  compile sshgate
 #   demo   `make run`: build, plus an OpenSSH server and client
 #   test   `make test`: build, plus cmocka, pytest, the real peers the
 #          integration tests drive, and the tools CI runs (sanitizers,
 #          fuzzers, valgrind, man page checks, a TLS scanner)
 #   bench  `make bench`: build, plus HAProxy to compare against
+#   deb    `make deb` and `make deb-check`: build, plus Debian's packaging
+#          tools (debhelper, dpkg-dev, lintian) and the unit tests' cmocka
 set -e
 build="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl"
 demo="openssh-server openssh-client"
@@ -14,6 +17,7 @@ test="libcmocka-dev python3-pytest python3-pytest-xdist python3-cryptography ope
       openssh-client dnsmasq-base haproxy valgrind clang groff-base man-db
       testssl.sh strace tinyproxy"
 bench="haproxy python3"
+deb="debhelper dpkg-dev fakeroot lintian libcmocka-dev"
 [ $# -gt 0 ] || set -- demo test bench
 pkgs=$build
 for job in "$@"; do
@@ -22,7 +26,9 @@ for job in "$@"; do
 	demo) pkgs="$pkgs $demo" ;;
 	test) pkgs="$pkgs $test" ;;
 	bench) pkgs="$pkgs $bench" ;;
-	*) echo "usage: scripts/deps.sh [build|demo|test|bench]..." >&2; exit 2 ;;
+	deb) pkgs="$pkgs $deb" ;;
+	*) echo "usage: scripts/deps.sh [build|demo|test|bench|deb]..." >&2
+	   exit 2 ;;
 	esac
 done
 missing=""

@@ -12,6 +12,7 @@
 #include "admin/check.h"
 #include "admin/ctl.h"
 #include "admin/explain.h"
+#include "admin/ticketkey.h"
 #include "client/connect.h"
 #include "client/sshconfig.h"
 #include "gateway/serve.h"
@@ -42,6 +43,9 @@ static const struct command {
 	{ "ctl", ctl_main, CTL_USAGE,
 	    "talk to a running gateway through its control socket\n"
 	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)", NULL },
+	{ "tls-ticket-key", ticketkey_main, TICKETKEY_USAGE,
+	    "print a new random key line for a tls-ticket-keys file\n"
+	    "(base64 of 80 bytes: 16 name, 32 AES, 32 HMAC)", NULL },
 	{ "version", version_main, "sshgate version", "print the version",
 	    NULL },
 };

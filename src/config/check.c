@@ -219,6 +219,20 @@ needs_client_ca(struct parser *p)
 		    "certificates there is no user or group to match");
 }
 
+/* Keys for tickets that are never issued: probably not what was meant. */
+static void
+unused_ticket_keys(struct parser *p)
+{
+	const struct conf *c = p->c;
+	const struct conf_at *at = conf_set(p, "tls-tickets");
+
+	if (c->ticket_keys == NULL || c->tls_tickets || at == NULL)
+		return;
+	conf_warning(p->errs, c->ticket_keys_at.file, c->ticket_keys_at.line,
+	    "tls-ticket-keys is unused: no ticket is issued or resumed "
+	    "('tls-tickets no' at %s:%d)", at->file, at->line);
+}
+
 void
 conf_check(struct parser *p, int read)
 {
@@ -236,4 +250,5 @@ conf_check(struct parser *p, int read)
 	shadowed_routes(p);
 	refuses_everyone(p);
 	needs_client_ca(p);
+	unused_ticket_keys(p);
 }

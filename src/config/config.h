@@ -71,6 +71,9 @@ struct conf {
 	size_t ncrls;
 	int expire_sessions;		/* default 1 */
 	int tls_tickets;		/* default 1: resumption tickets */
+	char *ticket_keys;		/* tls-ticket-keys FILE; NULL: keys of
+					   this process, new at each reload */
+	struct conf_at ticket_keys_at;
 	int tls_offload;		/* default 1: TLS 1.3 records by tlsrec */
 	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
 	struct conf_at user_at;

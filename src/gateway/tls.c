@@ -11,6 +11,7 @@
 #include "config/file.h"
 #include "core/hello.h"
 #include "core/util.h"
+#include "gateway/tickets.h"
 
 #define TICKET_VERSION 1
 #define TICKET_CHAIN 0x01		/* flag: the client's intermediates follow */
@@ -401,6 +402,8 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	}
 	SSL_CTX_set_session_ticket_cb(ctx, ticket_generate, ticket_decrypted,
 	    (void *)(uintptr_t)hooks);
+	/* shared keys (tls-ticket-keys), checked even with tls-tickets no */
+	(void)tickets_setup(ctx, c, errs);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_callback,
 	    (void *)(uintptr_t)hooks);
 	if (c->tls_offload && hooks->on_secret != NULL)
