@@ -24,6 +24,9 @@ ifeq ($(SANITIZE),1)
 BUILD    := build-san
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
+else
+# glibc's checked string and I/O functions, as Debian builds packages
+CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
 
 # Layout: core/ pure parsers and decisions (no I/O, no globals), config/

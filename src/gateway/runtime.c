@@ -305,9 +305,14 @@ runtime_load(const char *path, const struct tls_hooks *hooks,
 			goto err;
 		}
 		/* so that a reload after dropping root can reopen it */
-		if (rt->conf->run_user != NULL)
-			log_sink_chown(rt->sink, rt->conf->run_uid,
-			    rt->conf->run_gid);
+		if (rt->conf->run_user != NULL &&
+		    log_sink_chown(rt->sink, rt->conf->run_uid,
+		    rt->conf->run_gid) == -1)
+			conf_warning(errs, rt->conf->log_at.file,
+			    rt->conf->log_at.line, "log: cannot give %s to user "
+			    "%s (%s): a reopen (SIGUSR1) or reload after "
+			    "dropping root may fail", rt->conf->log_path,
+			    rt->conf->run_user, strerror(errno));
 	} else if (rt->conf->log_to == LOG_TO_FILE &&
 	    file_check_log(rt->conf->log_path, err, sizeof(err)) == -1) {
 		/* what check accepts, serve opens */
