@@ -202,6 +202,7 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
 				goto not_handshake;
 			if (len - off >= 2 && buf[off + 1] != 3)
 				goto bad_version;
+			out->len = off + REC_HEADER;
 			return HELLO_NEED_MORE;
 		}
 		if (buf[off] != REC_HANDSHAKE)
@@ -213,8 +214,14 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
 			*why = "bad TLS record length";
 			return HELLO_BAD;
 		}
-		if (len - off - REC_HEADER < rlen)
+		if (off + REC_HEADER + rlen > HELLO_RAW_MAX) {
+			*why = "ClientHello too large";
+			return HELLO_BAD;
+		}
+		if (len - off - REC_HEADER < rlen) {
+			out->len = off + REC_HEADER + rlen;
 			return HELLO_NEED_MORE;
+		}
 		if (have + rlen > sizeof(msg)) {
 			*why = "ClientHello too large";
 			return HELLO_BAD;
