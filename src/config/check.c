@@ -199,6 +199,37 @@ refuses_everyone(struct parser *p)
 	    "through)");
 }
 
+/*
+ * A passthrough client shows the gateway no certificate: with
+ * client-ca it is judged as nobody, so that only `access ... any` rules
+ * can match it. Without an allow rule for `any`, each passthrough route
+ * refuses every client.
+ */
+static void
+passthrough_unreachable(struct parser *p)
+{
+	const struct conf *c = p->c;
+	size_t i;
+
+	if (c->client_ca == NULL || p->access_bad > 0)
+		return;
+	for (i = 0; i < c->policy.n; i++)
+		if (c->policy.rules[i].allow &&
+		    c->policy.rules[i].who == ACCESS_ANY)
+			return;
+	for (i = 0; i < c->routes.n; i++) {
+		const struct route *r = &c->routes.v[i];
+
+		if (r->passthrough)
+			conf_warning(p->errs, r->file, r->line, "route %s "
+			    "passthrough: a passthrough client shows no "
+			    "certificate, so with client-ca only 'access ... "
+			    "any' rules apply to it, and none allows: every "
+			    "such client will be refused (add 'access allow "
+			    "any to %s')", r->text, r->text);
+	}
+}
+
 /* What applies to client certificates needs client-ca. */
 static void
 needs_client_ca(struct parser *p)
@@ -235,5 +266,6 @@ conf_check(struct parser *p, int read)
 		open_relays(p);
 	shadowed_routes(p);
 	refuses_everyone(p);
+	passthrough_unreachable(p);
 	needs_client_ca(p);
 }
