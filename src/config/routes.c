@@ -181,6 +181,7 @@ kw_route(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	}
 	if (pass > 0) {
 		r->passthrough = 1;
+		p->c->has_passthrough = 1;
 		if (pass == 6 && route_alpn(p, at, r, av[1], av[3]) == -1)
 			return -1;
 	}

@@ -56,6 +56,10 @@ relay_update_watchers(struct conn *c)
 
 	if (c->phase == CONN_PROXY)
 		ce = EV_READ;
+	else if (c->phase == CONN_HELLO)
+		ce = c->flags & F_HELLO_PAUSE ? 0 : EV_READ;
+	else if (c->flags & F_PASSTHROUGH)
+		passthrough_events(c, &ce, &be);
 	else if (c->phase == CONN_HANDSHAKE)
 		ce = c->hs_need;
 	else {
@@ -64,7 +68,9 @@ relay_update_watchers(struct conn *c)
 		if (client_writing(c))
 			ce |= c->wr_need;
 	}
-	if (c->phase == CONN_CONNECTING)
+	if (c->flags & F_PASSTHROUGH)
+		;			/* passthrough_events said */
+	else if (c->phase == CONN_CONNECTING)
 		be = EV_WRITE;
 	else if (c->phase == CONN_RELAY) {
 		if (!(c->flags & F_DOWN_EOF) && c->down == NULL)
