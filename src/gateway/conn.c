@@ -33,7 +33,6 @@ char conn_no_sni[] = "";
 static void on_client_io(struct ev_loop *, ev_io *, int);
 static void on_backend_io(struct ev_loop *, ev_io *, int);
 static void read_proxy(struct conn *);
-static void hello_step(struct conn *);
 
 /*
  * Writes c's audit record: "open" when it starts relaying (r is then
@@ -396,8 +395,8 @@ handshake_done(struct conn *c)
  * it gets an SSH version line and a disconnect message, which ssh
  * prints, saying what to do.
  */
-static void
-plain_ssh(struct conn *c)
+void
+conn_plain_ssh(struct conn *c)
 {
 	static const char why[] = "this port speaks TLS, not SSH: connect "
 	    "with ssh -o ProxyCommand='sshgate connect GATEWAY[:PORT] %h' "
@@ -428,7 +427,7 @@ do_handshake(struct conn *c)
 	case TLS_EOF:
 	case TLS_FAIL:
 		if (tls_first_is_ssh(&c->first)) {
-			plain_ssh(c);
+			conn_plain_ssh(c);
 			return;
 		}
 		if (c->deny == R_NONE && tls_failed_no_cert())
@@ -502,7 +501,7 @@ on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	if (c->phase == CONN_HELLO) {
-		hello_step(c);
+		passthrough_hello(c);
 		return;
 	}
 	if (c->phase == CONN_HANDSHAKE) {
@@ -621,7 +620,7 @@ on_inspect_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	CONN_CHECK(c);
 	if (c->phase == CONN_HELLO) {	/* the pause before peeking again */
-		hello_step(c);
+		passthrough_hello(c);
 		return;
 	}
 	conn_close(c, R_INSPECT_TIMEOUT, NULL);
@@ -656,8 +655,8 @@ check_limits(struct conn *c)
 	return 0;
 }
 
-static void
-start_tls(struct conn *c)
+void
+conn_start_tls(struct conn *c)
 {
 	if ((c->ssl = tls_new(c->rt->ssl_ctx, c->cfd, c)) == NULL) {
 		conn_close(c, R_INTERNAL, "cannot create a TLS session");
@@ -665,26 +664,6 @@ start_tls(struct conn *c)
 	}
 	tls_first_watch(c->ssl, &c->first);
 	do_handshake(c);	/* the ClientHello is most often here already */
-}
-
-/* CONN_HELLO (passthrough routes): what the ClientHello decides. */
-static void
-hello_step(struct conn *c)
-{
-	switch (passthrough_hello(c)) {
-	case PT_WAIT:
-		relay_update_watchers(c);
-		return;
-	case PT_TLS:			/* as without passthrough routes */
-		conn_set_phase(c, CONN_HANDSHAKE);
-		start_tls(c);
-		return;
-	case PT_PLAIN_SSH:
-		plain_ssh(c);
-		return;
-	case PT_DONE:
-		return;
-	}
 }
 
 /*
@@ -698,10 +677,10 @@ begin_tls(struct conn *c)
 		return;
 	if (c->rt->conf->has_passthrough) {
 		conn_set_phase(c, CONN_HELLO);
-		hello_step(c);	/* most often the ClientHello is here */
+		passthrough_hello(c);	/* most often the ClientHello is here */
 		return;
 	}
-	start_tls(c);
+	conn_start_tls(c);
 }
 
 /*

@@ -139,6 +139,10 @@ void conn_ended(struct conn *c, enum reason side);
 void conn_log_open(struct conn *c);
 /* The one setter of the phase; it also arms the phase's timer. */
 void conn_set_phase(struct conn *c, enum conn_phase p);
+/* Starts the TLS handshake on the client socket (CONN_HANDSHAKE). */
+void conn_start_tls(struct conn *c);
+/* Tells a client that spoke SSH to the TLS port what to do; ends c. */
+void conn_plain_ssh(struct conn *c);
 /* 1 if a reload came after c began: the new rules apply to it too. */
 int conn_behind_reload(const struct conn *c);
 
@@ -184,19 +188,14 @@ int relay_check_finished(struct conn *c);
 
 /*
  * passthrough.c. passthrough_hello: in CONN_HELLO, peeks at what the
- * client sent and decides; passthrough_relay: the server connected,
+ * client sent and goes on: waits for more, starts TLS (conn_start_tls)
+ * or passthrough, or ends c; passthrough_relay: the server connected,
  * bytes flow; passthrough_io: a watcher of c fired in CONN_RELAY (client
  * is 1 for the client's); passthrough_events: what each side waits for
  * (relay_update_watchers applies it); passthrough_free: pipes and
  * buffers, from conn_close.
  */
-enum pt_next {
-	PT_WAIT = 0,		/* more bytes are needed; watchers set */
-	PT_TLS,			/* a terminated route (or none): start TLS */
-	PT_PLAIN_SSH,		/* the client spoke SSH to the TLS port */
-	PT_DONE,		/* passthrough under way, or c was closed */
-};
-enum pt_next passthrough_hello(struct conn *c);
+void passthrough_hello(struct conn *c);
 void passthrough_relay(struct conn *c);
 void passthrough_io(struct conn *c, int client, int revents);
 void passthrough_events(const struct conn *c, int *ce, int *be);

@@ -54,6 +54,14 @@
 #define ALERT_HANDSHAKE_FAILURE 40
 #define ALERT_DECODE_ERROR 50
 
+/* What the ClientHello read so far says to do next. */
+enum pt_next {
+	PT_WAIT = 0,		/* more bytes are needed */
+	PT_TLS,			/* a terminated route (or none): start TLS */
+	PT_PLAIN_SSH,		/* the client spoke SSH to the TLS port */
+	PT_DONE,		/* passthrough under way, or c was closed */
+};
+
 /*
  * A fatal alert in the clear, as a server may send before its hello:
  * one try, never waiting. The close then lingers so that it arrives.
@@ -166,8 +174,8 @@ start(struct conn *c, struct route *r, const struct hello *h, const char *sni)
 	(void)upstream_start(c);
 }
 
-enum pt_next
-passthrough_hello(struct conn *c)
+static enum pt_next
+peek_hello(struct conn *c)
 {
 	unsigned char buf[HELLO_RAW_MAX];
 	const char *protos[HELLO_ALPN_MAX];
@@ -228,6 +236,25 @@ passthrough_hello(struct conn *c)
 		return PT_TLS;
 	start(c, r, &h, h.has_sni ? sni : NULL);
 	return PT_DONE;
+}
+
+void
+passthrough_hello(struct conn *c)
+{
+	switch (peek_hello(c)) {
+	case PT_WAIT:
+		relay_update_watchers(c);
+		return;
+	case PT_TLS:			/* as without passthrough routes */
+		conn_set_phase(c, CONN_HANDSHAKE);
+		conn_start_tls(c);
+		return;
+	case PT_PLAIN_SSH:
+		conn_plain_ssh(c);
+		return;
+	case PT_DONE:
+		return;
+	}
 }
 
 /* n bytes of a direction reached their destination. */
