@@ -202,6 +202,11 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
 				goto not_handshake;
 			if (len - off >= 2 && buf[off + 1] != 3)
 				goto bad_version;
+			if (off + REC_HEADER >= HELLO_RAW_MAX) {
+				/* no room left for a record with a byte in it */
+				*why = "ClientHello too large";
+				return HELLO_BAD;
+			}
 			out->len = off + REC_HEADER;
 			return HELLO_NEED_MORE;
 		}
