@@ -71,6 +71,8 @@ worker_buf_put(struct worker *w, struct buf *b)
 	w->npool++;
 }
 
+#define PIPE_BYTES (256 * 1024)
+
 int
 worker_pipe_get(struct worker *w, int fd[2])
 {
@@ -80,7 +82,12 @@ worker_pipe_get(struct worker *w, int fd[2])
 		fd[1] = w->pipes[w->npipes][1];
 		return 0;
 	}
-	return pipe2(fd, O_NONBLOCK | O_CLOEXEC);
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* room for more than one read: fewer system calls a byte; a
+	   refusal (the per-user pipe budget) leaves the default */
+	(void)fcntl(fd[1], F_SETPIPE_SZ, PIPE_BYTES);
+	return 0;
 }
 
 void
