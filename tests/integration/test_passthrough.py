@@ -418,3 +418,64 @@ def test_explain_shows_passthrough(gw_bin, web, pki, tmp_path):
     assert rc == 1 and "none matches (refused, no-route)" in out, out
     rc, out = explain("--alpn", "h2", "ssh.example")
     assert rc == 0 and "ssh.example to servers" in out, out
+
+
+def test_no_descriptor_leak(gateway, raw_backend):
+    """Pipes go back to the pool and sockets are closed: a second batch
+    of sessions leaves the gateway with the descriptors the first left."""
+    b = raw_backend(echo_after_eof_raw)
+    gw = gateway(["fd.example passthrough to %s" % b.hostport], workers=1)
+
+    def batch(n):
+        socks = []
+        for _ in range(n):
+            s = send_slowly(gw.port, client_hello("fd.example"), step=4096,
+                            pause=0)
+            s.sendall(b"x" * 200000)
+            socks.append(s)
+        for s in socks:
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(5)
+            while s.recv(65536):
+                pass
+            s.close()
+
+    def fds():
+        import os
+        return len(os.listdir("/proc/%d/fd" % gw.proc.pid))
+    batch(10)
+    wait_until(lambda: len(gw.records()) == 10, 10, what="10 records")
+    first = fds()
+    batch(10)
+    wait_until(lambda: len(gw.records()) == 20, 10, what="20 records")
+    assert fds() == first
+    assert all(r["reason"] == "client-closed" for r in gw.records())
+
+
+def test_reload_keeps_and_drain_ends_a_passthrough_session(gateway,
+                                                           raw_backend):
+    import signal as sig
+    b = raw_backend(recorder)
+    gw = gateway(["r.example passthrough to %s" % b.hostport])
+    hello = client_hello("r.example")
+    s = send_slowly(gw.port, hello, step=4096, pause=0)
+    c = b.wait_conns(1)[0]
+    # the route goes away: the live session stays, new clients are refused
+    gw.conf.write_text(gw.conf.read_text().replace(
+        "route r.example passthrough to %s" % b.hostport,
+        "route other.example to %s" % b.hostport))
+    gw.signal(sig.SIGHUP)
+    gw.wait_stderr("sshgate: reloaded %s" % gw.conf)
+    s.sendall(b"after the reload")
+    wait_until(lambda: c["received"] == hello + b"after the reload", 5,
+               what="bytes after the reload at the server")
+    s2 = send_slowly(gw.port, client_hello("r.example"), step=4096, pause=0)
+    assert gw.wait_record(reason="no-route")["sni"] == "r.example"
+    s2.close()
+    # SIGTERM: the session may finish within timeout drain (2s), then ends
+    gw.signal(sig.SIGTERM)
+    rec = gw.wait_record(sni="r.example", mode="passthrough", timeout=10)
+    s.close()
+    assert rec["reason"] == "shutdown"
+    assert rec["bytes_up"] == str(len(hello) + 16)
+    assert len(b.conns) == 1
