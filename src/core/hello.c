@@ -185,7 +185,7 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
     const char **why)
 {
 	unsigned char msg[HELLO_BYTES_MAX];
-	size_t have = 0, want = 0, off = 0, rlen;
+	size_t have = 0, want = 0, off = 0, rlen, nrec = 0;
 	struct rd r;
 
 	memset(out, 0, sizeof(*out));
@@ -212,6 +212,10 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
 		}
 		if (buf[off] != REC_HANDSHAKE)
 			goto not_handshake;
+		if (++nrec > HELLO_RECORDS_MAX) {
+			*why = "ClientHello split into too many records";
+			return HELLO_BAD;
+		}
 		if (buf[off + 1] != 3)
 			goto bad_version;
 		rlen = (size_t)buf[off + 3] << 8 | buf[off + 4];

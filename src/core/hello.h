@@ -19,6 +19,7 @@
 #define HELLO_PROTO_MAX 64	/* bytes kept of one protocol name */
 #define HELLO_BYTES_MAX 32768	/* one ClientHello message, at most */
 #define HELLO_RAW_MAX 65536	/* the records around it, headers included */
+#define HELLO_RECORDS_MAX 256	/* records it may be split into */
 
 enum hello_status {
 	HELLO_OK = 0,		/* a whole ClientHello was read */
@@ -45,7 +46,9 @@ struct hello {
  * (from the start) the next step needs: the rest of a record header or
  * of a record, so that a caller fed one byte at a time can wait for
  * that many instead of parsing again at every byte; on HELLO_BAD, *why
- * is a static reason. More than HELLO_RAW_MAX bytes of records is bad.
+ * is a static reason. More than HELLO_RAW_MAX bytes of records, or more
+ * than HELLO_RECORDS_MAX records, is bad: a caller waiting for each
+ * step parses again each time, and a peer must not make that costly.
  */
 enum hello_status hello_parse(const unsigned char *buf, size_t len,
     struct hello *out, const char **why);

@@ -189,14 +189,14 @@ def test_fragmented_hello_one_byte_at_a_time(gateway, raw_backend):
 
 
 def test_hello_split_into_tiny_records(gateway, raw_backend):
-    """The handshake message spread over 1-byte TLS records, sent in
+    """The handshake message spread over 4-byte TLS records, sent in
     pieces that cut headers: still routed, still untouched."""
     b = raw_backend(recorder)
     gw = gateway(["tiny.example passthrough to %s" % b.hostport])
     hello = client_hello("tiny.example")
     body = hello[5:]
-    recs = b"".join(b"\x16\x03\x01\x00\x01" + body[i:i + 1]
-                    for i in range(len(body)))
+    recs = b"".join(b"\x16\x03\x01" + len(body[i:i + 4]).to_bytes(2, "big")
+                    + body[i:i + 4] for i in range(0, len(body), 4))
     s = send_slowly(gw.port, recs, step=7, pause=0.0005)
     s.shutdown(socket.SHUT_WR)
     c = b.wait_conns(1)[0]
@@ -210,9 +210,11 @@ def test_hello_split_into_tiny_records(gateway, raw_backend):
     (b"\x80\x2e\x01\x03\x01" + b"\x00" * 45, "SSLv2-style ClientHello"),
     (b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", "not a ClientHello"),
     (b"\x16\x03\x01\x40\x01" + b"\x00" * 20, "record length"),
+    (b"\x16\x03\x01\x00\x04\x01\x01\x00\x00", "too large"),
     (b"".join(b"\x16\x03\x01\x00\x01" + bytes([x])
-              for x in [1, 0, 0x75, 0x30] + [0] * 12000), "too large"),
-], ids=["http", "sslv2", "server-hello", "record-too-long", "oversized"])
+              for x in [1, 0, 0x75, 0x30] + [0] * 300), "too many records"),
+], ids=["http", "sslv2", "server-hello", "record-too-long", "oversized",
+        "too-many-records"])
 def test_malformed_hellos_get_a_reason(gateway, raw_backend, data, detail):
     b = raw_backend(recorder)
     gw = gateway(["* passthrough to %s" % b.hostport])

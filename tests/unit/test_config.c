@@ -1399,6 +1399,31 @@ route_passthrough_errors(void **state)
 }
 
 static void
+passthrough_to_itself_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char text[8192];
+
+	/* BASE listens on 127.0.0.1:2222 (line 1) */
+	snprintf(text, sizeof(text), "%sroute * passthrough to "
+	    "127.0.0.1:2222\n", BASE);
+	load(f, text);
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	assert_error_prefix_at(f, 0, "main.conf", AFTER_BASE, "route * "
+	    "passthrough: 127.0.0.1:2222 is this gateway's own listen at ");
+	/* a listener on every address: loopback on its port loops too */
+	load(f, "listen 0.0.0.0:443\ncertificate gw.pem\n"
+	    "route * passthrough to 127.0.0.2:443\n");
+	assert_nerrors(f, 1);
+	assert_error_prefix_at(f, 0, "main.conf", 3, "route * passthrough: "
+	    "127.0.0.2:443 is this gateway's own listen at ");
+	/* ... another host on the same port does not */
+	load_ok(f, "listen 0.0.0.0:443\ncertificate gw.pem\n"
+	    "route * passthrough to 10.0.0.80:443 127.0.0.1:8443\n");
+}
+
+static void
 dynamic_routes_parse(void **state)
 {
 	struct fixture *f = *state;
@@ -2682,6 +2707,7 @@ main(int argc, char **argv)
 		T(route_send_proxy),
 		T(route_passthrough_parses),
 		T(route_passthrough_errors),
+		T(passthrough_to_itself_is_an_error),
 		T(dynamic_routes_parse),
 		T(dynamic_route_without_allow_is_an_open_relay),
 		T(dynamic_route_bad_values),
