@@ -478,6 +478,7 @@ def test_reload_keeps_and_drain_ends_a_passthrough_session(gateway,
     gw.signal(sig.SIGTERM)
     rec = gw.wait_record(sni="r.example", mode="passthrough", timeout=10)
     s.close()
+    assert gw.proc.wait(10) == 0    # before teardown's own SIGTERM
     assert rec["reason"] == "shutdown"
     assert rec["bytes_up"] == str(len(hello) + 16)
     assert len(b.conns) == 1
