@@ -89,8 +89,10 @@ def curl(gw, pki, name="www.example.com", url_host=None, extra=()):
 
 
 def test_https_and_ssh_share_the_port(gateway, ssh, sshd, web, pki):
+    mport = free_port()
     gw = gateway(["ssh.example.local to %s" % sshd["a"].hostport,
-                  "* alpn h2,http/1.1 passthrough to %s" % web])
+                  "* alpn h2,http/1.1 passthrough to %s" % web],
+                 extra="metrics 127.0.0.1:%d" % mport)
     # an ssh session stays open while the website is fetched
     p = ssh.popen(gw, "ssh.example.local", cmd="echo started; read x; "
                   "echo $x")
@@ -117,6 +119,11 @@ def test_https_and_ssh_share_the_port(gateway, ssh, sshd, web, pki):
     assert opened["conn"] == rec["conn"] and opened["dst"] == web
     s = gw.wait_record(sni="ssh.example.local")
     assert s["result"] == "ok" and "mode" not in s and "tls" in s
+    # the terminated session went on the record layer after its handshake,
+    # as without passthrough routes: its records were counted exactly
+    m = metrics(mport)
+    assert m["sshgate_tls_offloaded_total"] == 1
+    assert m["sshgate_passthrough_total"] == 1
 
 
 def test_alpn_narrows_the_match(gateway, raw_backend):
@@ -481,4 +488,20 @@ def test_reload_keeps_and_drain_ends_a_passthrough_session(gateway,
     assert gw.proc.wait(10) == 0    # before teardown's own SIGTERM
     assert rec["reason"] == "shutdown"
     assert rec["bytes_up"] == str(len(hello) + 16)
+    assert len(b.conns) == 1
+
+
+def test_per_ip_limit_applies_before_the_hello(gateway, raw_backend):
+    b = raw_backend(recorder)
+    gw = gateway(["l.example passthrough to %s" % b.hostport],
+                 extra="max-connections-per-ip 1")
+    first = send_slowly(gw.port, client_hello("l.example"), step=4096,
+                        pause=0)
+    b.wait_conns(1)
+    second = send_slowly(gw.port, client_hello("l.example"), step=4096,
+                         pause=0)
+    rec = gw.wait_record(reason="too-many")
+    second.close()
+    first.close()
+    assert rec["result"] == "denied" and "mode" not in rec
     assert len(b.conns) == 1
