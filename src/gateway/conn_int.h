@@ -83,7 +83,8 @@ struct conn {
 	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */
 	ev_timer timer;			/* handshake, connect, then idle (with
 					   idle 0: the half-close check) */
-	ev_timer inspect;		/* the SSH-only gate's deadline */
+	ev_timer inspect;		/* the SSH-only gate's deadline; in
+					   CONN_HELLO, a pause before peeking */
 	struct buf *up, *down;		/* bytes in flight, or NULL */
 	struct route *route;
 	size_t srv_first, srv_tried;	/* static routes: servers tried */

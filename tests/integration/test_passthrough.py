@@ -8,7 +8,6 @@ import json
 import socket
 import ssl
 import subprocess
-import threading
 import time
 
 import pytest
@@ -136,10 +135,10 @@ def test_alpn_narrows_the_match(gateway, raw_backend):
         hellos.append(client_hello("web.example", alpn))
         s = send_slowly(gw.port, hellos[-1], step=4096, pause=0)
         s.shutdown(socket.SHUT_WR)
-        other_or_h2 = h2 if alpn and "h2" in alpn else other
+        server = h2 if alpn and "h2" in alpn else other
         wait_until(lambda: any(c["closed"].is_set() and
                                c["received"] == hellos[-1]
-                               for c in other_or_h2.conns), 5,
+                               for c in server.conns), 5,
                    what="the hello at its server")
         s.close()
     assert [c["received"] for c in h2.conns] == hellos[:1]
