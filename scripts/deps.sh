@@ -15,7 +15,7 @@ build="gcc make pkg-config libssl-dev libev-dev libc-ares-dev openssl"
 demo="openssh-server openssh-client"
 test="libcmocka-dev python3-pytest python3-pytest-xdist python3-cryptography openssh-server
       openssh-client dnsmasq-base haproxy valgrind clang groff-base man-db
-      testssl.sh strace tinyproxy"
+      testssl.sh strace tinyproxy curl"
 bench="haproxy python3"
 deb="debhelper dpkg-dev fakeroot lintian libcmocka-dev"
 [ $# -gt 0 ] || set -- demo test bench

@@ -61,6 +61,8 @@ struct conf {
 	unsigned long rate_n;		/* new connections per rate_secs; 0: off */
 	double rate_secs;
 	struct route_table routes;
+	int has_passthrough;		/* a passthrough route: ClientHellos
+					   are read before TLS starts */
 	char *resolvers;		/* "ADDR:PORT,..."; NULL: system */
 	int resolve_family;		/* AF_INET (default), AF_INET6, AF_UNSPEC */
 	struct dest_policy dest;	/* own[] is filled by the runtime */

@@ -243,6 +243,10 @@ upstream_connected(struct conn *c)
 	if (c->route->send_proxy && send_proxy(c) == -1)
 		return;
 	conn_log_open(c);
+	if (c->flags & F_PASSTHROUGH) {
+		passthrough_relay(c);
+		return;
+	}
 	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 ||
 	    relay_pump_down(c) == -1)
 		return;

@@ -1,6 +1,7 @@
 #include "gateway/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,39 @@ worker_buf_put(struct worker *w, struct buf *b)
 	b->next = w->pool;
 	w->pool = b;
 	w->npool++;
+}
+
+#define PIPE_BYTES (256 * 1024)
+
+int
+worker_pipe_get(struct worker *w, int fd[2])
+{
+	if (w->npipes > 0) {
+		w->npipes--;
+		fd[0] = w->pipes[w->npipes][0];
+		fd[1] = w->pipes[w->npipes][1];
+		return 0;
+	}
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* room for more than one read: fewer system calls a byte; a
+	   refusal (the per-user pipe budget) leaves the default */
+	(void)fcntl(fd[1], F_SETPIPE_SZ, PIPE_BYTES);
+	return 0;
+}
+
+void
+worker_pipe_put(struct worker *w, int fd[2])
+{
+	if (w->npipes < PIPE_POOL_MAX) {
+		w->pipes[w->npipes][0] = fd[0];
+		w->pipes[w->npipes][1] = fd[1];
+		w->npipes++;
+	} else {
+		close(fd[0]);
+		close(fd[1]);
+	}
+	fd[0] = fd[1] = -1;
 }
 
 /* Starts or stops accepting to match the worker's state. */
@@ -540,6 +574,11 @@ worker_free(struct worker *w)
 	while ((b = w->pool) != NULL) {
 		w->pool = b->next;
 		free(b);
+	}
+	while (w->npipes > 0) {
+		w->npipes--;
+		close(w->pipes[w->npipes][0]);
+		close(w->pipes[w->npipes][1]);
 	}
 	ev_async_stop(w->loop, &w->wake);
 	resolver_unref(w->res);		/* its watchers are on the loop */
