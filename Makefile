@@ -24,6 +24,9 @@ ifeq ($(SANITIZE),1)
 BUILD    := build-san
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
+else
+# glibc's checked string and I/O functions, as Debian builds packages
+CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
 
 # Layout: core/ pure parsers and decisions (no I/O, no globals), config/
@@ -36,7 +39,8 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 # unit tests: test name -> the modules it links (pure ones only)
 UNIT_TESTS := test_util test_lex test_addr test_route test_banner test_config test_log test_dest test_policy test_iplimit test_stats test_proxy \
               test_hello test_ident test_sshconfig test_httpreq test_ctlproto test_sbuf test_procnet \
-              test_diag test_notice test_lifetime test_pemid test_tlsrec test_caname test_caindex
+              test_diag test_notice test_lifetime test_pemid test_tlsrec test_proxyresp test_proxyurl test_ticketkeys \
+              test_caname test_caindex
 test_util_SRCS   := core/util.c
 test_lex_SRCS    := core/lex.c
 test_addr_SRCS   := core/addr.c core/util.c
@@ -52,7 +56,7 @@ test_proxy_SRCS  := core/proxy.c core/addr.c core/util.c
 test_hello_SRCS  := core/hello.c
 test_ident_SRCS  := core/ident.c
 test_ident_LIBS  := $(shell pkg-config --libs libcrypto)
-test_sshconfig_SRCS := client/sshconfig.c client/say.c core/route.c core/addr.c core/util.c
+test_sshconfig_SRCS := client/sshconfig.c client/say.c client/proxyurl.c core/route.c core/addr.c core/util.c
 test_httpreq_SRCS := core/httpreq.c
 test_ctlproto_SRCS := core/ctlproto.c
 test_sbuf_SRCS   := core/sbuf.c
@@ -64,10 +68,14 @@ test_pemid_LIBS := $(shell pkg-config --libs libcrypto)
 test_tlsrec_SRCS := core/tlsrec.c
 test_tlsrec_LIBS := $(shell pkg-config --libs libssl libcrypto)
 test_diag_SRCS   := config/diag.c
+test_proxyresp_SRCS := core/proxyresp.c
+test_proxyurl_SRCS := client/proxyurl.c core/addr.c core/util.c
+test_ticketkeys_SRCS := core/ticketkeys.c
 test_caname_SRCS := core/caname.c core/util.c
 test_caindex_SRCS := core/caindex.c core/caname.c core/sbuf.c core/util.c
 
-.PHONY: all test unit integration run clean deps bench bench-connect install
+.PHONY: all test unit integration run clean deps bench bench-connect install \
+        deb deb-check
 
 all: $(BUILD)/sshgate
 
@@ -146,6 +154,24 @@ install: $(BUILD)/sshgate
 	install -m 640 examples/production.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/sshgate/sshgate.conf.example
 
+# make deb: a Debian package, built by Debian's tools (dpkg-buildpackage,
+# debhelper; packaging in debian/) in a copy of this tree, into build/deb/.
+# make deb-check: install it here, check what it installed, run lintian,
+# purge it (scripts/deb-check.sh; for CI, as root).
+DEB_SRC := build/deb/sshgate-$(VERSION)
+deb:
+	@scripts/deps.sh deb
+	rm -rf build/deb
+	mkdir -p $(DEB_SRC)
+	tar --exclude=./build --exclude=./build-san --exclude=./.git \
+	    --exclude='./debian/sshgate' --exclude='./debian/.debhelper' -cf - . | \
+	    tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	@ls -1 build/deb/*.deb
+
+deb-check:
+	@scripts/deb-check.sh
+
 clean:
 	rm -rf build build-san
 
@@ -154,7 +180,8 @@ clean:
 # never changes the tree; what it learns stays in build/fuzz.
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl fuzz_tlsrec fuzz_caindex
+FUZZ_TARGETS := fuzz_config fuzz_input fuzz_hello fuzz_ident fuzz_http fuzz_ctl fuzz_tlsrec \
+                fuzz_proxyresp fuzz_ticketkeys fuzz_caindex
 fuzz_input_SRCS  := core/addr.c core/banner.c core/dest.c core/log.c core/notice.c core/sbuf.c core/proxy.c core/route.c core/util.c
 fuzz_config_SRCS := config/config.c config/read.c config/keywords.c config/routes.c config/access.c config/check.c config/diag.c config/file.c core/dest.c core/policy.c core/lex.c core/route.c core/addr.c core/util.c core/ctlproto.c
 fuzz_hello_SRCS  := core/hello.c
@@ -162,7 +189,7 @@ fuzz_ident_SRCS  := core/ident.c
 fuzz_ident_LIBS  := $(shell pkg-config --libs libcrypto)
 fuzz_config_MAXLEN := 4096
 fuzz_input_MAXLEN  := 512
-fuzz_hello_MAXLEN  := 40000
+fuzz_hello_MAXLEN  := 70000
 fuzz_ident_MAXLEN  := 16384
 fuzz_http_SRCS   := core/httpreq.c
 fuzz_ctl_SRCS    := core/ctlproto.c
@@ -171,6 +198,10 @@ fuzz_ctl_MAXLEN    := 8192
 fuzz_tlsrec_SRCS := core/tlsrec.c
 fuzz_tlsrec_LIBS := $(shell pkg-config --libs libcrypto)
 fuzz_tlsrec_MAXLEN := 40000
+fuzz_proxyresp_SRCS := core/proxyresp.c
+fuzz_proxyresp_MAXLEN := 9000
+fuzz_ticketkeys_SRCS := core/ticketkeys.c
+fuzz_ticketkeys_MAXLEN := 8192
 fuzz_caindex_SRCS := core/caindex.c core/caname.c core/sbuf.c core/util.c
 fuzz_caindex_MAXLEN := 16384
 

@@ -15,6 +15,10 @@ acts on it:
   echo mode (--mode echo):
     every byte after the client's identification line is echoed back.
 
+With --skip-hello, each connection starts with one TLS record (the
+ClientHello a passthrough client sends first), which is skipped whole
+before the identification line is looked for.
+
 The listening port is chosen by the kernel and written to --port-file.
 """
 
@@ -33,9 +37,9 @@ CHUNK = bytes(range(256)) * 1024          # 256 KiB of payload to stream
 
 class Conn:
     __slots__ = ("sock", "line", "have_line", "out", "outoff", "todo",
-                 "up_left", "events")
+                 "up_left", "events", "skip", "hdr")
 
-    def __init__(self, sock):
+    def __init__(self, sock, skip_hello=False):
         self.sock = sock
         self.line = b""
         self.have_line = False
@@ -44,11 +48,14 @@ class Conn:
         self.todo = 0             # payload bytes still to stream
         self.up_left = -1         # bytes still expected before "DONE"
         self.events = 0
+        self.skip = -1 if skip_hello else 0   # -1: record header to read
+        self.hdr = b""
 
 
 class Backend:
-    def __init__(self, mode, lsock):
+    def __init__(self, mode, lsock, skip_hello=False):
         self.mode = mode
+        self.skip_hello = skip_hello
         self.lsock = lsock
         self.sel = selectors.DefaultSelector()
         self.buf = bytearray(1 << 20)
@@ -92,7 +99,7 @@ class Backend:
             s.setblocking(False)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.accepted += 1
-            c = Conn(s)
+            c = Conn(s, self.skip_hello)
             c.events = selectors.EVENT_READ | selectors.EVENT_WRITE
             self.sel.register(s, c.events, c)
 
@@ -122,6 +129,22 @@ class Backend:
                 c.up_left = -1
                 c.out.append(b"DONE\r\n")
 
+    @staticmethod
+    def skip_record(c, data):
+        """Takes what is left of the first TLS record off data."""
+        while len(data) and c.skip:
+            if c.skip < 0:
+                k = 5 - len(c.hdr)
+                c.hdr += bytes(data[:k])
+                data = data[k:]
+                if len(c.hdr) == 5:
+                    c.skip = int.from_bytes(c.hdr[3:5], "big")
+            else:
+                k = min(c.skip, len(data))
+                c.skip -= k
+                data = data[k:]
+        return data
+
     def readable(self, c):
         for _ in range(16):
             try:
@@ -134,7 +157,9 @@ class Backend:
                 return False
             self.bytes_in += n
             data = self.view[:n]
-            if not c.have_line:
+            if c.skip:
+                data = self.skip_record(c, data)
+            if not c.have_line and len(data):
                 i = bytes(data).find(b"\n")
                 if i < 0:
                     c.line += bytes(data)
@@ -202,6 +227,8 @@ def main():
     ap.add_argument("--listen", required=True, help="IPv4 address")
     ap.add_argument("--mode", choices=("sink", "echo"), required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--skip-hello", action="store_true",
+                    help="skip one TLS record (a ClientHello) first")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))
@@ -214,7 +241,7 @@ def main():
     with open(tmp, "w") as f:
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(tmp, a.port_file)
-    Backend(a.mode, ls).run()
+    Backend(a.mode, ls, a.skip_hello).run()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,17 @@ Phases of a round (each bounded by a wall-clock deadline):
   rtt     one echo session through each proxy, N sequential 64-byte
           round trips on each, alternating between the two proxies
           (A, B, A, B...): p50, p99
-After the rounds, --limit-runs times (both proxies started fresh again):
+After the rounds, --pt-runs times (both proxies started fresh, each with
+a passthrough route added: sshgate `route pt.bench passthrough to ...`,
+HAProxy a `mode tcp` frontend routing on req.ssl_sni after
+`tcp-request inspect-delay`, neither terminating TLS):
+  pt_up   P clients each send a real ClientHello (SNI pt.bench), then
+          upload X MiB: GiB/s, proxy CPU s/GiB
+  pt_down the same, downloading. The bytes after the ClientHello are not
+          TLS (the backend skips the ClientHello's record): neither proxy
+          looks past it, and no endpoint pays for cryptography, so the
+          proxies' own cost shows
+After those, --limit-runs times (both proxies started fresh again):
   limit   idle sessions opened (4 client processes, a share of the fds
           each) until the first fails, --limit-max is reached or the
           deadline passes: how many the proxy holds at its fd limit, the
@@ -62,9 +72,10 @@ import time
 BANNER = b"SSH-2.0-bench\r\n"
 HELLO = b"SSH-2.0-x\r\n"
 SINK_SNI = "sink.bench"
+PT_SNI = "pt.bench"
 ECHO_SNI = "echo.bench"
 ADDR = {"sshgate": "127.0.0.10", "haproxy": "127.0.0.11",
-        "sink": "127.0.0.20", "echo": "127.0.0.21"}
+        "sink": "127.0.0.20", "echo": "127.0.0.21", "ptsink": "127.0.0.22"}
 PROXIES = ("sshgate", "haproxy")
 CLK = os.sysconf("SC_CLK_TCK")
 MiB = 1 << 20
@@ -95,6 +106,17 @@ METRICS = [
      "higher", "%.0f", None),
     ("rss_idle", "context: RSS after start + warm-up", "MiB", "lower",
      "%.1f", None),
+]
+# the passthrough runs (no TLS termination: no crypto floor)
+PT_METRICS = [
+    ("pt_up_cpu", "passthrough: CPU per GiB uploaded", "s/GiB", "lower",
+     "%.3f", None),
+    ("pt_down_cpu", "passthrough: CPU per GiB downloaded", "s/GiB", "lower",
+     "%.3f", None),
+    ("pt_up_rate", "passthrough context: upload ({P} clients)", "GiB/s",
+     "higher", "%.2f", None),
+    ("pt_down_rate", "passthrough context: download ({P} clients)",
+     "GiB/s", "higher", "%.2f", None),
 ]
 
 
@@ -463,6 +485,66 @@ def bulk_worker(idx, q, ev, addr, direction, nbytes, deadline):
         q.put(("done", idx, 0, {describe(e): 1}))
 
 
+def client_hello(sni):
+    """The ClientHello Python's TLS would send for sni: real bytes, from
+    a memory BIO, for clients of a passthrough route."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def pt_worker(idx, q, ev, addr, direction, nbytes, deadline):
+    """One passthrough bulk client: a ClientHello routes it; on go the
+    transfer, over plain TCP (the proxy does not look past the hello)."""
+    _worker_signals()
+    try:
+        s = socket.create_connection(addr, timeout=IO_TIMEOUT)
+        s.sendall(client_hello(PT_SNI))
+        rd = ssh_hello(s, b"SSH-2.0-%s-%d\r\n" % (
+            direction.encode(), nbytes))
+    except Exception as e:
+        q.put(("ready", idx))
+        q.put(("done", idx, 0, {describe(e): 1}))
+        return
+    q.put(("ready", idx))
+    if not ev.go.wait(60):
+        s.close()
+        return
+    try:
+        s.settimeout(max(1.0, deadline - time.monotonic()))
+        if direction == "up":
+            chunk = memoryview(bytes(range(256)) * 1024)
+            left = nbytes
+            while left:
+                k = min(left, len(chunk))
+                s.sendall(chunk[:k])
+                left -= k
+            d = rd.line()
+            if d != b"DONE\r\n":
+                raise BenchError("expected DONE, got %r" % d[:80])
+        else:
+            got = len(rd.buf)
+            buf = bytearray(1 << 20)
+            while got < nbytes:
+                n = s.recv_into(buf)
+                if n == 0:
+                    raise BenchError("EOF after %d of %d bytes" %
+                                     (got, nbytes))
+                got += n
+        s.close()
+        q.put(("done", idx, nbytes, {}))
+    except Exception as e:
+        s.close()
+        q.put(("done", idx, 0, {describe(e): 1}))
+
+
 def alive(held):
     """How many of these TLS sessions the proxy still holds: one poll()
     over all of them; a socket with something to read is asked once,
@@ -663,10 +745,11 @@ def phase_mem(pid, addr, a, deadline):
             "rss_open_kib": r1, "rss_after_close_kib": r2, "errors": errs}
 
 
-def phase_bulk(pid, addr, a, deadline, direction):
+def phase_bulk(pid, addr, a, deadline, direction, pt=False):
     nbytes = a.mbytes * MiB
-    w = Workers(bulk_worker, [(addr, direction, nbytes, deadline)
-                              for _ in range(a.parallel)])
+    w = Workers(pt_worker if pt else bulk_worker,
+                [(addr, direction, nbytes, deadline)
+                 for _ in range(a.parallel)])
     try:
         w.collect("ready", deadline)
         c0, t0 = proc_cpu(pid), time.monotonic()
@@ -679,6 +762,13 @@ def phase_bulk(pid, addr, a, deadline, direction):
     errs = merge_errs(done, 3)
     if moved == 0:
         raise BenchError("no transfer completed: %s" % errs)
+    if pt:
+        k = "pt_" + direction
+        return {k + "_rate": moved / GiB / (t1 - t0),
+                k + "_cpu": (c1 - c0) / (moved / GiB), k + "_bytes": moved,
+                k + "_wall_s": t1 - t0, k + "_cpu_s": c1 - c0,
+                k + "_failed": a.parallel - sum(1 for m in done if m[2]),
+                "errors": errs}
     return {direction + "_rate": moved / MiB / (t1 - t0),
             direction + "_cpu": (c1 - c0) / (moved / GiB),
             direction + "_bytes": moved, direction + "_wall_s": t1 - t0,
@@ -790,10 +880,13 @@ def proxy_says(name, proc, a):
         r = subprocess.run([a.sshgate, "ctl", "-s", proc.admin, "stats"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=5)
+        got = {}
         for line in r.stdout.decode("utf-8", "replace").splitlines():
-            if line.startswith("sshgate_sessions_active "):
-                return {"sessions_active": int(line.split()[1])}
-        return {"unavailable": r.stdout.decode("utf-8", "replace")[:120]}
+            for k in ("sessions_active", "sessions_max"):
+                if line.startswith("sshgate_%s " % k):
+                    got[k] = int(line.split()[1])
+        return got or {"unavailable": r.stdout.decode("utf-8",
+                                                      "replace")[:120]}
     except subprocess.TimeoutExpired:
         return {"unavailable": "its admin socket did not answer within 5s"}
     except Exception as e:
@@ -1120,12 +1213,21 @@ def sanity(addr, ca, sink_port):
 # Both proxies run with RLIMIT_NOFILE = nofile (20000 by default, set by
 # bench.py between fork and exec) and a connection cap that the descriptors
 # reach first: a proxied session holds 2 of them (client, backend), so
-# sshgate's max-connections is nofile/2 (10000, its default), and HAProxy has
+# sshgate's max-connections is nofile/2 (10000, its default), which sshgate
+# lowers itself to what the fds hold with 64 kept spare (it says so at
+# start and reports the number as sshgate_sessions_max), and HAProxy has
 # no maxconn: it derives one from ulimit-n itself (9986 at 20000: its own fd
 # accounting, which refuses to start with a maxconn the fds cannot hold).
 # Each has its admin socket (one idle UNIX listener each): the idle-session
 # limit phase asks them how many sessions they count.
-def sshgate_conf(work, port, ports, rnd, nofile):
+def sshgate_conf(work, port, ports, rnd, nofile, extra=(), pt=False):
+    return sshgate_conf_text(work, port, ports, rnd, nofile, extra) + (
+        "route {sni} passthrough to {ip}:{port}\n".format(
+            sni=PT_SNI, ip=ADDR["ptsink"], port=ports["ptsink"])
+        if pt else "")
+
+
+def sshgate_conf_text(work, port, ports, rnd, nofile, extra=()):
     return """\
 # sshgate under benchmark (generated by bench/bench.py)
 listen {ip}:{port}
@@ -1143,13 +1245,50 @@ route {echo_sni} to {echo}:{echo_port}
 log file {work}/sshgate-r{rnd}.log
 log-format json
 control {work}/sshgate-r{rnd}.ctl
-""".format(maxconn=max(1, nofile // 2), ip=ADDR["sshgate"], port=port, pki=os.path.join(work, "pki"),
+{extra}""".format(extra="".join(l + "\n" for l in extra), maxconn=max(1, nofile // 2), ip=ADDR["sshgate"], port=port, pki=os.path.join(work, "pki"),
            sink_sni=SINK_SNI, echo_sni=ECHO_SNI, sink=ADDR["sink"],
            echo=ADDR["echo"], sink_port=ports["sink"],
            echo_port=ports["echo"], work=work, rnd=rnd)
 
 
-def haproxy_conf(work, port, ports, rnd, nofile):
+# The passthrough runs: HAProxy in TCP mode, routing on the ClientHello's
+# SNI as its documentation shows, nothing terminated, same logging, and
+# splice(2) on (option splice-auto) as sshgate's passthrough uses it.
+HAPROXY_PT = """\
+# HAProxy under benchmark, passthrough (generated by bench/bench.py)
+global
+    nbthread 2
+    ulimit-n {nofile}
+    stats socket {work}/haproxy-r{rnd}.sock
+    log stderr format raw local0 info
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+
+frontend passthrough
+    bind {ip}:{port}
+    # zero copy where the kernel allows, as sshgate does
+    option splice-auto
+    tcp-request inspect-delay 5s
+    tcp-request content accept if {{ req.ssl_hello_type 1 }}
+    use_backend ptsink if {{ req.ssl_sni -i {sni} }}
+
+backend ptsink
+    server ptsink {ptsink}:{ptsink_port}
+"""
+
+
+def haproxy_conf(work, port, ports, rnd, nofile, pt=False):
+    if pt:
+        return HAPROXY_PT.format(ip=ADDR["haproxy"], port=port, work=work,
+                                 rnd=rnd, nofile=nofile, sni=PT_SNI,
+                                 ptsink=ADDR["ptsink"],
+                                 ptsink_port=ports["ptsink"])
     return """\
 # HAProxy under benchmark (generated by bench/bench.py): the recipe's
 # frontend, minus client certificates; same job as sshgate's config.
@@ -1192,12 +1331,19 @@ backend echo
 def check_configs(a, work, ports):
     sg = os.path.join(work, "check-sshgate.conf")
     hp = os.path.join(work, "check-haproxy.cfg")
-    with open(sg, "w") as f:
-        f.write(sshgate_conf(work, 1, ports, "check", a.nofile))
-    with open(hp, "w") as f:
-        f.write(haproxy_conf(work, 1, ports, "check", a.nofile))
+    sgp = os.path.join(work, "check-sshgate-pt.conf")
+    hpp = os.path.join(work, "check-haproxy-pt.cfg")
+    for path, text in (
+            (sg, sshgate_conf(work, 1, ports, "check", a.nofile, a.sshgate_line)),
+            (hp, haproxy_conf(work, 1, ports, "check", a.nofile)),
+            (sgp, sshgate_conf(work, 1, ports, "check", a.nofile, a.sshgate_line, True)),
+            (hpp, haproxy_conf(work, 1, ports, "check", a.nofile, True))):
+        with open(path, "w") as f:
+            f.write(text)
     for argv in ([a.sshgate, "check", "-c", sg],
-                 [a.haproxy, "-c", "-f", hp]):
+                 [a.haproxy, "-c", "-f", hp],
+                 [a.sshgate, "check", "-c", sgp],
+                 [a.haproxy, "-c", "-f", hpp]):
         r = subprocess.run(argv, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=30)
         if r.returncode != 0:
@@ -1290,17 +1436,18 @@ def versions(a):
             "cpus": os.cpu_count()}
 
 
-def start_proxy(kids, name, a, work, ports, rnd):
+def start_proxy(kids, name, a, work, ports, rnd, pt=False):
     port = free_port(ADDR[name])
     if name == "sshgate":
         conf = os.path.join(work, "sshgate-r%s.conf" % rnd)
         with open(conf, "w") as f:
-            f.write(sshgate_conf(work, port, ports, rnd, a.nofile))
+            f.write(sshgate_conf(work, port, ports, rnd, a.nofile,
+                                 a.sshgate_line, pt))
         argv = [a.sshgate, "serve", "-c", conf]
     else:
         conf = os.path.join(work, "haproxy-r%s.cfg" % rnd)
         with open(conf, "w") as f:
-            f.write(haproxy_conf(work, port, ports, rnd, a.nofile))
+            f.write(haproxy_conf(work, port, ports, rnd, a.nofile, pt))
         argv = [a.haproxy, "-db", "-f", conf]
     p = kids.start(name, argv, os.path.join(work, "%s-r%s.out" %
                                             (name, rnd)), nofile=a.nofile)
@@ -1312,7 +1459,7 @@ def start_proxy(kids, name, a, work, ports, rnd):
 
 PHASES = ("mem", "conn", "up", "down")
 PHASE_CAP = {"mem": 150, "conn": 90, "up": 60, "down": 60, "rtt": 30,
-             "limit": 300}
+             "limit": 300, "pt": 40}
 
 
 def run_phase(name, pid, addr, a, deadline):
@@ -1323,9 +1470,9 @@ def run_phase(name, pid, addr, a, deadline):
     return phase_bulk(pid, addr, a, deadline, name)
 
 
-def summarize(rounds):
+def summarize(rounds, metrics=None):
     summary = {}
-    for key, label, unit, better, fmt, fl in METRICS:
+    for key, label, unit, better, fmt, fl in metrics or METRICS:
         vals = {n: [r[n][key] for r in rounds
                     if r[n].get(key) is not None] for n in PROXIES}
         paired = [r["sshgate"][key] / r["haproxy"][key] for r in rounds
@@ -1371,7 +1518,7 @@ def floor_of(fl, name, floor, aead):
     return floor["per_gib_s"].get(aead.get(name))
 
 
-def table_rows(summary, floor, aead, a, dash):
+def table_rows(summary, floor, aead, a, dash, metrics=None):
     def cell(s, fmt):
         if s["median"] is None:
             return "FAILED"
@@ -1380,7 +1527,7 @@ def table_rows(summary, floor, aead, a, dash):
     rows = [["Metric", "Unit", "Better", "sshgate", "HAProxy",
              "sshgate/HAProxy", "sshgate x floor", "HAProxy x floor",
              "Verdict"]]
-    for key, label, unit, better, fmt, fl in METRICS:
+    for key, label, unit, better, fmt, fl in metrics or METRICS:
         s = summary[key]
         xf = []
         for n in PROXIES:
@@ -1487,7 +1634,11 @@ def limit_rows(lim, a):
                     "maxsock %s)" % (b.get("Maxconn", "?"),
                                      b.get("Ulimit-n", "?"),
                                      b.get("Maxsock", "?")))
-        return "max-connections %d" % max(1, a.nofile // 2)
+        m = lim[n]["proxy_before"][0].get("sessions_max")
+        return "max-connections %d%s" % (max(1, a.nofile // 2),
+                                          "" if m is None else
+                                          " (%d in effect: what the fds "
+                                          "hold, 64 spare)" % m)
 
     def says(n):
         x = lim[n]["proxy_at_limit"][-1]
@@ -1576,6 +1727,8 @@ def main():
     ap.add_argument("--rtts", type=int, default=2000)
     ap.add_argument("--nofile", type=int, default=20000,
                     help="RLIMIT_NOFILE of both proxies, in every phase")
+    ap.add_argument("--pt-runs", type=int, default=3,
+                    help="passthrough runs (0: none)")
     ap.add_argument("--limit-runs", type=int, default=1,
                     help="idle-session limit runs (0: none)")
     ap.add_argument("--limit-max", type=int, default=12000,
@@ -1591,6 +1744,9 @@ def main():
     ap.add_argument("--floor-repeats", type=int, default=3,
                     help="floor figures are the best of this many runs, "
                     "one before the rounds, then one after each round")
+    ap.add_argument("--sshgate-line", action="append", default=[],
+                    metavar="LINE", help="a line added to sshgate's config "
+                    "(repeatable), e.g. 'tls-offload no'")
     ap.add_argument("--time-limit", type=float, default=900,
                     help="seconds for the whole run")
     a = ap.parse_args()
@@ -1660,6 +1816,7 @@ def main():
                "*_cpu_stat_s in the rounds), which is used instead if "
                "threads came or went or the two disagree" % CLK}}
     failures, rounds, logs, sanity_out = [], [], {}, {}
+    pt_rounds = []
     limit_runs, floor = [], None
     fsamples, fcmds = collections.defaultdict(list), []
 
@@ -1678,11 +1835,13 @@ def main():
     try:
         floor_run("before the rounds")
         ports = {}
-        for b in ("sink", "echo"):
+        for b in ("sink", "echo", "ptsink"):
             pf = os.path.join(work, "%s.port" % b)
             p = kids.start(b, [sys.executable, os.path.join(
                 os.path.dirname(os.path.abspath(__file__)), "backend.py"),
-                "--listen", ADDR[b], "--mode", b, "--port-file", pf],
+                "--listen", ADDR[b], "--mode", "echo" if b == "echo" else
+                "sink", "--port-file", pf] +
+                (["--skip-hello"] if b == "ptsink" else []),
                 os.path.join(work, "backend-%s.out" % b))
             end = time.monotonic() + 10
             while not os.path.exists(pf):
@@ -1695,8 +1854,13 @@ def main():
             wait_port(p, ADDR[b], ports[b])
         check_configs(a, work, ports)
         result["config"] = {
-            "sshgate": sshgate_conf(work, 0, ports, 0, a.nofile),
+            "sshgate": sshgate_conf(work, 0, ports, 0, a.nofile, a.sshgate_line),
             "haproxy": haproxy_conf(work, 0, ports, 0, a.nofile),
+            "sshgate_passthrough": sshgate_conf(work, 0, ports, "P",
+                                                a.nofile, a.sshgate_line,
+                                                True),
+            "haproxy_passthrough": haproxy_conf(work, 0, ports, "P",
+                                                a.nofile, True),
             "rlimit_nofile": "%d for both (soft and hard), set between "
                              "fork and exec" % a.nofile}
         backends = [p for p in kids.procs]
@@ -1793,6 +1957,53 @@ def main():
                     os.path.join(work, "haproxy-r%d.out" % rnd)),
             }
 
+        # passthrough: both proxies started fresh, with a passthrough route
+        for k in range(a.pt_runs):
+            tag = "P%d" % (k + 1)
+            order = PROXIES if k % 2 == 0 else PROXIES[::-1]
+            log("bench: passthrough run %d/%d, order %s, load average %s" % (
+                k + 1, a.pt_runs, " then ".join(order), loadavg()))
+            procs, addrs, res = {}, {}, {n: {"errors": {}} for n in PROXIES}
+            for n in order:
+                procs[n], addrs[n] = start_proxy(kids, n, a, work, ports, tag,
+                                                 pt=True)
+            for ph in ("up", "down"):
+                for n in order:
+                    left = run_deadline - time.monotonic()
+                    if left < 5:
+                        raise BenchError("run time limit (%gs) reached in "
+                                         "passthrough run %d" % (
+                                             a.time_limit, k + 1))
+                    t = time.monotonic()
+                    try:
+                        r = phase_bulk(procs[n].pid, addrs[n], a,
+                                       time.monotonic() +
+                                       min(PHASE_CAP["pt"], left), ph,
+                                       pt=True)
+                    except BenchError as e:
+                        failures.append("passthrough run %d %s %s: %s" %
+                                        (k + 1, n, ph, e))
+                        log("bench: FAILED: " + failures[-1])
+                        r = {"errors": {}}
+                    errs = r.pop("errors")
+                    if errs:
+                        res[n]["errors"]["pt_" + ph] = errs
+                    res[n].update(r)
+                    log("bench:   %-7s pt_%-4s %5.1fs %s%s" % (
+                        n, ph, time.monotonic() - t,
+                        " ".join("%s=%.4g" % (x, v) for x, v in r.items()
+                                 if isinstance(v, float)),
+                        (" errors=%s" % errs) if errs else ""))
+                    if procs[n].poll() is not None:
+                        raise BenchError("%s died (exit status %s) in "
+                                         "passthrough:\n%s" %
+                                         (n, procs[n].returncode,
+                                          tail(procs[n].out_path)))
+            for n in PROXIES:
+                res[n]["exit_status"] = kids.stop(procs[n])
+            pt_rounds.append({"round": k + 1, "order": list(order),
+                              "loadavg": loadavg(), **res})
+
         # the idle-session limit: both proxies started fresh again
         for k in range(a.limit_runs):
             tag = "L%d" % (k + 1)
@@ -1865,6 +2076,7 @@ def main():
 
     load["end"] = loadavg()
     summary = summarize(rounds) if rounds else {}
+    pt_summary = summarize(pt_rounds, PT_METRICS) if pt_rounds else {}
     lim = summarize_limit(limit_runs)
     aead = {n: SUITE_AEAD.get(sanity_out.get(n, {}).get("cipher"))
             for n in PROXIES}
@@ -1904,6 +2116,14 @@ def main():
         rows = table_rows(summary, floor, aead, a, "-")
         text.append(render_text(rows))
         md.append(render_md(table_rows(summary, floor, aead, a, "–")))
+    if pt_summary:
+        note = ("passthrough (%d fresh runs, TLS not terminated; HAProxy: "
+                "mode tcp, req.ssl_sni after tcp-request inspect-delay; "
+                "sshgate: a passthrough route, spliced):" % len(pt_rounds))
+        text += ["", note, render_text(table_rows(
+            pt_summary, None, aead, a, "-", PT_METRICS))]
+        md += ["", note[0].upper() + note[1:], "", render_md(table_rows(
+            pt_summary, None, aead, a, "–", PT_METRICS))]
     fl = floor_lines(floor, aead)
     text += fl
     md += ["", "\n".join("- " + x for x in fl)] if fl else []
@@ -1929,7 +2149,8 @@ def main():
                    "elapsed_s": round(elapsed, 1), "loadavg": load,
                    "floor": floor, "negotiated_aead": aead,
                    "sanity": sanity_out, "summary": summary,
-                   "rounds": rounds, "limit": lim, "limit_runs": limit_runs,
+                   "rounds": rounds, "passthrough_summary": pt_summary,
+                   "passthrough_runs": pt_rounds, "limit": lim, "limit_runs": limit_runs,
                    "logs": logs, "failures": failures,
                    "table_md": md_path})
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

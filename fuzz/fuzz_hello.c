@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: the bytes a stranger sends first, as a ClientHello
- * (hello.c): records split anywhere, the server_name and ALPN
- * extensions on their own.
+ * (hello.c): records split anywhere (and what an incomplete one says it
+ * needs next), the server_name and ALPN extensions on their own.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,9 +20,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why = NULL;
 	size_t cut;
 
-	if (hello_parse(data, size, &h, &why) == HELLO_OK) {
+	switch (hello_parse(data, size, &h, &why)) {
+	case HELLO_OK:
 		if (h.len > size || strlen(h.sni) > HELLO_SNI_MAX)
 			__builtin_trap();
+		break;
+	case HELLO_NEED_MORE:
+		/* what it waits for is more than it has, and never unbounded */
+		if (h.len <= size || h.len > HELLO_RAW_MAX)
+			__builtin_trap();
+		break;
+	case HELLO_BAD:
+		break;
 	}
 	/* the same bytes cut short must never read past the cut */
 	cut = size > 0 ? data[0] % (size + 1) : 0;

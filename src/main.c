@@ -13,6 +13,7 @@
 #include "admin/check.h"
 #include "admin/ctl.h"
 #include "admin/explain.h"
+#include "admin/ticketkey.h"
 #include "client/connect.h"
 #include "client/sshconfig.h"
 #include "gateway/serve.h"
@@ -24,27 +25,33 @@ static const struct command {
 	int (*main)(int argc, char **argv);
 	const char *usage;
 	const char *what;
+	const char *help;	/* more for `CMD --help`, or NULL */
 } commands[] = {
 	{ "serve", serve_main, SERVE_USAGE,
-	    "run the gateway in the foreground (-d: debug messages)" },
+	    "run the gateway in the foreground (-d: debug messages)", NULL },
 	{ "check", check_main, CHECK_USAGE,
 	    "validate a config: errors and warnings as FILE:LINE: message\n"
-	    "(exit 1 on errors; with --strict, on warnings too)" },
+	    "(exit 1 on errors; with --strict, on warnings too)", NULL },
 	{ "connect", connect_main, CONNECT_USAGE,
 	    "ssh ProxyCommand: TLS to GATEWAY (port 2222), SNI = TARGET,\n"
-	    "verified; relays stdin/stdout" },
+	    "verified; relays stdin/stdout (--proxy, $https_proxy: through\n"
+	    "an HTTP proxy)", CONNECT_HELP },
 	{ "ssh-config", sshconfig_main, SSHCONFIG_USAGE,
-	    "print an ssh_config block using 'sshgate connect'" },
+	    "print an ssh_config block using 'sshgate connect'", NULL },
 	{ "explain", explain_main, EXPLAIN_USAGE,
 	    "which route, destination decision and access rule decide a\n"
-	    "connection to TARGET" },
+	    "connection to TARGET", NULL },
 	{ "ctl", ctl_main, CTL_USAGE,
 	    "talk to a running gateway through its control socket\n"
-	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)" },
+	    "(default: $SSHGATE_CONTROL, else /run/sshgate/control)", NULL },
+	{ "tls-ticket-key", ticketkey_main, TICKETKEY_USAGE,
+	    "print a new random key line for a tls-ticket-keys file\n"
+	    "(base64 of 80 bytes: 16 name, 32 AES, 32 HMAC)", NULL },
 	{ "ca", ca_main, CA_USAGE,
 	    "a small CA: client certificates (user = CN, groups = OU),\n"
-	    "the gateway's certificate, revocation and the CRL" },
-	{ "version", version_main, "sshgate version", "print the version" },
+	    "the gateway's certificate, revocation and the CRL", NULL },
+	{ "version", version_main, "sshgate version", "print the version",
+	    NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -118,6 +125,8 @@ main(int argc, char **argv)
 			continue;
 		if (argc == 3 && wants_help(argv[2])) {
 			printf("usage: %s\n", commands[i].usage);
+			if (commands[i].help != NULL)
+				printf("%s\n", commands[i].help);
 			return 0;
 		}
 		return commands[i].main(argc - 1, argv + 1);

@@ -5,7 +5,9 @@
  * the gateway's CAs and CRLs, now) and whom it names, the route that
  * matches, the destination decision (after DNS, with the gateway's own
  * resolver settings), and the access rule that decides, each with the
- * FILE:LINE that says so.
+ * FILE:LINE that says so. With passthrough routes, the ALPN protocols a
+ * ClientHello offers (--alpn) and a ClientHello without a name
+ * (--no-sni) take part in choosing the route, as in the gateway.
  */
 #include "admin/explain.h"
 
@@ -30,6 +32,7 @@
 #include "gateway/tls.h"
 
 #define MAX_GROUPS 32
+#define MAX_ALPN 16
 #define CERT_FILE_MAX (1u << 20)
 
 struct lookup {
@@ -276,7 +279,10 @@ int
 explain_main(int argc, char **argv)
 {
 	const char *path = NULL, *target = NULL, *certpath = NULL;
-	const char *groups[MAX_GROUPS];
+	const char *groups[MAX_GROUPS], *alpn[MAX_ALPN];
+	char alpn_list[256], *save = NULL, *p;
+	size_t nalpn = 0;
+	int no_sni = 0;
 	struct conf_errors errs = { NULL, 0 };
 	struct ident ident;
 	char sni[ROUTE_SNI_MAX + 1];
@@ -303,12 +309,21 @@ explain_main(int argc, char **argv)
 			have_id = 1;
 		} else if (strcmp(argv[k], "--cert") == 0 && k + 1 < argc)
 			certpath = argv[++k];
+		else if (strcmp(argv[k], "--alpn") == 0 && k + 1 < argc &&
+		    nalpn == 0) {
+			util_strlcpy(alpn_list, argv[++k], sizeof(alpn_list));
+			for (p = strtok_r(alpn_list, ",", &save); p != NULL &&
+			    nalpn < MAX_ALPN; p = strtok_r(NULL, ",", &save))
+				alpn[nalpn++] = p;
+		} else if (strcmp(argv[k], "--no-sni") == 0)
+			no_sni = 1;
 		else if (argv[k][0] == '-' || target != NULL)
 			return usage();
 		else
 			target = argv[k];
 	}
-	if (path == NULL || target == NULL || (certpath != NULL && have_id))
+	if (path == NULL || (target == NULL) == !no_sni ||
+	    (certpath != NULL && have_id))
 		return usage();
 	if (resolver_global_init() == -1)
 		return 1;
@@ -320,7 +335,10 @@ explain_main(int argc, char **argv)
 	}
 	conf_errors_free(&errs);	/* warnings: check's to say */
 	c = rt->conf;
-	printf("target:      %s\n", target);
+	printf("target:      %s", no_sni ? "(no server name)" : target);
+	for (i = 0; i < nalpn; i++)
+		printf("%s%s", i == 0 ? ", ALPN " : ",", alpn[i]);
+	printf("\n");
 	if (certpath != NULL) {
 		if ((k = judge_cert(rt, certpath, &ident, &id)) != 1) {
 			ok = k;	/* -1: not read, said on stderr */
@@ -328,19 +346,31 @@ explain_main(int argc, char **argv)
 		}
 		have_id = c->client_ca != NULL;
 	}
-	if (route_normalize_sni(target, sni) == -1) {
+	if (!no_sni && route_normalize_sni(target, sni) == -1) {
 		printf("route:       none: not a host name or address "
 		    "(refused, no-route)\n");
 		goto out;
 	}
-	if ((r = route_match(&c->routes, sni)) == NULL) {
-		printf("route:       none matches (refused, no-route)\n");
+	r = route_match_hello(&c->routes, no_sni ? NULL : sni, alpn, nalpn);
+	if (r == NULL) {
+		printf("route:       none matches (refused, %s)\n", no_sni ?
+		    "no-sni" : "no-route");
 		goto out;
 	}
-	printf("route:       %s %s (%s:%d)\n", r->text, r->kind == ROUTE_STATIC ?
-	    "to servers" : r->kind == ROUTE_DIRECT ? "direct" : "resolve",
-	    r->file, r->line);
-	if (have_id) {
+	printf("route:       %s %s (%s:%d)\n", r->text, r->passthrough ?
+	    "passthrough to servers: TLS not terminated, the servers do "
+	    "their own" : r->kind == ROUTE_STATIC ? "to servers" :
+	    r->kind == ROUTE_DIRECT ? "direct" : "resolve", r->file, r->line);
+	if (r->passthrough && c->client_ca != NULL) {
+		/* no certificate is seen: judged as nobody, as the gateway does */
+		printf("as:          nobody (a passthrough client shows no "
+		    "certificate: only 'any' rules match)\n");
+		memset(&id, 0, sizeof(id));
+		have_id = 2;
+	}
+	if (no_sni)
+		sni[0] = '\0';
+	if (have_id == 1) {
 		printf("as:          user %s, groups", id.user != NULL ?
 		    id.user : "(none)");
 		for (i = 0; i < id.ngroups; i++)

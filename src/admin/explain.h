@@ -8,7 +8,8 @@
  * (or the config is invalid), 2 on a usage error.
  */
 #define EXPLAIN_USAGE "sshgate explain -c FILE [--user NAME] [--group NAME]... " \
-	"TARGET\n       sshgate explain -c FILE --cert FILE TARGET"
+	"[--alpn PROTO[,PROTO...]] TARGET|--no-sni\n" \
+	"       sshgate explain -c FILE --cert FILE [--alpn ...] TARGET|--no-sni"
 
 int explain_main(int argc, char **argv);
 

@@ -3,10 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,12 +14,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "client/dial.h"
+#include "client/httpproxy.h"
 #include "client/say.h"
 #include "config/file.h"
 #include "core/addr.h"
@@ -38,6 +37,9 @@ struct opts {
 	const char *ca, *cert, *key;
 	int insecure, no_resume;
 	double timeout;
+	const char *proxy_arg;	/* --proxy, NULL if not given */
+	int use_proxy;		/* proxy holds the one to go through */
+	struct proxyurl proxy;
 	char host[256];		/* the gateway, without brackets */
 	unsigned port;
 	const char *target;	/* the SNI */
@@ -50,15 +52,6 @@ struct pipe_buf {
 	char data[RELAY_BUF];
 	size_t off, len;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* GATEWAY[:PORT], [V6]:PORT, or a bare IPv6 address. */
 static int
@@ -111,6 +104,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->insecure = 1;
 		else if (strcmp(a, "--no-resume") == 0)
 			o->no_resume = 1;
+		else if (strcmp(a, "--proxy") == 0 && has_val)
+			o->proxy_arg = argv[++i];
 		else if (strcmp(a, "--timeout") == 0 && has_val) {
 			if (util_parse_uint(argv[++i], 1, 3600, &t) == -1) {
 				client_say("--timeout: expected seconds (1-3600), got "
@@ -145,70 +140,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		client_say("connect: TARGET must be 1 to 255 characters");
 		return -1;
 	}
+	if ((o->use_proxy = httpproxy_choose(o->proxy_arg, o->host,
+	    &o->proxy)) == -1)
+		return -1;
 	return 0;
-}
-
-/* Connects within the deadline. Returns the fd, or -1 (said why). */
-static int
-tcp_connect(const struct opts *o, double deadline)
-{
-	struct addrinfo hints, *res, *ai;
-	char port[8];
-	int fd = -1, rc, err = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", o->port);
-	if ((rc = getaddrinfo(o->host, port, &hints, &res)) != 0) {
-		client_say("cannot resolve %s: %s", o->host, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		struct pollfd p;
-		socklen_t len = sizeof(err);
-		int left;
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			err = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno != EINPROGRESS) {
-			err = errno;
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		p.fd = fd;
-		p.events = POLLOUT;
-		left = (int)((deadline - now()) * 1000);
-		if (left <= 0 || poll(&p, 1, left) != 1) {
-			err = ETIMEDOUT;
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
-		    err == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1) {
-		client_say("cannot connect to %s:%u: %s", o->host, o->port,
-		    strerror(err));
-		return -1;
-	}
-	{
-		int on = 1;
-
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	}
-	return fd;
 }
 
 /* Asks for a key's passphrase on the terminal, without echo. */
@@ -495,7 +430,7 @@ handshake(SSL *ssl, int fd, const struct opts *o, double deadline)
 		    0)
 			return explain_failure(ssl, o);
 		p.fd = fd;
-		left = (int)((deadline - now()) * 1000);
+		left = dial_left_ms(deadline);
 		if (left <= 0 || poll(&p, 1, left) == 0) {
 			client_say("%s:%u: no TLS handshake within %gs", o->host,
 			    o->port, o->timeout);
@@ -749,8 +684,11 @@ connect_main(int argc, char **argv)
 		    "verified");
 	if ((ctx = make_ctx(&o)) == NULL)
 		return 1;
-	deadline = now() + o.timeout;
-	if ((fd = tcp_connect(&o, deadline)) == -1)
+	deadline = dial_now() + o.timeout;
+	fd = o.use_proxy ? httpproxy_open(&o.proxy, o.host, o.port, deadline,
+	    o.timeout) : dial_tcp(o.host, o.port, "", deadline);
+	OPENSSL_cleanse(&o.proxy, sizeof(o.proxy));
+	if (fd == -1)
 		goto out;
 	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
 	    SSL_set_tlsext_host_name(ssl, o.target) != 1) {

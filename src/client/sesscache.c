@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "core/util.h"
+
 #define CACHE_ENTRIES 64	/* sessions kept, newest first */
 #define SESSION_MAX 8192	/* bytes of one encoded session */
 
@@ -80,16 +82,6 @@ lock_cache(char *path, size_t len)
 	return fd;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 SSL_SESSION *
 sesscache_load(const char *key, SSL_CTX *ctx)
 {
@@ -110,10 +102,12 @@ sesscache_load(const char *key, SSL_CTX *ctx)
 			if (strncmp(line, key, 64) != 0 || line[64] != ' ')
 				continue;
 			for (i = 65, n = 0; i + 1 < (size_t)len &&
-			    hexval(line[i]) >= 0 && hexval(line[i + 1]) >= 0 &&
+			    util_hexval(line[i]) >= 0 &&
+			    util_hexval(line[i + 1]) >= 0 &&
 			    n < sizeof(der); i += 2)
-				der[n++] = (unsigned char)(hexval(line[i]) << 4 |
-				    hexval(line[i + 1]));
+				der[n++] = (unsigned char)
+				    (util_hexval(line[i]) << 4 |
+				    util_hexval(line[i + 1]));
 			p = der;
 			sess = d2i_SSL_SESSION(NULL, &p, (long)n);
 			if (sess != NULL && (!SSL_SESSION_is_resumable(sess) ||

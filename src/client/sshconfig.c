@@ -11,6 +11,7 @@
 #include "client/say.h"
 #include "core/addr.h"
 #include "client/connect.h"
+#include "client/proxyurl.h"
 #include "core/route.h"
 #include "core/util.h"
 
@@ -165,6 +166,39 @@ absolute(const char *path)
 	return p;
 }
 
+/*
+ * --proxy URL as a ProxyCommand word in *out (caller frees): checked as
+ * connect will check it, "" kept as '' (no proxy, whatever the
+ * environment says). Returns 0, or -1 (said why, never the password).
+ */
+static int
+proxy_word(const char *url, char **out)
+{
+	struct proxyurl u;
+	char err[256], show[600];
+
+	if (proxyurl_parse(url, &u, err, sizeof(err)) == -1 && *url != '\0') {
+		client_say("ssh-config: --proxy '%s': %s", proxyurl_redact(url,
+		    show, sizeof(show)), err);
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	if ((*out = malloc(WORD_MAX)) == NULL) {
+		client_say("ssh-config: out of memory");
+		return -1;
+	}
+	if (*url == '\0') {
+		util_strlcpy(*out, "''", WORD_MAX);
+		return 0;
+	}
+	if (sshconfig_word(url, *out, WORD_MAX) == -1) {
+		client_say("ssh-config: --proxy '%s' cannot be written into an "
+		    "ssh_config line", proxyurl_redact(url, show, sizeof(show)));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 usage(void)
 {
@@ -176,9 +210,9 @@ int
 sshconfig_main(int argc, char **argv)
 {
 	static const char *const flags[3] = { "--ca", "--cert", "--key" };
-	const char *gw = NULL, *files[3] = { NULL, NULL, NULL };
+	const char *gw = NULL, *proxy = NULL, *files[3] = { NULL, NULL, NULL };
 	char self[PATH_MAX], host[256], gwtext[300], err[768], show[1024];
-	char *abs[3] = { NULL, NULL, NULL }, *words[5] = { NULL };
+	char *abs[3] = { NULL, NULL, NULL }, *words[6] = { NULL };
 	unsigned port;
 	int i, k, first = -1, rc = 1;
 	ssize_t n;
@@ -191,6 +225,8 @@ sshconfig_main(int argc, char **argv)
 			files[k] = argv[++i];
 		else if (strcmp(argv[i], "--gateway") == 0 && i + 1 < argc)
 			gw = argv[++i];
+		else if (strcmp(argv[i], "--proxy") == 0 && i + 1 < argc)
+			proxy = argv[++i];
 		else if (argv[i][0] == '-') {
 			client_say("ssh-config: unknown or incomplete option '%s'",
 			    argv[i]);
@@ -248,6 +284,10 @@ sshconfig_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (proxy != NULL && proxy_word(proxy, &words[5]) == -1) {
+		rc = 2;
+		goto out;
+	}
 	printf("Host");
 	for (i = first; i < argc; i++)
 		printf(" %s", argv[i]);
@@ -255,12 +295,14 @@ sshconfig_main(int argc, char **argv)
 	for (k = 0; k < 3; k++)
 		if (words[k + 1] != NULL)
 			printf(" %s %s", flags[k], words[k + 1]);
+	if (words[5] != NULL)
+		printf(" --proxy %s", words[5]);
 	printf(" %s %%h\n", words[4]);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
 	for (k = 0; k < 3; k++)
 		free(abs[k]);
-	for (k = 0; k < 5; k++)
+	for (k = 0; k < 6; k++)
 		free(words[k]);
 	return rc;
 }

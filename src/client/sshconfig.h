@@ -12,7 +12,7 @@
 
 #define SSHCONFIG_USAGE "sshgate ssh-config --gateway GW[:PORT] [--ca FILE] " \
 	"[--cert FILE] [--key FILE]\n" \
-	"                       PATTERN..."
+	"                       [--proxy URL] PATTERN..."
 
 /*
  * Parses the gateway: a host name, an IPv4 address or a bracketed IPv6

@@ -199,6 +199,111 @@ refuses_everyone(struct parser *p)
 	    "through)");
 }
 
+/* The port of a, as text ("22"). */
+static const char *
+port_of(const struct addr *a, char *buf, size_t len)
+{
+	const char *colon;
+
+	addr_format(a, buf, len);
+	colon = strrchr(buf, ':');
+	return colon != NULL ? colon + 1 : "";
+}
+
+/*
+ * 1 if connecting to s reaches listener l: the same address, or, for a
+ * listener on every address, a loopback or unspecified one on its port.
+ */
+static int
+loops_back(const struct conf_listen *l, const struct addr *s)
+{
+	char lp[ADDR_TEXT_MAX], sp[ADDR_TEXT_MAX], ip[ADDR_TEXT_MAX];
+	struct cidr loop4, loop6;
+	struct addr any;
+
+	if (addr_equal(&l->addr, s))
+		return 1;
+	if (strcmp(port_of(&l->addr, lp, sizeof(lp)),
+	    port_of(s, sp, sizeof(sp))) != 0)
+		return 0;
+	addr_format_ip(&l->addr, ip, sizeof(ip));
+	if (addr_parse_ip(ip, 0, &any) == -1 ||
+	    (strcmp(ip, "0.0.0.0") != 0 && strcmp(ip, "::") != 0))
+		return 0;	/* a listener on one address only */
+	addr_format_ip(s, ip, sizeof(ip));
+	(void)cidr_parse("127.0.0.0/8", &loop4);
+	(void)cidr_parse("::1", &loop6);
+	return cidr_match(&loop4, s) || cidr_match(&loop6, s) ||
+	    strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0;
+}
+
+/*
+ * A passthrough route to the gateway's own listener: its ClientHello
+ * would be routed to it again, and again, each time with a new
+ * connection, until the gateway runs out of them.
+ */
+static void
+passthrough_loops(struct parser *p)
+{
+	const struct conf *c = p->c;
+	char text[ADDR_TEXT_MAX];
+	size_t i, j, k;
+
+	for (i = 0; i < c->routes.n; i++) {
+		const struct route *r = &c->routes.v[i];
+
+		for (j = 0; r->passthrough && j < r->nservers; j++) {
+			if (r->servers[j].addr.len == 0)
+				continue;	/* a name: not known here */
+			for (k = 0; k < c->nlistens; k++) {
+				if (!loops_back(&c->listens[k],
+				    &r->servers[j].addr))
+					continue;
+				addr_format(&r->servers[j].addr, text,
+				    sizeof(text));
+				conf_error(p->errs, r->file, r->line, "route %s "
+				    "passthrough: %s is this gateway's own "
+				    "listen at %s:%d: each connection would be "
+				    "passed to the gateway again, without end",
+				    r->text, text, c->listens[k].file,
+				    c->listens[k].line);
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * A passthrough client shows the gateway no certificate: with
+ * client-ca it is judged as nobody, so that only `access ... any` rules
+ * can match it. Without an allow rule for `any`, each passthrough route
+ * refuses every client.
+ */
+static void
+passthrough_unreachable(struct parser *p)
+{
+	const struct conf *c = p->c;
+	size_t i;
+
+	if (c->client_ca == NULL || p->access_bad > 0)
+		return;
+	for (i = 0; i < c->policy.n; i++)
+		if (c->policy.rules[i].allow &&
+		    c->policy.rules[i].who == ACCESS_ANY)
+			return;
+	for (i = 0; i < c->routes.n; i++) {
+		const struct route *r = &c->routes.v[i];
+
+		if (r->passthrough)
+			conf_warning(p->errs, r->file, r->line, "route %s "
+			    "passthrough: a passthrough client shows no "
+			    "certificate, so with client-ca only 'access ... "
+			    "any' rules apply to it, and none allows: every "
+			    "such client will be refused (add 'access allow "
+			    "any to %s')", r->text, r->text);
+	}
+}
+
 /* What applies to client certificates needs client-ca. */
 static void
 needs_client_ca(struct parser *p)
@@ -219,6 +324,20 @@ needs_client_ca(struct parser *p)
 		    "certificates there is no user or group to match");
 }
 
+/* Keys for tickets that are never issued: probably not what was meant. */
+static void
+unused_ticket_keys(struct parser *p)
+{
+	const struct conf *c = p->c;
+	const struct conf_at *at = conf_set(p, "tls-tickets");
+
+	if (c->ticket_keys == NULL || c->tls_tickets || at == NULL)
+		return;
+	conf_warning(p->errs, c->ticket_keys_at.file, c->ticket_keys_at.line,
+	    "tls-ticket-keys is unused: no ticket is issued or resumed "
+	    "('tls-tickets no' at %s:%d)", at->file, at->line);
+}
+
 void
 conf_check(struct parser *p, int read)
 {
@@ -231,9 +350,13 @@ conf_check(struct parser *p, int read)
 			conf_error(p->errs, p->c->path, 0, "no '%s' directive: "
 			    "%s", conf_keywords[i].name,
 			    conf_keywords[i].missing);
-	if (read)
+	if (read) {
 		open_relays(p);
+		passthrough_loops(p);
+	}
 	shadowed_routes(p);
 	refuses_everyone(p);
+	passthrough_unreachable(p);
 	needs_client_ca(p);
+	unused_ticket_keys(p);
 }

@@ -107,6 +107,7 @@ conf_free(struct conf *c)
 	free(c->run_group);
 	free(c->ciphers);
 	free(c->ciphersuites);
+	free(c->ticket_keys);
 	for (i = 0; i < c->ncrls; i++)
 		free(c->crls[i].path);
 	free(c->crls);

@@ -61,6 +61,8 @@ struct conf {
 	unsigned long rate_n;		/* new connections per rate_secs; 0: off */
 	double rate_secs;
 	struct route_table routes;
+	int has_passthrough;		/* a passthrough route: ClientHellos
+					   are read before TLS starts */
 	char *resolvers;		/* "ADDR:PORT,..."; NULL: system */
 	int resolve_family;		/* AF_INET (default), AF_INET6, AF_UNSPEC */
 	struct dest_policy dest;	/* own[] is filled by the runtime */
@@ -71,6 +73,9 @@ struct conf {
 	size_t ncrls;
 	int expire_sessions;		/* default 1 */
 	int tls_tickets;		/* default 1: resumption tickets */
+	char *ticket_keys;		/* tls-ticket-keys FILE; NULL: keys of
+					   this process, new at each reload */
+	struct conf_at ticket_keys_at;
 	int tls_offload;		/* default 1: TLS 1.3 records by tlsrec */
 	char *run_user, *run_group;	/* user NAME [group NAME]; NULL: stay */
 	struct conf_at user_at;

@@ -19,9 +19,10 @@ size_text(size_t max, char *buf, size_t len)
 		snprintf(buf, len, "%zu bytes", max);
 }
 
-int
-file_read(const char *path, size_t max, char **buf, size_t *len, char *err,
-    size_t errlen)
+/* file_read, and with secret, file_read_secret's mode check. */
+static int
+read_whole(const char *path, size_t max, int secret, char **buf, size_t *len,
+    char *err, size_t errlen)
 {
 	struct stat st;
 	char *p = NULL, lim[32];
@@ -43,6 +44,15 @@ file_read(const char *path, size_t max, char **buf, size_t *len, char *err,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "not a regular file");
+		goto fail;
+	}
+	if (secret && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "mode %04o: %s access to it; it holds "
+		    "secret keys and must be mode 0600 (chmod 600 %s)",
+		    (unsigned)(st.st_mode & 07777),
+		    (st.st_mode & 070) == 0 ? "others have" :
+		    (st.st_mode & 07) == 0 ? "its group has" :
+		    "its group and others have", path);
 		goto fail;
 	}
 	if ((unsigned long long)st.st_size > max) {
@@ -76,6 +86,20 @@ fail:
 	free(p);
 	close(fd);
 	return -1;
+}
+
+int
+file_read(const char *path, size_t max, char **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	return read_whole(path, max, 0, buf, len, err, errlen);
+}
+
+int
+file_read_secret(const char *path, size_t max, char **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	return read_whole(path, max, 1, buf, len, err, errlen);
 }
 
 enum file_log_kind

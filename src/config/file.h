@@ -26,6 +26,14 @@
 int file_read(const char *path, size_t max, char **buf, size_t *len,
     char *err, size_t errlen);
 
+/*
+ * Like file_read, for a file of secrets: also refuses one that its
+ * group or others may read, write or execute (mode & 077), with the
+ * mode in err. The caller cleanses *buf before freeing it.
+ */
+int file_read_secret(const char *path, size_t max, char **buf, size_t *len,
+    char *err, size_t errlen);
+
 /* What a log path names, for opening it to append. */
 enum file_log_kind {
 	FILE_LOG_REGULAR = 0,	/* a regular file with one name: may be chowned */

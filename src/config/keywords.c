@@ -384,6 +384,19 @@ kw_ciphers(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	return 0;
 }
 
+/* tls-ticket-keys FILE: read (and its mode checked) when loaded. */
+static int
+kw_ticket_keys(struct parser *p, const struct keyword *k,
+    const struct conf_at *at, char **av, int ac)
+{
+	(void)k;
+	(void)ac;
+	if ((p->c->ticket_keys = conf_relative_to(at->file, av[1])) == NULL)
+		return conf_oom(p, at);
+	p->c->ticket_keys_at = *at;
+	return 0;
+}
+
 #define CHOICE(name, flags, member, words) \
 	{ name, 1, 1, flags, kw_choice, offsetof(struct conf, member), 0, 0, \
 	    words, NULL }
@@ -427,6 +440,7 @@ const struct keyword conf_keywords[] = {
 	PARSER("ciphersuites", 1, 1, KW_ONCE, kw_ciphers),
 	CHOICE("tls-min-version", KW_ONCE, tls_min, tls_versions),
 	CHOICE("tls-tickets", KW_ONCE, tls_tickets, yes_no),
+	PARSER("tls-ticket-keys", 1, 1, KW_ONCE, kw_ticket_keys),
 	CHOICE("tls-offload", KW_ONCE, tls_offload, yes_no),
 };
 
@@ -464,6 +478,7 @@ static const struct {
 	{ "ssl_protocols", "tls-min-version" },
 	{ "ssl-min-ver", "tls-min-version" },	/* HAProxy */
 	{ "acl", "access" },
+	{ "ssl_session_ticket_key", "tls-ticket-keys" },	/* nginx */
 	{ "nameserver", "resolver" },
 	{ "access_log", "log" },		/* nginx */
 };

@@ -11,18 +11,18 @@
 #include "config/parse.h"
 #include "core/util.h"
 
-/* The servers of a static route: HOST:PORT... [send-proxy] */
+/* The servers of a static route: av[first..] = HOST:PORT... [send-proxy] */
 static int
 route_servers(struct parser *p, const struct conf_at *at, struct route *r,
-    char **av, int ac)
+    char **av, int ac, int first)
 {
 	char err[256], host[256];
 	int i;
 
-	if ((r->servers = calloc((size_t)(ac - 3), sizeof(*r->servers))) ==
+	if ((r->servers = calloc((size_t)(ac - first), sizeof(*r->servers))) ==
 	    NULL)
 		return conf_oom(p, at);
-	for (i = 3; i < ac; i++) {
+	for (i = first; i < ac; i++) {
 		struct route_server *s = &r->servers[r->nservers];
 
 		if (strcmp(av[i], "send-proxy") == 0) {
@@ -50,6 +50,72 @@ route_servers(struct parser *p, const struct conf_at *at, struct route *r,
 	return 0;
 }
 
+/*
+ * The ALPN list of a passthrough route: "h2,http/1.1". Each name as a
+ * ClientHello carries it (1-64 bytes of letters, digits and -_./+ : no
+ * blank, comma or quote), at most ROUTE_ALPN_MAX of them.
+ */
+#define ROUTE_ALPN_MAX 16
+static int
+alpn_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || strchr("-_./+", ch) != NULL;
+}
+
+static int
+route_alpn(struct parser *p, const struct conf_at *at, struct route *r,
+    const char *pat, const char *list)
+{
+	const char *s = list, *e;
+	size_t n, i;
+
+	if ((r->alpn = calloc(ROUTE_ALPN_MAX, sizeof(*r->alpn))) == NULL)
+		return conf_oom(p, at);
+	for (;;) {
+		e = strchr(s, ',');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		for (i = 0; i < n; i++)
+			if (!alpn_char_ok((unsigned char)s[i]))
+				break;
+		if (n == 0 || n > 64 || i < n) {
+			conf_error(p->errs, at->file, at->line, "route %s alpn: "
+			    "'%s' is not a list of protocol names (such as "
+			    "h2,http/1.1: 1-64 letters, digits or -_./+ each, "
+			    "separated by commas)", pat, list);
+			return -1;
+		}
+		if (r->nalpn == ROUTE_ALPN_MAX) {
+			conf_error(p->errs, at->file, at->line, "route %s alpn: "
+			    "more than %d protocols", pat, ROUTE_ALPN_MAX);
+			return -1;
+		}
+		if ((r->alpn[r->nalpn] = strndup(s, n)) == NULL)
+			return conf_oom(p, at);
+		r->nalpn++;
+		if (e == NULL)
+			return 0;
+		s = e + 1;
+	}
+}
+
+/*
+ * route PATTERN [alpn LIST] passthrough to HOST:PORT... [send-proxy]:
+ * where the servers start (av[first]), or 0 if it is not that shape.
+ */
+static int
+passthrough_shape(char **av, int ac)
+{
+	int i = 2;
+
+	if (strcmp(av[i], "alpn") == 0)
+		i += 2;
+	if (i + 2 < ac && strcmp(av[i], "passthrough") == 0 &&
+	    strcmp(av[i + 1], "to") == 0)
+		return i + 2;
+	return 0;
+}
+
 int
 kw_route(struct parser *p, const struct keyword *k, const struct conf_at *at,
     char **av, int ac)
@@ -58,9 +124,18 @@ kw_route(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	unsigned long port = 22;
 	struct route *r;
 	char err[256];
+	int first = 3, pass = 0;
 
 	(void)k;
-	if (strcmp(av[2], "to") == 0 && ac >= 4)
+	if (ac >= 5 && (pass = passthrough_shape(av, ac)) > 0) {
+		kind = ROUTE_STATIC;
+		first = pass;
+	} else if (strcmp(av[2], "alpn") == 0) {
+		conf_error(p->errs, at->file, at->line, "route %s alpn: an ALPN "
+		    "list goes with passthrough: route PATTERN alpn "
+		    "PROTO[,PROTO...] passthrough to HOST:PORT...", av[1]);
+		return -1;
+	} else if (strcmp(av[2], "to") == 0 && ac >= 4)
 		kind = ROUTE_STATIC;
 	else if ((strcmp(av[2], "direct") == 0 ||
 	    strcmp(av[2], "resolve") == 0) && (ac == 3 ||
@@ -75,7 +150,8 @@ kw_route(struct parser *p, const struct keyword *k, const struct conf_at *at,
 	} else {
 		conf_error(p->errs, at->file, at->line, "usage: route PATTERN "
 		    "to HOST:PORT... | route PATTERN resolve [port N] | route "
-		    "PATTERN direct [port N]");
+		    "PATTERN direct [port N] | route PATTERN [alpn "
+		    "PROTO[,PROTO...]] passthrough to HOST:PORT...");
 		return -1;
 	}
 	if ((r = conf_grow(p->c->routes.v, p->c->routes.n, sizeof(*r))) ==
@@ -103,7 +179,14 @@ kw_route(struct parser *p, const struct keyword *k, const struct conf_at *at,
 		    av[1]);
 		return -1;
 	}
-	return kind == ROUTE_STATIC ? route_servers(p, at, r, av, ac) : 0;
+	if (pass > 0) {
+		r->passthrough = 1;
+		p->c->has_passthrough = 1;
+		if (pass == 6 && route_alpn(p, at, r, av[1], av[3]) == -1)
+			return -1;
+	}
+	return kind == ROUTE_STATIC ? route_servers(p, at, r, av, ac, first) :
+	    0;
 }
 
 /* resolver ADDR[:PORT] | resolver system: kept as "ADDR:PORT,..." */

@@ -185,7 +185,7 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
     const char **why)
 {
 	unsigned char msg[HELLO_BYTES_MAX];
-	size_t have = 0, want = 0, off = 0, rlen;
+	size_t have = 0, want = 0, off = 0, rlen, nrec = 0;
 	struct rd r;
 
 	memset(out, 0, sizeof(*out));
@@ -202,10 +202,20 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
 				goto not_handshake;
 			if (len - off >= 2 && buf[off + 1] != 3)
 				goto bad_version;
+			if (off + REC_HEADER >= HELLO_RAW_MAX) {
+				/* no room left for a record with a byte in it */
+				*why = "ClientHello too large";
+				return HELLO_BAD;
+			}
+			out->len = off + REC_HEADER;
 			return HELLO_NEED_MORE;
 		}
 		if (buf[off] != REC_HANDSHAKE)
 			goto not_handshake;
+		if (++nrec > HELLO_RECORDS_MAX) {
+			*why = "ClientHello split into too many records";
+			return HELLO_BAD;
+		}
 		if (buf[off + 1] != 3)
 			goto bad_version;
 		rlen = (size_t)buf[off + 3] << 8 | buf[off + 4];
@@ -213,8 +223,14 @@ hello_parse(const unsigned char *buf, size_t len, struct hello *out,
 			*why = "bad TLS record length";
 			return HELLO_BAD;
 		}
-		if (len - off - REC_HEADER < rlen)
+		if (off + REC_HEADER + rlen > HELLO_RAW_MAX) {
+			*why = "ClientHello too large";
+			return HELLO_BAD;
+		}
+		if (len - off - REC_HEADER < rlen) {
+			out->len = off + REC_HEADER + rlen;
 			return HELLO_NEED_MORE;
+		}
 		if (have + rlen > sizeof(msg)) {
 			*why = "ClientHello too large";
 			return HELLO_BAD;

@@ -17,7 +17,9 @@
 #define HELLO_SNI_MAX 255	/* a DNS name; longer is refused */
 #define HELLO_ALPN_MAX 8	/* protocols kept from the ALPN list */
 #define HELLO_PROTO_MAX 64	/* bytes kept of one protocol name */
-#define HELLO_BYTES_MAX 32768	/* records holding one ClientHello, at most */
+#define HELLO_BYTES_MAX 32768	/* one ClientHello message, at most */
+#define HELLO_RAW_MAX 65536	/* the records around it, headers included */
+#define HELLO_RECORDS_MAX 256	/* records it may be split into */
 
 enum hello_status {
 	HELLO_OK = 0,		/* a whole ClientHello was read */
@@ -30,7 +32,9 @@ struct hello {
 	char sni[HELLO_SNI_MAX + 1];	/* as sent, NUL-terminated */
 	size_t nalpn;			/* protocols offered (first ones) */
 	char alpn[HELLO_ALPN_MAX][HELLO_PROTO_MAX + 1];
-	size_t len;			/* bytes of the records it took */
+	size_t len;			/* HELLO_OK: bytes of the records it
+					   took; HELLO_NEED_MORE: bytes needed
+					   before another call can say more */
 };
 
 /*
@@ -38,7 +42,13 @@ struct hello {
  * records of type handshake, split anywhere (the message may span
  * several records, each header may be cut between two reads). On
  * HELLO_OK, *out holds its server name and ALPN list and out->len how
- * many bytes it took; on HELLO_BAD, *why is a static reason.
+ * many bytes it took; on HELLO_NEED_MORE, out->len is how many bytes
+ * (from the start) the next step needs: the rest of a record header or
+ * of a record, so that a caller fed one byte at a time can wait for
+ * that many instead of parsing again at every byte; on HELLO_BAD, *why
+ * is a static reason. More than HELLO_RAW_MAX bytes of records, or more
+ * than HELLO_RECORDS_MAX records, is bad: a caller waiting for each
+ * step parses again each time, and a peer must not make that costly.
  */
 enum hello_status hello_parse(const unsigned char *buf, size_t len,
     struct hello *out, const char **why);

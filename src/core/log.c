@@ -110,6 +110,8 @@ log_format(const struct log_record *r, int json, char *buf, size_t len)
 	field_str(&o, "cert_serial", r->cert_serial, json);
 	field_str(&o, "cert_subject", r->cert_subject, json);
 	field_str(&o, "route", r->route, json);
+	field_str(&o, "mode", r->mode, json);
+	field_str(&o, "alpn", r->alpn, json);
 	field_str(&o, "dst", r->dst, json);
 	field_str(&o, "tls", r->tls, json);
 	if (r->tls_resumed) {

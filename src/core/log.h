@@ -30,6 +30,8 @@ struct log_record {
 	int no_counts;		/* 1: no byte counts yet (an "open" record) */
 	const char *user, *groups, *route, *dst, *tls, *cert_serial;
 	const char *cert_subject;
+	const char *mode;	/* "passthrough" (TLS not terminated), or NULL */
+	const char *alpn;	/* passthrough: the protocols offered, "a,b" */
 	int tls_resumed;	/* 1: the TLS session was resumed */
 	long handshake_ms, connect_ms;
 	const char *detail;	/* free text: what exactly failed */

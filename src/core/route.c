@@ -157,12 +157,33 @@ pattern_covers(const struct pattern *a, const struct pattern *b)
 	return 0;
 }
 
+/* 1 if every protocol of b's list is in a's (b has a list). */
+static int
+alpn_within(const struct route *a, const struct route *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < b->nalpn; i++) {
+		for (j = 0; j < a->nalpn; j++)
+			if (strcmp(a->alpn[j], b->alpn[i]) == 0)
+				break;
+		if (j == a->nalpn)
+			return 0;
+	}
+	return b->nalpn > 0;
+}
+
 int
 route_covers(const struct route *a, const struct route *b)
 {
 	/* a direct route lets names pass: it covers literals only */
 	if (a->kind == ROUTE_DIRECT && b->kind != ROUTE_DIRECT &&
 	    b->pat.kind != PATTERN_CIDR)
+		return 0;
+	/* a ClientHello without a name: only a passthrough * takes it */
+	if (!a->passthrough && b->passthrough && b->pat.kind == PATTERN_ANY)
+		return 0;
+	if (a->nalpn > 0 && !alpn_within(a, b))
 		return 0;
 	return pattern_covers(&a->pat, &b->pat);
 }
@@ -197,14 +218,40 @@ route_normalize_sni(const char *in, char *out)
 	return host_name_ok(out, n) ? 0 : -1;
 }
 
-struct route *
-route_match(const struct route_table *t, const char *sni)
+int
+route_alpn_match(const struct route *r, const char *const *alpn,
+    size_t nalpn)
+{
+	size_t i, j;
+
+	if (r->nalpn == 0)
+		return 1;
+	for (i = 0; i < nalpn; i++)
+		for (j = 0; j < r->nalpn; j++)
+			if (strcmp(alpn[i], r->alpn[j]) == 0)
+				return 1;
+	return 0;
+}
+
+/* The first route matching; passthrough ones only if hello is 1. */
+static struct route *
+first_match(const struct route_table *t, const char *sni, int hello,
+    const char *const *alpn, size_t nalpn)
 {
 	struct addr a;
 	size_t i;
 	int literal = -1;
 
 	for (i = 0; i < t->n; i++) {
+		if (t->v[i].passthrough && (!hello ||
+		    !route_alpn_match(&t->v[i], alpn, nalpn)))
+			continue;
+		if (sni == NULL) {	/* no name: a passthrough * only */
+			if (t->v[i].passthrough &&
+			    t->v[i].pat.kind == PATTERN_ANY)
+				return &t->v[i];
+			continue;
+		}
 		if (!pattern_match(&t->v[i].pat, sni))
 			continue;
 		if (t->v[i].kind == ROUTE_DIRECT) {
@@ -217,6 +264,19 @@ route_match(const struct route_table *t, const char *sni)
 		return &t->v[i];
 	}
 	return NULL;
+}
+
+struct route *
+route_match(const struct route_table *t, const char *sni)
+{
+	return first_match(t, sni, 0, NULL, 0);
+}
+
+struct route *
+route_match_hello(const struct route_table *t, const char *sni,
+    const char *const *alpn, size_t nalpn)
+{
+	return first_match(t, sni, 1, alpn, nalpn);
 }
 
 size_t
@@ -238,6 +298,9 @@ route_table_free(struct route_table *t)
 
 		for (j = 0; j < r->nservers; j++)
 			free(r->servers[j].host);
+		for (j = 0; j < r->nalpn; j++)
+			free(r->alpn[j]);
+		free(r->alpn);
 		free(r->servers);
 		free(r->text);
 		pattern_free(&r->pat);

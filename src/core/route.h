@@ -47,6 +47,11 @@ struct route {
 	size_t nservers;
 	unsigned port;			/* ROUTE_DIRECT, ROUTE_RESOLVE */
 	int send_proxy;			/* a PROXY v2 header to the server */
+	int passthrough;		/* ROUTE_STATIC only: TLS not
+					   terminated, bytes relayed untouched */
+	char **alpn;			/* passthrough: the client must offer
+					   one of these (none: any or no ALPN) */
+	size_t nalpn;
 	atomic_uint next;		/* rotating start among servers */
 	const char *file;		/* where it was written */
 	int line;
@@ -80,9 +85,12 @@ int pattern_match(const struct pattern *p, const char *sni);
 int pattern_covers(const struct pattern *a, const struct pattern *b);
 
 /*
- * Returns 1 if route a, before route b in the table, takes every SNI
- * that b would: then b is never used. As pattern_covers, and a direct
- * route only covers what is an address literal anyway.
+ * Returns 1 if route a, before route b in the table, takes every
+ * ClientHello that b would: then b is never used. As pattern_covers; a
+ * direct route only covers what is an address literal anyway; a route
+ * with an ALPN list covers only routes whose list is within it; and a
+ * terminated route never covers a passthrough `*`, which also takes
+ * ClientHellos without a name.
  */
 int route_covers(const struct route *a, const struct route *b);
 
@@ -95,10 +103,27 @@ int route_covers(const struct route *a, const struct route *b);
 int route_normalize_sni(const char *in, char *out);
 
 /*
- * Returns the first route matching the normalized SNI, or NULL. A direct
- * route matches only an SNI that is an address literal.
+ * Returns the first route that terminates TLS matching the normalized
+ * SNI, or NULL. A direct route matches only an SNI that is an address
+ * literal. Passthrough routes are skipped: this is the choice made
+ * inside the TLS handshake, once route_match_hello chose TLS.
  */
 struct route *route_match(const struct route_table *t, const char *sni);
+
+/*
+ * Returns the first route, of either mode, matching a ClientHello read
+ * before TLS: its normalized SNI (NULL: it sent none) and the ALPN
+ * protocols it offers (nalpn of them). A passthrough route with an ALPN
+ * list needs one of them offered; without a name only a passthrough `*`
+ * matches (terminated routes refuse a ClientHello without a name).
+ * NULL: none matches.
+ */
+struct route *route_match_hello(const struct route_table *t, const char *sni,
+    const char *const *alpn, size_t nalpn);
+
+/* 1 if one of the offered protocols is in r's ALPN list, or r has none. */
+int route_alpn_match(const struct route *r, const char *const *alpn,
+    size_t nalpn);
 
 /*
  * Returns the server index a new connection starts with: rotates over

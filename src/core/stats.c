@@ -44,6 +44,11 @@ stats_sum(struct stats_snapshot *out, const struct stats *s)
 		    memory_order_relaxed);
 	out->tls_offloaded += atomic_load_explicit(&s->tls_offloaded,
 	    memory_order_relaxed);
+	out->passthrough += atomic_load_explicit(&s->passthrough,
+	    memory_order_relaxed);
+	out->pt_up += atomic_load_explicit(&s->pt_up, memory_order_relaxed);
+	out->pt_down += atomic_load_explicit(&s->pt_down,
+	    memory_order_relaxed);
 }
 
 /* A label value, escaped as the exposition format wants. */
@@ -123,6 +128,10 @@ stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 	sbuf_printf(&o, "# HELP sshgate_sessions_active Connections open now.\n"
 	    "# TYPE sshgate_sessions_active gauge\n"
 	    "sshgate_sessions_active %llu\n", s->active);
+	sbuf_printf(&o, "# HELP sshgate_sessions_max Connections accepted at "
+	    "most: max-connections, or fewer if the file descriptor limit "
+	    "cannot hold them.\n# TYPE sshgate_sessions_max gauge\n"
+	    "sshgate_sessions_max %llu\n", s->max_active);
 	sbuf_printf(&o, "# HELP sshgate_bytes_total Bytes relayed (up: client to "
 	    "server).\n# TYPE sshgate_bytes_total counter\n"
 	    "sshgate_bytes_total{direction=\"up\"} %llu\n"
@@ -132,6 +141,16 @@ stats_format(const struct stats_snapshot *s, char *buf, size_t len)
 	    "whose records the gateway carried itself after the handshake "
 	    "(tls-offload).\n# TYPE sshgate_tls_offloaded_total counter\n"
 	    "sshgate_tls_offloaded_total %llu\n", s->tls_offloaded);
+	sbuf_printf(&o, "# HELP sshgate_passthrough_total Sessions relayed "
+	    "without terminating TLS (passthrough routes).\n"
+	    "# TYPE sshgate_passthrough_total counter\n"
+	    "sshgate_passthrough_total %llu\n", s->passthrough);
+	sbuf_printf(&o, "# HELP sshgate_passthrough_bytes_total Bytes of "
+	    "passthrough sessions (also in sshgate_bytes_total).\n"
+	    "# TYPE sshgate_passthrough_bytes_total counter\n"
+	    "sshgate_passthrough_bytes_total{direction=\"up\"} %llu\n"
+	    "sshgate_passthrough_bytes_total{direction=\"down\"} %llu\n",
+	    s->pt_up, s->pt_down);
 	sbuf_printf(&o, "# HELP sshgate_handshake_seconds TLS handshake duration.\n"
 	    "# TYPE sshgate_handshake_seconds histogram\n");
 	for (i = 0; i < STATS_HS_BUCKETS; i++) {

@@ -34,6 +34,8 @@ struct stats {
 	atomic_ullong hs_count, hs_sum_us;
 	atomic_ullong dns[STATS_DNS_N];
 	atomic_ullong tls_offloaded;	/* TLS 1.3 sessions on tlsrec */
+	atomic_ullong passthrough;	/* passthrough sessions relayed */
+	atomic_ullong pt_up, pt_down;	/* ... their bytes (also in bytes_*) */
 };
 
 /* The plain sums of every worker's counters, and gateway-wide values. */
@@ -44,7 +46,8 @@ struct stats_snapshot {
 	unsigned long long hs_count, hs_sum_us;
 	unsigned long long dns[STATS_DNS_N];
 	unsigned long long tls_offloaded;
-	unsigned long long active, reloads_ok, reloads_failed;
+	unsigned long long passthrough, pt_up, pt_down;
+	unsigned long long active, max_active, reloads_ok, reloads_failed;
 	unsigned long long workers;
 	unsigned long long log_dropped, log_write_errors;	/* lines */
 	const char *version;

@@ -49,4 +49,7 @@ size_t util_edit_distance(const char *a, const char *b);
 /* Copies src into dst (size n > 0), always terminated; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int util_hexval(int c);
+
 #endif

@@ -57,6 +57,10 @@ log_record(struct conn *c, int open, enum reason r, const char *detail)
 	rec.client = client;
 	rec.sni = c->sni;
 	rec.route = c->route != NULL ? c->route->text : NULL;
+	if (c->flags & F_PASSTHROUGH) {
+		rec.mode = "passthrough";
+		rec.alpn = c->alpn;
+	}
 	if (c->flags & F_DST) {
 		addr_format(&c->dst, dst, sizeof(dst));
 		rec.dst = dst;
@@ -230,8 +234,10 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	stats_add(&w->stats.closed[reason], 1);
 	stats_add(&w->stats.bytes_up, c->bytes_up);
 	stats_add(&w->stats.bytes_down, c->bytes_down);
-	said = last_words(c, reason, detail) || reason == R_PLAIN_SSH;
+	said = last_words(c, reason, detail) || reason == R_PLAIN_SSH ||
+	    (c->flags & F_TOLD);
 	ctls_free(c);
+	passthrough_free(c);
 	if (c->ident != NULL) {
 		ident_free(c->ident);
 		free(c->ident);
@@ -239,6 +245,7 @@ conn_close(struct conn *c, enum reason reason, const char *detail)
 	if (c->ip_counted)
 		iplimit_leave(w->gw->limits, &c->peer);
 	free(c->pbuf);
+	free(c->cands);
 	if (c->sni != conn_no_sni)
 		free(c->sni);
 	X509_free(c->cert);
@@ -315,12 +322,17 @@ void
 conn_set_phase(struct conn *c, enum conn_phase p)
 {
 	const struct conf *cf = c->rt->conf;
+	enum conn_phase was = c->phase;
 	double t;
 
 	c->phase = p;
+	/* reading the ClientHello is the handshake's start: one deadline */
+	if (was == CONN_HELLO && p == CONN_HANDSHAKE)
+		return;
 	ev_timer_stop(c->w->loop, &c->timer);
 	/* the handshake timeout also covers a PROXY header that never comes */
-	t = p == CONN_PROXY || p == CONN_HANDSHAKE ? cf->t_handshake :
+	t = p == CONN_PROXY || p == CONN_HELLO || p == CONN_HANDSHAKE ?
+	    cf->t_handshake :
 	    p == CONN_RESOLVING ? cf->t_dns :
 	    p == CONN_CONNECTING ? cf->t_connect : cf->t_idle;
 	if (t > 0) {
@@ -384,8 +396,8 @@ handshake_done(struct conn *c)
  * it gets an SSH version line and a disconnect message, which ssh
  * prints, saying what to do.
  */
-static void
-plain_ssh(struct conn *c)
+void
+conn_plain_ssh(struct conn *c)
 {
 	static const char why[] = "this port speaks TLS, not SSH: connect "
 	    "with ssh -o ProxyCommand='sshgate connect GATEWAY[:PORT] %h' "
@@ -416,7 +428,7 @@ do_handshake(struct conn *c)
 	case TLS_EOF:
 	case TLS_FAIL:
 		if (tls_first_is_ssh(&c->first)) {
-			plain_ssh(c);
+			conn_plain_ssh(c);
 			return;
 		}
 		if (c->deny == R_NONE && tls_failed_no_cert())
@@ -452,6 +464,7 @@ conn_describe(struct conn *c, struct conn_info *out)
 	out->bytes_down = c->bytes_down;
 	out->worker = c->w->id;
 	out->phase = c->phase == CONN_PROXY ? "proxy-header" :
+	    c->phase == CONN_HELLO ? "client-hello" :
 	    c->phase == CONN_HANDSHAKE ? "handshake" :
 	    c->phase == CONN_RESOLVING ? "resolving" :
 	    c->phase == CONN_CONNECTING ? "connecting" : "relay";
@@ -488,8 +501,16 @@ on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 		read_proxy(c);
 		return;
 	}
+	if (c->phase == CONN_HELLO) {
+		passthrough_hello(c);
+		return;
+	}
 	if (c->phase == CONN_HANDSHAKE) {
 		do_handshake(c);
+		return;
+	}
+	if (c->flags & F_PASSTHROUGH) {
+		passthrough_io(c, 1, revents);
 		return;
 	}
 	if ((revents & c->wr_need) && relay_flush_down(c) == -1)
@@ -526,6 +547,10 @@ on_backend_io(struct ev_loop *loop, ev_io *io, int revents)
 		upstream_connected(c);
 		return;
 	}
+	if (c->flags & F_PASSTHROUGH) {
+		passthrough_io(c, 0, revents);
+		return;
+	}
 	if ((revents & EV_WRITE) && relay_flush_up(c) == -1)
 		return;
 	if (had_up && c->up == NULL && relay_pump_up(c) == -1)
@@ -545,6 +570,11 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	CONN_CHECK(c);
 	switch (c->phase) {
+	case CONN_HELLO:
+		snprintf(c->detail, sizeof(c->detail), "no whole ClientHello "
+		    "within %gs", c->rt->conf->t_handshake);
+		conn_close(c, R_HANDSHAKE_TIMEOUT, c->detail);
+		return;
 	case CONN_PROXY:
 	case CONN_HANDSHAKE:
 		conn_close(c, R_HANDSHAKE_TIMEOUT, NULL);
@@ -590,6 +620,10 @@ on_inspect_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	CONN_CHECK(c);
+	if (c->phase == CONN_HELLO) {	/* the pause before peeking again */
+		passthrough_hello(c);
+		return;
+	}
 	conn_close(c, R_INSPECT_TIMEOUT, NULL);
 }
 
@@ -622,18 +656,32 @@ check_limits(struct conn *c)
 	return 0;
 }
 
-/* After the PROXY header (or without one): limits, then TLS. */
-static void
-begin_tls(struct conn *c)
+void
+conn_start_tls(struct conn *c)
 {
-	if (check_limits(c) == -1)
-		return;
 	if ((c->ssl = tls_new(c->rt->ssl_ctx, c->cfd, c)) == NULL) {
 		conn_close(c, R_INTERNAL, "cannot create a TLS session");
 		return;
 	}
 	tls_first_watch(c->ssl, &c->first);
 	do_handshake(c);	/* the ClientHello is most often here already */
+}
+
+/*
+ * After the PROXY header (or without one): limits, then TLS, or first
+ * the ClientHello when passthrough routes may take it.
+ */
+static void
+begin_tls(struct conn *c)
+{
+	if (check_limits(c) == -1)
+		return;
+	if (c->rt->conf->has_passthrough) {
+		conn_set_phase(c, CONN_HELLO);
+		passthrough_hello(c);	/* most often the ClientHello is here */
+		return;
+	}
+	conn_start_tls(c);
 }
 
 /*
@@ -722,6 +770,9 @@ conn_start(struct worker *w, int fd, const struct addr *peer, int proxy)
 	c->sni = conn_no_sni;
 	c->cfd = fd;
 	c->bfd = -1;
+	c->sp_up.fd[0] = c->sp_up.fd[1] = -1;
+	c->sp_down.fd[0] = c->sp_down.fd[1] = -1;
+	c->hello_lowat = 1;
 	c->deny = R_NONE;
 	c->first_end = R_NONE;
 	c->hs_need = c->rd_need = EV_READ;

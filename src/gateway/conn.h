@@ -5,6 +5,9 @@
  *              |  on a proxy-protocol listener: CONN_PROXY until its
  *              |  PROXY header is read (a bad one, or none in time,
  *              v  goes to conn_close)
+ *       CONN_HELLO: with passthrough routes only, the ClientHello peeked;
+ *              |    a passthrough route goes to CONN_CONNECTING, then a
+ *              v    spliced CONN_RELAY (passthrough.c)
  *     +----------------+  no SNI / no route / TLS error / timeout
  *     | CONN_HANDSHAKE |-------------------------------------------+
  *     +----------------+                                           |

@@ -2,8 +2,8 @@
  * conn_int: what the files of one connection share, private to them:
  * conn.c (the lifecycle: accept, PROXY header, handshake, timers, the
  * one exit), handshake.c (route, certificate, tickets, policy),
- * upstream.c (from a route to a connected server) and relay.c (moving
- * bytes).
+ * upstream.c (from a route to a connected server), relay.c (moving
+ * bytes) and passthrough.c (routes that do not terminate TLS).
  */
 #ifndef SSHGATE_CONN_INT_H
 #define SSHGATE_CONN_INT_H
@@ -28,6 +28,8 @@ struct ctls_keys;
 
 enum conn_phase {
 	CONN_PROXY = 0,		/* reading the PROXY header (proxy-protocol) */
+	CONN_HELLO,		/* with passthrough routes: reading the
+				   ClientHello without taking it (peek) */
 	CONN_HANDSHAKE,		/* TLS handshake; the SNI hook picks the route */
 	CONN_RESOLVING,		/* waiting for DNS (a name to connect to) */
 	CONN_CONNECTING,	/* connect() to one address in progress */
@@ -47,6 +49,11 @@ enum conn_phase {
 #define F_DST		0x80	/* dst holds the destination chosen */
 #define F_OPENED	0x100	/* the "open" record was written */
 #define F_RESUMED	0x200	/* the TLS session was resumed */
+#define F_PASSTHROUGH	0x400	/* a passthrough route: TLS not terminated */
+#define F_NOSPLICE	0x800	/* passthrough relayed by read/write */
+#define F_HELLO_PAUSE	0x1000	/* CONN_HELLO: woken without new bytes, a
+				   pause (c->inspect) before peeking again */
+#define F_TOLD		0x2000	/* the client got an alert: linger on close */
 
 /* In debug builds every callback checks that its conn is alive. */
 #define CONN_MAGIC	0x636f6e6eu	/* "conn" */
@@ -76,11 +83,12 @@ struct conn {
 	int hs_need, rd_need, wr_need;	/* what TLS ops wait for */
 	ev_timer timer;			/* handshake, connect, then idle (with
 					   idle 0: the half-close check) */
-	ev_timer inspect;		/* the SSH-only gate's deadline */
+	ev_timer inspect;		/* the SSH-only gate's deadline; in
+					   CONN_HELLO, a pause before peeking */
 	struct buf *up, *down;		/* bytes in flight, or NULL */
 	struct route *route;
 	size_t srv_first, srv_tried;	/* static routes: servers tried */
-	struct addr cands[DNS_ADDR_MAX];	/* addresses left to try */
+	struct addr *cands;		/* while connecting: [DNS_ADDR_MAX] */
 	size_t ncands, cand_i;
 	unsigned lookup_port;		/* port for the answer's addresses */
 	struct resolver *res;		/* while resolving: a reference */
@@ -102,6 +110,14 @@ struct conn {
 	struct addr local;		/* the address the client reached */
 	struct tls_first first;		/* its first bytes: SSH instead of TLS? */
 	char *sni;			/* normalized; conn_no_sni: none */
+	size_t hello_seen;		/* CONN_HELLO: bytes peeked last time */
+	int hello_lowat;		/* ... SO_RCVLOWAT set (1: the default) */
+	char *alpn;			/* passthrough: protocols offered, "a,b" */
+	struct splice_pipe {		/* passthrough: a pipe from the worker's
+					   pool while bytes are in it */
+		int fd[2];		/* -1: none held */
+		size_t len;		/* bytes in it */
+	} sp_up, sp_down;
 	char detail[160];
 };
 
@@ -124,6 +140,10 @@ void conn_ended(struct conn *c, enum reason side);
 void conn_log_open(struct conn *c);
 /* The one setter of the phase; it also arms the phase's timer. */
 void conn_set_phase(struct conn *c, enum conn_phase p);
+/* Starts the TLS handshake on the client socket (CONN_HANDSHAKE). */
+void conn_start_tls(struct conn *c);
+/* Tells a client that spoke SSH to the TLS port what to do; ends c. */
+void conn_plain_ssh(struct conn *c);
 /* 1 if a reload came after c began: the new rules apply to it too. */
 int conn_behind_reload(const struct conn *c);
 
@@ -166,5 +186,20 @@ int relay_pump_down(struct conn *c);	/* read the server */
 int relay_settle(struct conn *c);
 /* Ends c if the peer of a finished direction has gone away. */
 int relay_check_finished(struct conn *c);
+
+/*
+ * passthrough.c. passthrough_hello: in CONN_HELLO, peeks at what the
+ * client sent and goes on: waits for more, starts TLS (conn_start_tls)
+ * or passthrough, or ends c; passthrough_relay: the server connected,
+ * bytes flow; passthrough_io: a watcher of c fired in CONN_RELAY (client
+ * is 1 for the client's); passthrough_events: what each side waits for
+ * (relay_update_watchers applies it); passthrough_free: pipes and
+ * buffers, from conn_close.
+ */
+void passthrough_hello(struct conn *c);
+void passthrough_relay(struct conn *c);
+void passthrough_io(struct conn *c, int client, int revents);
+void passthrough_events(const struct conn *c, int *ce, int *be);
+void passthrough_free(struct conn *c);
 
 #endif

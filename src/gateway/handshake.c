@@ -53,11 +53,20 @@ handshake_access(struct conn *c, const struct runtime *rt, const struct addr *ds
 	struct identity id;
 	enum policy_verdict v;
 
-	if (rt->conf->client_ca == NULL || c->ident == NULL)
+	if (rt->conf->client_ca == NULL)
 		return POLICY_ALLOW;	/* no client certificates: no policy */
-	id.user = c->ident->user;
-	id.groups = (const char *const *)c->ident->groups;
-	id.ngroups = c->ident->ngroups;
+	if (c->flags & F_PASSTHROUGH) {
+		/* no certificate is seen: nobody, whom only `any` rules match */
+		id.user = NULL;
+		id.groups = NULL;
+		id.ngroups = 0;
+	} else if (c->ident == NULL)
+		return POLICY_ALLOW;
+	else {
+		id.user = c->ident->user;
+		id.groups = (const char *const *)c->ident->groups;
+		id.ngroups = c->ident->ngroups;
+	}
 	v = policy_decide(&rt->conf->policy, &id, c->sni, dst, &rule);
 	if (v == POLICY_DENY)
 		rule_detail(c, rule, "denied");
@@ -282,7 +291,11 @@ conn_recheck(struct conn *c, const struct runtime *rt)
 	enum tls_cert_verdict v;
 	char why[128];
 
-	if (c->cert == NULL || rt->conf->client_ca == NULL)
+	if (rt->conf->client_ca == NULL)
+		return 0;
+	if (c->flags & F_PASSTHROUGH)
+		goto policy;	/* no certificate: the rules for nobody */
+	if (c->cert == NULL)
 		return 0;
 	v = tls_cert_recheck(rt->ssl_ctx, c->cert, c->chain, why, sizeof(why));
 	if (v != TLS_CERT_OK) {
@@ -290,6 +303,7 @@ conn_recheck(struct conn *c, const struct runtime *rt)
 		    "certificate %s (%s)", what[v], why);
 		return conn_close(c, R_KILLED, c->detail);
 	}
+policy:
 	if (handshake_access(c, rt, c->phase == CONN_RELAY ? &c->dst : NULL) ==
 	    POLICY_DENY) {
 		char rule[128];

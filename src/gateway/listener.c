@@ -138,8 +138,10 @@ ids_become(long uid, long gid, struct saved_ids *sv)
 		goto fail;
 	if (setegid(g) == -1 || seteuid((uid_t)uid) == -1) {
 		e = errno;
-		(void)setegid(sv->egid);
-		(void)setgroups((size_t)sv->ngroups, sv->groups);
+		/* root taking back its own ids cannot be refused */
+		if (setegid(sv->egid) == -1 ||
+		    setgroups((size_t)sv->ngroups, sv->groups) == -1)
+			abort();
 		errno = e;
 		goto fail;
 	}
@@ -331,7 +333,9 @@ listener_open_unix(struct unix_listener *ul, const char *path, long uid,
 	return 0;
 fail:
 	if (cwd != -1) {
-		(void)fchdir(cwd);
+		if (fchdir(cwd) == -1) {
+			/* err keeps the first failure, the one to tell */
+		}
 		close(cwd);
 	}
 	listener_close_unix(ul);	/* removes the node only if bound */

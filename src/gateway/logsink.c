@@ -402,7 +402,7 @@ log_sink_close(struct log_sink *s)
 	pthread_mutex_unlock(&sinks_lock);
 }
 
-void
+int
 log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid)
 {
 	struct stat st;
@@ -411,7 +411,8 @@ log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid)
 	if (s != NULL && s->to == LOG_TO_FILE && geteuid() == 0 &&
 	    fstat(s->fd, &st) == 0 &&
 	    file_log_kind(st.st_mode, st.st_nlink) == FILE_LOG_REGULAR)
-		(void)fchown(s->fd, (uid_t)uid, (gid_t)gid);
+		return fchown(s->fd, (uid_t)uid, (gid_t)gid);
+	return 0;
 }
 
 static int

@@ -53,9 +53,10 @@ void log_sink_close(struct log_sink *s);
 /*
  * As root: gives a log file to the user the gateway runs as, so that it
  * can reopen it after dropping root. Only a regular file with one name;
- * never a device.
+ * never a device. Returns 0 (also when there is nothing to give), or -1
+ * with errno.
  */
-void log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid);
+int log_sink_chown(struct log_sink *s, unsigned uid, unsigned gid);
 
 /*
  * Reopens every log file by its path (after logrotate moved it), under

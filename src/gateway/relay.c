@@ -56,21 +56,27 @@ relay_update_watchers(struct conn *c)
 
 	if (c->phase == CONN_PROXY)
 		ce = EV_READ;
-	else if (c->phase == CONN_HANDSHAKE)
-		ce = c->hs_need;
+	else if (c->phase == CONN_HELLO)
+		ce = c->flags & F_HELLO_PAUSE ? 0 : EV_READ;
+	else if (c->flags & F_PASSTHROUGH)	/* both sides plain TCP */
+		passthrough_events(c, &ce, &be);
 	else {
-		if (client_reading(c))
-			ce |= c->rd_need;
-		if (client_writing(c))
-			ce |= c->wr_need;
-	}
-	if (c->phase == CONN_CONNECTING)
-		be = EV_WRITE;
-	else if (c->phase == CONN_RELAY) {
-		if (!(c->flags & F_DOWN_EOF) && c->down == NULL)
-			be |= EV_READ;
-		if (c->up != NULL && (c->flags & F_INSPECTED))
-			be |= EV_WRITE;
+		if (c->phase == CONN_HANDSHAKE)
+			ce = c->hs_need;
+		else {
+			if (client_reading(c))
+				ce |= c->rd_need;
+			if (client_writing(c))
+				ce |= c->wr_need;
+		}
+		if (c->phase == CONN_CONNECTING)
+			be = EV_WRITE;
+		else if (c->phase == CONN_RELAY) {
+			if (!(c->flags & F_DOWN_EOF) && c->down == NULL)
+				be |= EV_READ;
+			if (c->up != NULL && (c->flags & F_INSPECTED))
+				be |= EV_WRITE;
+		}
 	}
 	watch(c, &c->cio, c->cfd, &c->cio_events, ce);
 	if (c->bfd != -1)

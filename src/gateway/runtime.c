@@ -160,8 +160,8 @@ root_can(const struct asuser_try *t)
 /*
  * Started as root with `user`, serve drops root after loading, and every
  * reload reads the config again as that user: the config and its
- * includes and pairs files, certificates, keys, CAs, CRLs; and SIGUSR1
- * reopens the log file, which serve hands to the user (a regular file:
+ * includes and pairs files, certificates, keys, CAs, CRLs, ticket keys;
+ * and SIGUSR1 reopens the log file, which serve hands to the user (a regular file:
  * the user must reach it in its directory; a device, never handed over:
  * the user must be able to write it). Whatever the user cannot, the next
  * reload would hit: an error for check, a warning for serve's start.
@@ -169,7 +169,7 @@ root_can(const struct asuser_try *t)
 static void
 user_can_read(const struct conf *c, struct conf_errors *errs, int as_error)
 {
-	size_t i, n = 0, max = c->nfiles + 2 * c->ncerts + c->ncrls + 2;
+	size_t i, n = 0, max = c->nfiles + 2 * c->ncerts + c->ncrls + 3;
 	struct asuser_try *tries = calloc(max, sizeof(*tries));
 	struct need *needs = calloc(max, sizeof(*needs));
 	char why[256], logdir[4096];
@@ -206,6 +206,9 @@ user_can_read(const struct conf *c, struct conf_errors *errs, int as_error)
 		need(tries, needs, &n, c->crls[i].path, ASUSER_READ,
 		    c->crls[i].path, &at, "read");
 	}
+	if (c->ticket_keys != NULL)
+		need(tries, needs, &n, c->ticket_keys, ASUSER_READ,
+		    c->ticket_keys, &c->ticket_keys_at, "read");
 	if (c->log_to == LOG_TO_FILE) {
 		if (lstat(c->log_path, &st) == 0 && S_ISCHR(st.st_mode))
 			need(tries, needs, &n, c->log_path, ASUSER_WRITE,
@@ -302,9 +305,14 @@ runtime_load(const char *path, const struct tls_hooks *hooks,
 			goto err;
 		}
 		/* so that a reload after dropping root can reopen it */
-		if (rt->conf->run_user != NULL)
-			log_sink_chown(rt->sink, rt->conf->run_uid,
-			    rt->conf->run_gid);
+		if (rt->conf->run_user != NULL &&
+		    log_sink_chown(rt->sink, rt->conf->run_uid,
+		    rt->conf->run_gid) == -1)
+			conf_warning(errs, rt->conf->log_at.file,
+			    rt->conf->log_at.line, "log: cannot give %s to user "
+			    "%s (%s): a reopen (SIGUSR1) or reload after "
+			    "dropping root may fail", rt->conf->log_path,
+			    rt->conf->run_user, strerror(errno));
 	} else if (rt->conf->log_to == LOG_TO_FILE &&
 	    file_check_log(rt->conf->log_path, err, sizeof(err)) == -1) {
 		/* what check accepts, serve opens */

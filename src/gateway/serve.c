@@ -7,12 +7,14 @@
 #include "gateway/serve.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <ev.h>
 
@@ -32,6 +34,7 @@
 #define LOG_REPORT_SECONDS 5.0	/* lost log records: one warning per period */
 #define LOG_FLUSH_SECONDS 3.0	/* at exit, for the log sinks to write out */
 #define LIFE_CHECK_SECONDS 86400.0	/* certificates and CRLs: daily */
+#define FD_RESERVE 64	/* fds kept free of sessions: ctl, metrics, DNS, reload */
 
 /* Everything the main thread owns while serving. */
 struct server {
@@ -49,7 +52,10 @@ struct server {
 	struct control *control;	/* NULL without `control` */
 	struct control_ops control_ops;
 	unsigned long long reloads_ok, reloads_failed;
+	unsigned long fd_base;		/* fds open with no session */
 };
+
+static void set_session_cap(struct server *, const struct conf *);
 
 /* A lifetime warning, as a daemon message. */
 static void
@@ -80,6 +86,7 @@ snapshot(void *arg, struct stats_snapshot *out)
 	for (i = 0; i < s->gw.nworkers; i++)
 		stats_sum(out, &s->gw.workers[i].stats);
 	out->active = atomic_load(&s->gw.active);
+	out->max_active = atomic_load(&s->gw.max_conns);
 	out->reloads_ok = s->reloads_ok;
 	out->reloads_failed = s->reloads_failed;
 	out->workers = s->gw.nworkers;
@@ -214,6 +221,7 @@ reload(struct server *s, struct conf_errors *report)
 	conf_errors_free(&errs);
 	warn_restart_only(s, rt->conf);
 	say_listener_changes(s->rt->conf, rt->conf);
+	set_session_cap(s, rt->conf);
 	for (i = 0; i < s->gw.nworkers; i++) {
 		worker_reload(&s->gw.workers[i], rt, res[i],
 		    &t[i * rt->conf->nlistens], rt->conf->nlistens);
@@ -354,6 +362,67 @@ drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* The descriptors this process has open now; 32 if /proc cannot tell. */
+static unsigned long
+fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	unsigned long n = 0;
+
+	if (d == NULL)
+		return 32;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0;	/* not the directory's own */
+}
+
+/*
+ * Sets how many connections the workers accept: max-connections, or
+ * fewer if the descriptor limit cannot hold them. A session holds two
+ * (client and server) and FD_RESERVE (a quarter of what is left
+ * under a small limit) stay free so that ctl, metrics scrapes, DNS and
+ * reloads work at the limit. The soft limit is first
+ * raised toward the hard one as far as needed.
+ */
+static void
+set_session_cap(struct server *s, const struct conf *c)
+{
+	unsigned long want = c->max_conns, need, cap, spare = FD_RESERVE;
+	struct rlimit rl;
+
+	need = s->fd_base + spare + 2 * want;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		atomic_store(&s->gw.max_conns, want);
+		return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
+	    rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+		    rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	cap = want;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		/* a small limit keeps a quarter of what is left spare */
+		if (rl.rlim_cur < s->fd_base + 4 * spare)
+			spare = rl.rlim_cur > s->fd_base ?
+			    (rl.rlim_cur - s->fd_base) / 4 : 0;
+		cap = rl.rlim_cur > s->fd_base + spare + 2 ?
+		    (rl.rlim_cur - s->fd_base - spare) / 2 : 1;
+		log_warnx("max-connections %lu needs %lu file descriptors, "
+		    "the limit is %lu (ulimit -n, systemd LimitNOFILE=): "
+		    "accepting at most %lu connections", want, need,
+		    (unsigned long)rl.rlim_cur, cap);
+	}
+	atomic_store(&s->gw.max_conns, cap);
+}
+
 /* Starts every worker on its row of the table; signals stay with main. */
 static int
 start_workers(struct server *s)
@@ -474,6 +543,7 @@ run(const char *path)
 		goto out_table;
 	}
 	atomic_init(&s.gw.active, 0);
+	atomic_init(&s.gw.max_conns, s.rt->conf->max_conns);
 	atomic_init(&s.gw.next_id, 0);
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	/*
@@ -501,6 +571,8 @@ run(const char *path)
 	}
 	if (start_workers(&s) == -1)
 		goto out_workers;
+	s.fd_base = fds_open();
+	set_session_cap(&s, s.rt->conf);
 	if (set_metrics(&s, s.rt->conf) == -1)
 		goto out_workers;
 	signals_start(&s);

@@ -11,6 +11,7 @@
 #include "config/file.h"
 #include "core/hello.h"
 #include "core/util.h"
+#include "gateway/tickets.h"
 
 #define TICKET_VERSION 1
 #define TICKET_CHAIN 0x01		/* flag: the client's intermediates follow */
@@ -378,9 +379,14 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF |
 	    SSL_OP_NO_COMPRESSION);
+	/*
+	 * NO_AUTO_CHAIN: the chain sent is the certificate file's, as
+	 * loaded; else OpenSSL would build one from the client CAs on
+	 * every handshake where the file has no intermediates.
+	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
 	/*
 	 * Resumption by stateless tickets only: no server-side cache, so
@@ -396,6 +402,8 @@ tls_server_ctx(const struct conf *c, const struct tls_hooks *hooks,
 	}
 	SSL_CTX_set_session_ticket_cb(ctx, ticket_generate, ticket_decrypted,
 	    (void *)(uintptr_t)hooks);
+	/* shared keys (tls-ticket-keys), checked even with tls-tickets no */
+	(void)tickets_setup(ctx, c, errs);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_callback,
 	    (void *)(uintptr_t)hooks);
 	if (c->tls_offload && hooks->on_secret != NULL)

@@ -75,7 +75,8 @@ struct tls_hooks {
 /*
  * Builds the server context for c: every certificate (ECDSA and RSA may
  * be combined), the TLS versions and ciphers of c, no renegotiation,
- * stateless session tickets bound to the server name. Files are read
+ * stateless session tickets bound to the server name (under the keys of
+ * tls-ticket-keys when given: gateway/tickets.h). Files are read
  * with file_read (regular files only); when their certificates and CRLs
  * run out goes into life. Errors are appended as FILE:LINE of the
  * directive. Returns the context (SSL_CTX_free), or NULL.

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,6 +64,23 @@ connect_start(struct conn *c, const struct addr *a)
  * For routes whose destination the client chose, drops every address
  * the destination policy refuses.
  */
+/*
+ * Room for the addresses to try, taken while connecting only (an idle
+ * session keeps none). Returns 0, or -1 (out of memory: c->fail says).
+ */
+static int
+candidates_room(struct conn *c)
+{
+	c->ncands = c->cand_i = 0;
+	if (c->cands == NULL &&
+	    (c->cands = malloc(DNS_ADDR_MAX * sizeof(*c->cands))) == NULL) {
+		c->fail = R_INTERNAL;
+		util_strlcpy(c->detail, "out of memory", sizeof(c->detail));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 set_candidates(struct conn *c, const struct addr *addrs, size_t n,
     unsigned port)
@@ -70,7 +88,8 @@ set_candidates(struct conn *c, const struct addr *addrs, size_t n,
 	char why[160];
 	size_t i;
 
-	c->ncands = c->cand_i = 0;
+	if (candidates_room(c) == -1)
+		return;
 	for (i = 0; i < n && c->ncands < DNS_ADDR_MAX; i++) {
 		struct addr a = addrs[i];
 
@@ -160,9 +179,10 @@ upstream_next(struct conn *c)
 		s = &r->servers[(c->srv_first + c->srv_tried++) %
 		    r->nservers];
 		if (s->addr.len != 0) {		/* a literal */
+			if (candidates_room(c) == -1)
+				break;
 			c->cands[0] = s->addr;
 			c->ncands = 1;
-			c->cand_i = 0;
 			continue;
 		}
 		c->ncands = c->cand_i = 0;
@@ -213,6 +233,9 @@ upstream_connected(struct conn *c)
 
 	c->connect_ms = (long)((now - c->t_conn) * 1000);
 	c->last_active = now;
+	free(c->cands);		/* nothing else will be tried */
+	c->cands = NULL;
+	c->ncands = c->cand_i = 0;
 	conn_set_phase(c, CONN_RELAY);
 	/* rules naming addresses, of a reload that came while connecting */
 	if (conn_behind_reload(c) && conn_recheck(c, c->w->rt) == -1)
@@ -220,6 +243,10 @@ upstream_connected(struct conn *c)
 	if (c->route->send_proxy && send_proxy(c) == -1)
 		return;
 	conn_log_open(c);
+	if (c->flags & F_PASSTHROUGH) {
+		passthrough_relay(c);
+		return;
+	}
 	if (relay_flush_up(c) == -1 || relay_pump_up(c) == -1 ||
 	    relay_pump_down(c) == -1)
 		return;

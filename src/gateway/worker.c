@@ -1,6 +1,7 @@
 #include "gateway/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,39 @@ worker_buf_put(struct worker *w, struct buf *b)
 	w->npool++;
 }
 
+#define PIPE_BYTES (256 * 1024)
+
+int
+worker_pipe_get(struct worker *w, int fd[2])
+{
+	if (w->npipes > 0) {
+		w->npipes--;
+		fd[0] = w->pipes[w->npipes][0];
+		fd[1] = w->pipes[w->npipes][1];
+		return 0;
+	}
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* room for more than one read: fewer system calls a byte; a
+	   refusal (the per-user pipe budget) leaves the default */
+	(void)fcntl(fd[1], F_SETPIPE_SZ, PIPE_BYTES);
+	return 0;
+}
+
+void
+worker_pipe_put(struct worker *w, int fd[2])
+{
+	if (w->npipes < PIPE_POOL_MAX) {
+		w->pipes[w->npipes][0] = fd[0];
+		w->pipes[w->npipes][1] = fd[1];
+		w->npipes++;
+	} else {
+		close(fd[0]);
+		close(fd[1]);
+	}
+	fd[0] = fd[1] = -1;
+}
+
 /* Starts or stops accepting to match the worker's state. */
 static void
 listeners_update(struct worker *w)
@@ -99,7 +133,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	struct listener *l = container_of(io, struct listener, io);
 	struct worker *w = l->w;
 	struct gateway *gw = w->gw;
-	unsigned long max = w->rt->conf->max_conns;
+	unsigned long max = atomic_load(&gw->max_conns);
 	struct addr peer;
 	int i, fd, err;
 
@@ -162,7 +196,7 @@ static void
 resume_if_room(struct worker *w)
 {
 	if (w->pause_full &&
-	    atomic_load(&w->gw->active) < w->rt->conf->max_conns) {
+	    atomic_load(&w->gw->active) < atomic_load(&w->gw->max_conns)) {
 		w->pause_full = 0;
 		listeners_update(w);
 	}
@@ -179,7 +213,7 @@ release_slot(struct worker *w)
 	struct gateway *gw = w->gw;
 	size_t i;
 
-	if (atomic_fetch_sub(&gw->active, 1) < w->rt->conf->max_conns)
+	if (atomic_fetch_sub(&gw->active, 1) < atomic_load(&gw->max_conns))
 		return;
 	/* we were full: every paused worker may accept again */
 	for (i = 0; i < gw->nworkers; i++) {
@@ -540,6 +574,11 @@ worker_free(struct worker *w)
 	while ((b = w->pool) != NULL) {
 		w->pool = b->next;
 		free(b);
+	}
+	while (w->npipes > 0) {
+		w->npipes--;
+		close(w->pipes[w->npipes][0]);
+		close(w->pipes[w->npipes][1]);
 	}
 	ev_async_stop(w->loop, &w->wake);
 	resolver_unref(w->res);		/* its watchers are on the loop */

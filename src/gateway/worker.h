@@ -38,6 +38,9 @@ struct buf {
 	char data[BUF_SIZE];
 };
 
+/* Empty pipes a worker keeps for splice (passthrough), at most. */
+#define PIPE_POOL_MAX 32
+
 struct gateway;
 struct conn;
 struct worker_msg;
@@ -71,6 +74,8 @@ struct worker {
 	size_t nconns;
 	struct buf *pool;		/* free buffers */
 	size_t npool;
+	int pipes[PIPE_POOL_MAX][2];	/* free empty pipes (splice) */
+	size_t npipes;
 	struct closing *closing;		/* closed sockets read to their end */
 	size_t nclosing;
 	struct stats stats;		/* written by this worker only */
@@ -81,6 +86,7 @@ struct gateway {
 	struct worker *workers;
 	size_t nworkers;
 	atomic_ulong active;		/* connections open, all workers */
+	atomic_ulong max_conns;		/* max-connections, or fewer: the fds */
 	atomic_ullong next_id;		/* connection ids */
 	struct iplimit *limits;		/* per-client-address limits */
 };
@@ -130,6 +136,17 @@ void worker_free(struct worker *w);
 struct buf *worker_buf_get(struct worker *w);
 /* Gives b back; the pool keeps a few, frees the rest. */
 void worker_buf_put(struct worker *w, struct buf *b);
+
+/*
+ * An empty pipe for splice(2) (both ends non-blocking, close-on-exec):
+ * from w's pool, or a new one. Returns 0, or -1 with errno (EMFILE...).
+ */
+int worker_pipe_get(struct worker *w, int fd[2]);
+/*
+ * Gives an empty pipe back and sets fd[] to -1; the pool keeps a few,
+ * closes the rest. A pipe still holding bytes must be closed instead.
+ */
+void worker_pipe_put(struct worker *w, int fd[2]);
 
 /*
  * Closes a client socket the gateway wrote its last words on, without

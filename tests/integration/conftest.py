@@ -286,7 +286,7 @@ class Gateway:
                                                   text, self.stderr()))
 
     def wait_ready(self):
-        self.wait_stderr("sshgate: serving with", timeout=15)
+        self.wait_stderr("sshgate: serving with", timeout=30)
         assert "sshgate: listening on" in self.stderr()
 
     def lines(self):

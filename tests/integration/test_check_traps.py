@@ -3,6 +3,7 @@ what would run but not as meant: errors in file and line order, warnings
 (exit 0 unless --strict), keywords it can guess, the control socket's
 directory and length, files the service user cannot read."""
 
+import base64
 import glob
 import os
 import pwd
@@ -427,7 +428,8 @@ def example_files():
 @pytest.fixture
 def doc_env(pki, tmp_path):
     """A directory anyone may read, with what documented configs name:
-    the gateway certificate, a client CA and its CRL, pairs files."""
+    the gateway certificate, a client CA and its CRL, pairs files, and a
+    ticket key file (readable by its owner only)."""
     from test_access import ClientPki
     d = tempfile.mkdtemp(prefix="sshgate-docs-")
     os.chmod(d, 0o755)
@@ -442,6 +444,10 @@ def doc_env(pki, tmp_path):
     os.mkdir(d + "/conf.d", 0o755)
     for f in os.listdir(d):
         os.chmod(os.path.join(d, f), 0o755 if f == "conf.d" else 0o644)
+    # a key file is private: mode 0600 or refused
+    write(d + "/ticket-keys", base64.b64encode(os.urandom(80)).decode() +
+          "\n")
+    os.chmod(d + "/ticket-keys", 0o600)
     yield d
     shutil.rmtree(d)
 
@@ -468,6 +474,8 @@ def runnable(text, d):
             line = "control %s/control" % d
         elif kw == "include":
             line = "include %s/conf.d/*.conf" % d
+        elif kw == "tls-ticket-keys":
+            line = "tls-ticket-keys %s/ticket-keys" % d
         elif kw == "user":
             line = "user nobody"
         out.append(line)

@@ -18,16 +18,21 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def _fake_apt(tmp_path):
     """A PATH where nothing is installed and apt-get writes down what it
-    was asked to install."""
+    was asked to install, and what policy-rc.d (here in tmp_path) would
+    have said to a package's postinst about starting a service."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "apt.log"
+    policy = tmp_path / "policy-rc.d"
     (bin_dir / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")
     (bin_dir / "apt-get").write_text(
-        "#!/bin/sh\necho \"$@\" >> %s\n" % log)
+        "#!/bin/sh\necho \"$@\" >> %s\n"
+        "[ \"$1\" != install ] || { %s x start; echo \"policy $?\" >> %s; }\n"
+        % (log, policy, log))
     for f in bin_dir.iterdir():
         f.chmod(0o755)
-    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]))
+    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]),
+               SSHGATE_POLICY_RC_D=str(policy))
     return env, log
 
 
@@ -36,7 +41,11 @@ def _installed(tmp_path, *jobs):
     r = subprocess.run([os.path.join(TOP, "scripts", "deps.sh")] +
                        list(jobs), env=env, capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr
-    lines = [l for l in log.read_text().splitlines() if "install" in l]
+    text = log.read_text().splitlines()
+    lines = [l for l in text if "install" in l]
+    # no service may start while it installs, and nothing is left behind
+    assert "policy 101" in text, text
+    assert not (tmp_path / "policy-rc.d").exists()
     log.unlink()
     return set(lines[0].split()) - {"install", "-y", "-qq",
                                     "--no-install-recommends"}
@@ -51,7 +60,7 @@ def test_make_run_installs_only_what_the_demo_needs(tmp_path):
         assert tool not in demo
     test = _installed(tmp_path, "test")
     assert {"libcmocka-dev", "python3-pytest", "valgrind", "clang",
-            "dnsmasq-base", "haproxy"} <= test
+            "dnsmasq-base", "haproxy", "tinyproxy"} <= test
     bench = _installed(tmp_path, "bench")
     assert "haproxy" in bench and "valgrind" not in bench
     assert _installed(tmp_path) == demo | test | bench

@@ -452,3 +452,17 @@ def test_explain_judges_a_certificate_as_the_gateway_would(
                         str(d / "alice.pem"), "--user", "bob", "x"],
                        capture_output=True, timeout=20)
     assert r.returncode == 2
+
+
+def test_gateway_sends_the_chain_of_its_file_only(gateway, pki):
+    """The gateway's certificate file holds its leaf only; client-ca names
+    the CA that issued it. The chain sent is what the file says (one
+    certificate), not one OpenSSL builds from the client CAs on every
+    handshake."""
+    g = gateway(["x to 127.0.0.1:9"], certs=['"%s"' % pki["ecdsa"]],
+                extra='client-ca "%s"' % pki["ca"])
+    r = subprocess.run(["openssl", "s_client", "-connect", g.addr,
+                        "-servername", "x", "-showcerts"],
+                       input=b"", capture_output=True, timeout=20)
+    sent = r.stdout.count(b"-----BEGIN CERTIFICATE-----")
+    assert sent == 1, r.stdout.decode(errors="replace")

@@ -32,7 +32,8 @@
 	"route * to 127.0.0.1:22\n"
 /* BASE is 3 lines: a directive appended to it is on this line. */
 #define ROUTE_USAGE "usage: route PATTERN to HOST:PORT... | route PATTERN " \
-	"resolve [port N] | route PATTERN direct [port N]"
+	"resolve [port N] | route PATTERN direct [port N] | route PATTERN " \
+	"[alpn PROTO[,PROTO...]] passthrough to HOST:PORT..."
 #define AFTER_BASE 4
 
 /* Upper bound of one "FILE:LINE: message" (conf_error's buffer). */
@@ -506,9 +507,7 @@ wrong_directive_is_not_also_missing(void **state)
 	    "IPv4 or IPv6 address (write [::]:PORT for IPv6)");
 	assert_error_at(f, 1, "main.conf", 2,
 	    "usage: certificate FILE [key FILE]");
-	assert_error_at(f, 2, "main.conf", 3, "usage: route PATTERN to "
-	    "HOST:PORT... | route PATTERN resolve [port N] | route PATTERN "
-	    "direct [port N]");
+	assert_error_at(f, 2, "main.conf", 3, ROUTE_USAGE);
 }
 
 static void
@@ -1337,6 +1336,91 @@ route_send_proxy(void **state)
 	assert_int_equal(c->routes.v[0].send_proxy, 0);
 	assert_line_error(f, "route * to send-proxy 127.0.0.1:22", "route *: "
 	    "send-proxy goes after the servers");
+}
+
+static void
+route_passthrough_parses(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c;
+	const struct route *r;
+
+	c = load_base_ok(f, "route www.example.com passthrough to "
+	    "127.0.0.1:8443 web2:443 send-proxy\n"
+	    "route * alpn h2,http/1.1 passthrough to 127.0.0.1:443\n");
+	r = &c->routes.v[1];
+	assert_int_equal(r->passthrough, 1);
+	assert_int_equal(r->kind, ROUTE_STATIC);
+	assert_int_equal(r->nservers, 2);
+	assert_int_equal(r->servers[0].port, 8443);
+	assert_string_equal(r->servers[1].host, "web2");
+	assert_int_equal(r->send_proxy, 1);
+	assert_int_equal(r->nalpn, 0);
+	r = &c->routes.v[2];
+	assert_int_equal(r->passthrough, 1);
+	assert_int_equal(r->nalpn, 2);
+	assert_string_equal(r->alpn[0], "h2");
+	assert_string_equal(r->alpn[1], "http/1.1");
+	assert_int_equal(r->send_proxy, 0);
+	assert_int_equal(c->routes.v[0].passthrough, 0);
+	/* BASE's terminated * comes first: it takes every name */
+	{
+		static const char *const h2[] = { "h2" };
+
+		assert_ptr_equal(route_match_hello(&c->routes, "x.example", h2,
+		    1), &c->routes.v[0]);
+		assert_ptr_equal(route_match_hello(&c->routes, NULL, h2, 1),
+		    r);
+	}
+}
+
+static void
+route_passthrough_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_line_error(f, "route * passthrough to", ROUTE_USAGE);
+	assert_line_error(f, "route * passthrough 127.0.0.1:443", ROUTE_USAGE);
+	assert_line_error(f, "route * alpn h2 to 127.0.0.1:443", "route * "
+	    "alpn: an ALPN list goes with passthrough: route PATTERN alpn "
+	    "PROTO[,PROTO...] passthrough to HOST:PORT...");
+	assert_line_error(f, "route * alpn h2,,x passthrough to "
+	    "127.0.0.1:443", "route * alpn: 'h2,,x' is not a list of "
+	    "protocol names (such as h2,http/1.1: 1-64 letters, digits or "
+	    "-_./+ each, separated by commas)");
+	assert_line_error(f, "route * alpn \"h 2\" passthrough to "
+	    "127.0.0.1:443", "route * alpn: 'h 2' is not a list of "
+	    "protocol names (such as h2,http/1.1: 1-64 letters, digits or "
+	    "-_./+ each, separated by commas)");
+	assert_line_error(f, "route * passthrough to send-proxy", "route *: "
+	    "send-proxy goes after the servers");
+	assert_line_error(f, "route * passthrough to 127.0.0.1", "route *: "
+	    "'127.0.0.1': missing :PORT");
+}
+
+static void
+passthrough_to_itself_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char text[8192];
+
+	/* BASE listens on 127.0.0.1:2222 (line 1) */
+	snprintf(text, sizeof(text), "%sroute * passthrough to "
+	    "127.0.0.1:2222\n", BASE);
+	load(f, text);
+	assert_null(f->c);
+	assert_nerrors(f, 1);
+	assert_error_prefix_at(f, 0, "main.conf", AFTER_BASE, "route * "
+	    "passthrough: 127.0.0.1:2222 is this gateway's own listen at ");
+	/* a listener on every address: loopback on its port loops too */
+	load(f, "listen 0.0.0.0:443\ncertificate gw.pem\n"
+	    "route * passthrough to 127.0.0.2:443\n");
+	assert_nerrors(f, 1);
+	assert_error_prefix_at(f, 0, "main.conf", 3, "route * passthrough: "
+	    "127.0.0.2:443 is this gateway's own listen at ");
+	/* ... another host on the same port does not */
+	load_ok(f, "listen 0.0.0.0:443\ncertificate gw.pem\n"
+	    "route * passthrough to 10.0.0.80:443 127.0.0.1:8443\n");
 }
 
 static void
@@ -2370,6 +2454,53 @@ warnings(struct fixture *f)
 #define TOP "listen 127.0.0.1:2222\ncertificate gw.pem\n"
 
 static void
+passthrough_shadowing(void **state)
+{
+	struct fixture *f = *state;
+	char want[4096];
+	const char *m = f->main;
+
+	load_ok(f, TOP
+	    "route * alpn h2,http/1.1 passthrough to 127.0.0.1:443\n"	/* 3 */
+	    "route ssh.example to 127.0.0.1:22\n"			/* 4 */
+	    "route * alpn h2 passthrough to 127.0.0.1:444\n"	/* 5 */
+	    "route * to 127.0.0.1:23\n"				/* 6 */
+	    "route * passthrough to 127.0.0.1:445\n"		/* 7 */
+	    "route www.example passthrough to 127.0.0.1:446\n");	/* 8 */
+	/* 7 still takes ClientHellos without a name; 8 is taken by 6 */
+	snprintf(want, sizeof(want),
+	    "%s:5: warning: route *: never used: route * at %s:3 matches "
+	    "every name it does\n"
+	    "%s:8: warning: route www.example: never used: route * at %s:6 "
+	    "matches every name it does\n", m, m, m, m);
+	assert_string_equal(warnings(f), want);
+}
+
+static void
+passthrough_under_client_ca(void **state)
+{
+	struct fixture *f = *state;
+	char want[4096];
+	const char *m = f->main;
+
+	put_file(f, "ca.pem", "x");
+	load_ok(f, TOP "client-ca ca.pem\n"
+	    "route ssh.example to 127.0.0.1:22\n"
+	    "route * passthrough to 127.0.0.1:443\n"
+	    "access allow group ops to *\n");
+	snprintf(want, sizeof(want), "%s:5: warning: route * passthrough: a "
+	    "passthrough client shows no certificate, so with client-ca only "
+	    "'access ... any' rules apply to it, and none allows: every such "
+	    "client will be refused (add 'access allow any to *')\n", m);
+	assert_string_equal(warnings(f), want);
+	load_ok(f, TOP "client-ca ca.pem\n"
+	    "route * passthrough to 127.0.0.1:443\n"
+	    "access allow group ops to *\n"
+	    "access allow any to www.example\n");
+	assert_string_equal(warnings(f), "");
+}
+
+static void
 shadowed_routes_are_warnings(void **state)
 {
 	struct fixture *f = *state;
@@ -2574,6 +2705,9 @@ main(int argc, char **argv)
 		T(route_order_is_kept),
 		T(route_usage),
 		T(route_send_proxy),
+		T(route_passthrough_parses),
+		T(route_passthrough_errors),
+		T(passthrough_to_itself_is_an_error),
 		T(dynamic_routes_parse),
 		T(dynamic_route_without_allow_is_an_open_relay),
 		T(dynamic_route_bad_values),
@@ -2628,6 +2762,8 @@ main(int argc, char **argv)
 		T(ops_keywords),
 		T(control_default_and_length),
 		T(shadowed_routes_are_warnings),
+		T(passthrough_shadowing),
+		T(passthrough_under_client_ca),
 		T(catch_all_first_shadows_every_later_route),
 		T(routes_that_are_reached_are_not_warned),
 		T(many_routes_are_checked_by_name),

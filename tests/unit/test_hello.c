@@ -10,7 +10,7 @@
 
 /* A ClientHello being built: handshake body, then records around it. */
 struct msg {
-	unsigned char b[40000];
+	unsigned char b[100000];
 	size_t n;
 };
 
@@ -142,9 +142,12 @@ every_split_needs_more(void **state)
 	(void)state;
 	for (r = 0; r < sizeof(rec) / sizeof(rec[0]); r++) {
 		sni_and_alpn(&m, rec[r]);
-		for (i = 0; i < m.n; i++)
+		for (i = 0; i < m.n; i++) {
 			assert_int_equal(hello_parse(m.b, i, &h, &why),
 			    HELLO_NEED_MORE);
+			/* what it says it needs is more, and no more than it takes */
+			assert_true(h.len > i && h.len <= m.n);
+		}
 		assert_int_equal(hello_parse(m.b, m.n, &h, &why), HELLO_OK);
 		assert_string_equal(h.sni, "Web.Example.COM");
 		assert_int_equal(h.len, m.n);
@@ -270,6 +273,43 @@ too_large(void **state)
 	expect_bad(m.b, m.n, "too large");
 }
 
+/* Waiting for the hinted length reaches the end in few steps. */
+static void
+need_more_hints(void **state)
+{
+	struct msg m;
+	struct hello h;
+	const char *why = NULL;
+	size_t have = 0, steps = 0;
+
+	(void)state;
+	sni_and_alpn(&m, 7);
+	while (hello_parse(m.b, have, &h, &why) == HELLO_NEED_MORE) {
+		assert_true(h.len > have);
+		have = h.len;
+		steps++;
+	}
+	assert_int_equal(have, m.n);
+	/* two steps per record: its header, then its body */
+	assert_int_equal(steps, 2 * ((m.n + 11) / 12));
+	/* one-byte records: more records than a peer may send first */
+	{
+		static struct msg e, big;
+		static char pad[12000];
+
+		e.n = 0;
+		u16(&e, 21);
+		u16(&e, sizeof(pad));
+		put(&e, pad, sizeof(pad));
+		client_hello(&big, &e, 1);
+		expect_bad(big.b, big.n, "too many records");
+		/* the same in about 200 records is still a ClientHello */
+		client_hello(&big, &e, 12100 / 200);
+		assert_int_equal(hello_parse(big.b, big.n, &h, &why),
+		    HELLO_OK);
+	}
+}
+
 static void
 not_a_client_hello(void **state)
 {
@@ -329,6 +369,7 @@ main(void)
 		cmocka_unit_test(lengths_that_lie),
 		cmocka_unit_test(too_large),
 		cmocka_unit_test(not_a_client_hello),
+		cmocka_unit_test(need_more_hints),
 		cmocka_unit_test(alpn_bounds),
 		cmocka_unit_test(sni_ext_alone),
 	};

@@ -70,6 +70,7 @@ every_field(const char *v)
 	r.time = T0;
 	r.event = r.client = r.sni = r.result = r.reason = v;
 	r.user = r.groups = r.cert_serial = r.route = r.dst = r.tls = v;
+	r.mode = r.alpn = v;
 	r.detail = v;
 	r.conn = 7;
 	r.tls_resumed = 1;
@@ -722,7 +723,8 @@ text_key_order(void **state)
 	(void)state;
 	/* fixed order, so that lines can be compared and grepped */
 	assert_line(&r, 0, T0_TEXT " event=v conn=7 client=v sni=v result=v "
-	    "reason=v user=v groups=v cert_serial=v route=v dst=v tls=v "
+	    "reason=v user=v groups=v cert_serial=v route=v mode=v alpn=v "
+	    "dst=v tls=v "
 	    "tls_resumed=yes handshake_ms=2 connect_ms=3 duration_ms=4 "
 	    "bytes_up=5 bytes_down=6 detail=v\n");
 }
@@ -802,6 +804,26 @@ text_tls_resumed_only_when_set(void **state)
 	assert_non_null(strstr(line, " tls=TLSv1.3/TLS_AES_256_GCM_SHA384 "
 	    "tls_resumed=yes handshake_ms=1 "));
 	free(line);
+}
+
+/* A passthrough session: its mode and the protocols its client offered. */
+static void
+text_passthrough_record(void **state)
+{
+	struct log_record r = typical_record();
+
+	(void)state;
+	r.mode = "passthrough";
+	r.alpn = "h2,http/1.1";
+	r.sni = "www.example.com";
+	r.route = "www.example.com";
+	r.tls = NULL;
+	r.handshake_ms = -1;
+	assert_line(&r, 0, T0_TEXT " event=close conn=1 "
+	    "client=203.0.113.7:51700 sni=www.example.com result=ok "
+	    "reason=client-closed route=www.example.com mode=passthrough "
+	    "alpn=h2,http/1.1 dst=192.168.0.10:22 connect_ms=1 "
+	    "duration_ms=254 bytes_up=3757 bytes_down=3673\n");
 }
 
 static void
@@ -1037,7 +1059,8 @@ json_parses_with_keys_in_order(void **state)
 	free(line);
 	/* the same keys as text, "time" first */
 	assert_string_equal(keys, "time,event,conn,client,sni,result,reason,"
-	    "user,groups,cert_serial,route,dst,tls,tls_resumed,handshake_ms,"
+	    "user,groups,cert_serial,route,mode,alpn,dst,tls,tls_resumed,"
+	    "handshake_ms,"
 	    "connect_ms,duration_ms,bytes_up,bytes_down,detail");
 }
 
@@ -1968,6 +1991,7 @@ main(void)
 		cmocka_unit_test(text_timestamps),
 		cmocka_unit_test(text_small_buffer_still_one_line),
 		cmocka_unit_test(text_worst_case_fits_line_max),
+		cmocka_unit_test(text_passthrough_record),
 		cmocka_unit_test(json_typical_record),
 		cmocka_unit_test(json_parses_with_keys_in_order),
 		cmocka_unit_test(json_numbers_and_booleans_are_typed),

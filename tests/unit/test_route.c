@@ -646,6 +646,109 @@ covers_direct_routes_take_only_literals(void **state)
 	route_table_free(&t);
 }
 
+/* --- passthrough routes and ALPN ---------------------------------------- */
+
+/* Makes t->v[i] a passthrough route offering the comma list alpn ("" none). */
+static void
+make_passthrough(struct route_table *t, size_t i, const char *alpn)
+{
+	struct route *r = &t->v[i];
+	char *list = strdup(alpn), *p, *save = NULL;
+
+	assert_non_null(list);
+	r->passthrough = 1;
+	r->alpn = calloc(8, sizeof(*r->alpn));
+	assert_non_null(r->alpn);
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		r->alpn[r->nalpn] = strdup(p);
+		assert_non_null(r->alpn[r->nalpn++]);
+	}
+	free(list);
+}
+
+static void
+hello_match_alpn_narrows(void **state)
+{
+	static const char *const browser[] = { "h2", "http/1.1" };
+	static const char *const other[] = { "imap" };
+	struct route_table t = { NULL, 0 };
+
+	(void)state;
+	table_add(&t, "*", 1);			/* 0: browsers, passthrough */
+	make_passthrough(&t, 0, "h2,http/1.1");
+	table_add(&t, "ssh.example.com", 1);	/* 1: terminated */
+	table_add(&t, "*.example.com", 1);	/* 2: passthrough, any ALPN */
+	make_passthrough(&t, 2, "");
+	assert_ptr_equal(route_match_hello(&t, "ssh.example.com", browser, 2),
+	    &t.v[0]);
+	assert_ptr_equal(route_match_hello(&t, "ssh.example.com", NULL, 0),
+	    &t.v[1]);
+	assert_ptr_equal(route_match_hello(&t, "ssh.example.com", other, 1),
+	    &t.v[1]);
+	assert_ptr_equal(route_match_hello(&t, "www.example.com", other, 1),
+	    &t.v[2]);
+	assert_null(route_match_hello(&t, "www.example.org", other, 1));
+	/* one protocol of the list offered is enough, the second too */
+	assert_ptr_equal(route_match_hello(&t, "x.example.org", browser + 1, 1),
+	    &t.v[0]);
+	/* inside the handshake only terminated routes are chosen */
+	assert_null(route_match(&t, "www.example.com"));
+	assert_ptr_equal(route_match(&t, "ssh.example.com"), &t.v[1]);
+	route_table_free(&t);
+}
+
+static void
+hello_match_without_a_name(void **state)
+{
+	static const char *const browser[] = { "h2" };
+	struct route_table t = { NULL, 0 };
+
+	(void)state;
+	table_add(&t, "*", 1);			/* 0: terminated catch-all */
+	table_add(&t, "*.example.com", 1);	/* 1: passthrough */
+	make_passthrough(&t, 1, "");
+	/* no name: neither a terminated * nor a named passthrough */
+	assert_null(route_match_hello(&t, NULL, browser, 1));
+	table_add(&t, "*", 1);			/* 2: passthrough fallback */
+	make_passthrough(&t, 2, "");
+	assert_ptr_equal(route_match_hello(&t, NULL, browser, 1), &t.v[2]);
+	assert_ptr_equal(route_match_hello(&t, NULL, NULL, 0), &t.v[2]);
+	/* a name takes the terminated catch-all first */
+	assert_ptr_equal(route_match_hello(&t, "www.example.com", NULL, 0),
+	    &t.v[0]);
+	route_table_free(&t);
+}
+
+static void
+covers_passthrough_and_alpn(void **state)
+{
+	struct route_table t = { NULL, 0 };
+
+	(void)state;
+	table_add(&t, "*", 1);			/* 0: terminated */
+	table_add(&t, "*", 1);			/* 1: passthrough, any */
+	make_passthrough(&t, 1, "");
+	table_add(&t, "*", 1);			/* 2: passthrough h2,http/1.1 */
+	make_passthrough(&t, 2, "h2,http/1.1");
+	table_add(&t, "*", 1);			/* 3: passthrough h2 */
+	make_passthrough(&t, 3, "h2");
+	table_add(&t, "www.example.com", 1);	/* 4: passthrough */
+	make_passthrough(&t, 4, "");
+	/* a terminated * leaves the nameless ClientHellos to a passthrough * */
+	assert_false(route_covers(&t.v[0], &t.v[1]));
+	assert_true(route_covers(&t.v[0], &t.v[4]));
+	assert_true(route_covers(&t.v[1], &t.v[0]));
+	assert_true(route_covers(&t.v[1], &t.v[2]));
+	/* an ALPN list covers only lists within it */
+	assert_true(route_covers(&t.v[2], &t.v[3]));
+	assert_false(route_covers(&t.v[3], &t.v[2]));
+	assert_false(route_covers(&t.v[2], &t.v[1]));
+	assert_false(route_covers(&t.v[2], &t.v[0]));
+	assert_false(route_covers(&t.v[2], &t.v[4]));
+	route_table_free(&t);
+}
+
 /* --- route_first_server ------------------------------------------------- */
 
 static void
@@ -821,6 +924,9 @@ main(void)
 		cmocka_unit_test(first_server_no_servers_is_zero),
 		cmocka_unit_test(first_server_spreads_evenly_across_threads),
 		cmocka_unit_test(table_free_releases_everything),
+		cmocka_unit_test(hello_match_alpn_narrows),
+		cmocka_unit_test(hello_match_without_a_name),
+		cmocka_unit_test(covers_passthrough_and_alpn),
 		cmocka_unit_test(table_free_empty_and_twice),
 	};
 

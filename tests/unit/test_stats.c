@@ -30,6 +30,7 @@ contract_names_and_labels(void **state)
 	s.bytes_up = 10;
 	s.bytes_down = 20;
 	s.active = 7;
+	s.max_active = 9;
 	s.reloads_ok = 1;
 	s.version = "9.9";
 	format(&s);
@@ -44,6 +45,7 @@ contract_names_and_labels(void **state)
 	/* only denials under denied_total */
 	assert_null(strstr(out, "sshgate_denied_total{reason=\"dns-failed\"}"));
 	assert_non_null(strstr(out, "\nsshgate_sessions_active 7\n"));
+	assert_non_null(strstr(out, "\nsshgate_sessions_max 9\n"));
 	assert_non_null(strstr(out,
 	    "\nsshgate_bytes_total{direction=\"up\"} 10\n"));
 	assert_non_null(strstr(out,
