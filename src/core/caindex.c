@@ -8,6 +8,7 @@
 
 #include "core/caname.h"
 #include "core/sbuf.h"
+#include "core/util.h"
 
 #define NFIELDS 7
 #define INDEX_MAX (64u << 20)	/* what caindex_format may build */
@@ -146,18 +147,6 @@ parse_time(const char *s, time_t *t)
 	return *t == (time_t)-1 ? -1 : 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes one NAME or group (n bytes at s, %XX escapes) into a new
  * string and checks it. Returns it, or NULL with *why set.
@@ -183,8 +172,8 @@ decode_name(const char *s, size_t n, const char **why)
 			free(out);
 			return NULL;
 		}
-		hi = hexval(s[i + 1]);
-		lo = hexval(s[i + 2]);
+		hi = util_hexval((unsigned char)s[i + 1]);
+		lo = util_hexval((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			*why = "a '%' not followed by two hex digits (or %00)";
 			free(out);
@@ -248,7 +237,7 @@ parse_line(struct caindex *ix, char *line, char *err, size_t errlen)
 		FAIL("STATUS is not V or R");
 	n = strlen(f[1]);
 	for (i = 0; i < n; i++)
-		if (hexval(f[1][i]) < 0)
+		if (util_hexval((unsigned char)f[1][i]) < 0)
 			break;
 	if (n == 0 || n > CAINDEX_SERIAL_MAX || i < n)
 		FAIL("SERIAL is not 1 to 64 hex digits");
