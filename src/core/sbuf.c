@@ -59,6 +59,8 @@ sbuf_add(struct sbuf *b, const void *s, size_t n)
 {
 	size_t k;
 
+	if (n == 0)		/* a new growing buffer has no memory yet */
+		return;
 	if (room(b, n) == 0) {
 		memcpy(b->p + b->len, s, n);
 		b->len += n;

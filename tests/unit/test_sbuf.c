@@ -50,6 +50,23 @@ growing_stops_at_its_limit(void **state)
 	sbuf_free(&b);
 }
 
+/* Nothing added to a growing buffer that has no memory yet: no copy. */
+static void
+empty_string_to_new_growing_buffer(void **state)
+{
+	struct sbuf b;
+
+	(void)state;
+	sbuf_growing(&b, 100);
+	sbuf_str(&b, "");
+	sbuf_add(&b, "x", 0);
+	assert_false(b.failed);
+	assert_int_equal(b.len, 0);
+	sbuf_str(&b, "ab");
+	assert_int_equal(b.len, 2);
+	sbuf_free(&b);
+}
+
 static const char *
 quoted(const char *s, size_t max, enum sbuf_quote mode)
 {
@@ -97,6 +114,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fixed_counts_what_does_not_fit),
 		cmocka_unit_test(growing_stops_at_its_limit),
+		cmocka_unit_test(empty_string_to_new_growing_buffer),
 		cmocka_unit_test(json_escapes),
 		cmocka_unit_test(c_escapes_and_cut),
 	};
