@@ -136,9 +136,13 @@ def test_demo_names_its_own_pid_and_works(gw_bin, tmp_path):
         text = out.read_text()
         assert "pgrep" not in text
         pid = int(re.search(r"kill -HUP (\d+);", text).group(1))
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            argv = f.read().split(b"\0")
-        assert argv[1:3] == [b"serve", b"-c"], argv
+
+        def argv():
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                return f.read().split(b"\0")
+        # the pid is the gateway's from its fork on; the exec may lag
+        wait_until(lambda: argv()[1:3] == [b"serve", b"-c"], 10,
+                   what="pid %d running sshgate serve" % pid)
         wait_until(lambda: "serving with" in out.read_text(), 20)
         cmd = re.search(r"^  (ssh -i .*sshgate connect.*)$", text,
                         re.M).group(1)
