@@ -368,8 +368,9 @@ is_hex(const char *s)
 
 /*
  * Marks what `revoke` names: the entry with serial what, else every
- * unexpired certificate of the user what. Returns how many, or -1 with
- * err set.
+ * unexpired client certificate of the user what (a gateway certificate
+ * whose CN happens to be that name is no user's: only its serial
+ * revokes it). Returns how many, or -1 with err set.
  */
 static int
 mark_revoked(struct caindex *ix, const char *what, time_t now, char *err,
@@ -392,7 +393,7 @@ mark_revoked(struct caindex *ix, const char *what, time_t now, char *err,
 	}
 	for (i = 0; i < ix->n; i++) {
 		e = &ix->v[i];
-		if (strcmp(e->name, what) != 0)
+		if (e->kind != CAINDEX_CLIENT || strcmp(e->name, what) != 0)
 			continue;
 		named++;
 		if (!e->revoked && e->not_after > now) {

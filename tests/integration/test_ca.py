@@ -789,3 +789,25 @@ def test_install_puts_the_crl_units(tmp_path):
                        capture_output=True, timeout=60)
     ours = [l for l in r.stderr.decode().splitlines() if "sshgate-crl" in l]
     assert ours == [], r.stderr.decode()
+
+
+def test_revoke_user_leaves_a_gateway_of_that_name(gw_bin, ca):
+    """revoke USER takes the user's client certificates only: a gateway
+    certificate whose name is spelt like the user's stays valid."""
+    r = run_ca(gw_bin, "gateway", "ca", "alice", cwd=ca)
+    assert r.returncode == 0, r.stderr
+    gw_serial = re.search(r"issued ([0-9A-F]{32})", r.stdout.decode()).group(1)
+    r = run_ca(gw_bin, "revoke", "ca", "alice", cwd=ca)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().count("revoked ") == 1, r.stdout
+    r = run_ca(gw_bin, "list", "ca", "--json", cwd=ca)
+    by_serial = {c["serial"]: c for c in json.loads(r.stdout)}
+    assert by_serial[gw_serial]["status"] == "valid", by_serial
+    assert [c["status"] for c in by_serial.values()
+            if c["kind"] == "client"] == ["revoked"]
+    crl, _ = crl_info(ca / "ca")
+    assert [format(e.serial_number, "X") for e in crl] != [gw_serial]
+    assert len(list(crl)) == 1
+    # by its serial, the gateway's is revoked
+    r = run_ca(gw_bin, "revoke", "ca", gw_serial, cwd=ca)
+    assert r.returncode == 0, r.stderr
