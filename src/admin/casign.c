@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -305,6 +307,30 @@ casign_crl(X509 *ca, EVP_PKEY *cakey, const struct caindex *ix,
 	return crl;
 }
 
+/*
+ * Whether an EC key is on P-256, P-384 or P-521, named (not explicit
+ * parameters): the curves TLS clients and the gateway sign with. Weak or
+ * odd ones (secp112r1, explicit parameters) are not certified.
+ */
+static int
+ec_curve_ok(EVP_PKEY *pub)
+{
+	char group[80], enc[32];
+	size_t n;
+	int nid;
+
+	if (EVP_PKEY_get_group_name(pub, group, sizeof(group), &n) != 1)
+		return 0;
+	if (EVP_PKEY_get_utf8_string_param(pub, OSSL_PKEY_PARAM_EC_ENCODING,
+	    enc, sizeof(enc), &n) == 1 &&
+	    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+		return 0;
+	if ((nid = OBJ_txt2nid(group)) == NID_undef)
+		nid = EC_curve_nist2nid(group);
+	return nid == NID_X9_62_prime256v1 || nid == NID_secp384r1 ||
+	    nid == NID_secp521r1;
+}
+
 EVP_PKEY *
 casign_csr_key(const char *path, const char *text, size_t len,
     char *subject, size_t sublen, char *err, size_t errlen)
@@ -336,10 +362,13 @@ casign_csr_key(const char *path, const char *text, size_t len,
 		goto out;
 	}
 	id = EVP_PKEY_get_base_id(pub);
-	if (!(id == EVP_PKEY_EC || id == EVP_PKEY_ED25519 ||
+	if (!((id == EVP_PKEY_EC && ec_curve_ok(pub)) ||
+	    id == EVP_PKEY_ED25519 ||
 	    (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(pub) >= 2048))) {
-		snprintf(err, errlen, "%s: the request's key is not ECDSA, "
-		    "Ed25519 or RSA of 2048 bits or more", path);
+		ERR_clear_error();
+		snprintf(err, errlen, "%s: the request's key is not ECDSA "
+		    "(P-256, P-384 or P-521), Ed25519 or RSA of 2048 bits or "
+		    "more", path);
 		pub = NULL;
 		goto out;
 	}

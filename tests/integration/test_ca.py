@@ -811,3 +811,34 @@ def test_revoke_user_leaves_a_gateway_of_that_name(gw_bin, ca):
     # by its serial, the gateway's is revoked
     r = run_ca(gw_bin, "revoke", "ca", gw_serial, cwd=ca)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("pkeyopts,ok", [
+    (["ec_paramgen_curve:secp112r1"], False),
+    (["ec_paramgen_curve:secp192k1"], False),
+    (["ec_paramgen_curve:brainpoolP256r1"], False),
+    (["ec_paramgen_curve:P-256", "ec_param_enc:explicit"], False),
+    (["ec_paramgen_curve:P-384"], True),
+    (["ec_paramgen_curve:P-521"], True),
+], ids=["secp112r1", "secp192k1", "brainpool", "explicit-p256", "p384",
+        "p521"])
+def test_csr_key_on_an_odd_curve_is_refused(gw_bin, ca, pkeyopts, ok):
+    """A request's ECDSA key is certified on P-256, P-384 and P-521 only
+    (named): a weak or odd curve, or explicit parameters, is refused with
+    one line, and nothing is written."""
+    cmd = ["openssl", "req", "-new", "-newkey", "ec", "-nodes", "-keyout",
+           "odd.key", "-out", "odd.csr", "-subj", "/CN=odd"]
+    for o in pkeyopts:
+        cmd += ["-pkeyopt", o]
+    subprocess.run(cmd, cwd=str(ca), check=True, capture_output=True,
+                   timeout=30)
+    before = snapshot(ca / "ca")
+    r = run_ca(gw_bin, "issue", "ca", "odd", "--csr", "odd.csr", cwd=ca)
+    if ok:
+        assert r.returncode == 0, r.stderr
+        return
+    one_error_line(r, 1, "odd.csr: the request's key is not ECDSA (P-256, "
+                         "P-384 or P-521), Ed25519 or RSA of 2048 bits or "
+                         "more")
+    assert not (ca / "odd.crt").exists()
+    assert snapshot(ca / "ca") == before
