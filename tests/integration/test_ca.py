@@ -842,3 +842,76 @@ def test_csr_key_on_an_odd_curve_is_refused(gw_bin, ca, pkeyopts, ok):
                          "more")
     assert not (ca / "odd.crt").exists()
     assert snapshot(ca / "ca") == before
+
+
+def pty_ca(gw_bin, tmp_path, *args):
+    """sshgate ca ARGS on a terminal of its own: (pid, master fd, until),
+    until(text) reading what it says until text shows."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(str(tmp_path))
+        os.environ.pop("SSHGATE_CA_PASSPHRASE_FILE", None)
+        os.execv(gw_bin, [gw_bin, "ca"] + list(args))
+    seen = [b""]
+
+    def until(text, count=1):
+        deadline = time.monotonic() + 20
+        while seen[0].count(text) < count:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError("no %r within 20 s: %r" % (text,
+                                                                seen[0]))
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen[0] += chunk
+        assert seen[0].count(text) >= count, seen[0]
+        return seen[0]
+    return pid, fd, until
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM,
+                                 signal.SIGHUP, signal.SIGQUIT],
+                         ids=["int", "term", "hup", "quit"])
+def test_passphrase_prompt_killed_gives_echo_back(gw_bin, tmp_path, sig):
+    """A signal while the passphrase is asked (^C, a kill) ends the
+    command as it would have, but with the terminal's echo back on."""
+    import termios
+    pid, fd, until = pty_ca(gw_bin, tmp_path, "init", "ca", "--encrypt")
+    assert termios.tcgetattr(fd)[3] & termios.ECHO
+    until(b"New passphrase for ca/ca.key: ")
+    assert not termios.tcgetattr(fd)[3] & termios.ECHO
+    os.kill(pid, sig)
+    _, status = os.waitpid(pid, 0)
+    try:
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == sig, status
+        assert termios.tcgetattr(fd)[3] & termios.ECHO, \
+            "the terminal was left without echo"
+    finally:
+        os.close(fd)
+    assert not (tmp_path / "ca" / "ca.key").exists()
+
+
+def test_passphrase_prompt_stopped_asks_again(gw_bin, tmp_path):
+    """A stop (^Z) while the passphrase is asked gives the terminal back
+    with echo; when the command goes on, it asks again."""
+    import termios
+    pid, fd, until = pty_ca(gw_bin, tmp_path, "init", "ca", "--encrypt")
+    until(b"New passphrase for ca/ca.key: ")
+    os.kill(pid, signal.SIGTSTP)
+    # its process group has nobody to stop for: it goes on at once
+    until(b"New passphrase for ca/ca.key: ", 2)
+    assert not termios.tcgetattr(fd)[3] & termios.ECHO
+    os.write(fd, b"stop then go\n")
+    until(b"Again: ")
+    os.write(fd, b"stop then go\n")
+    until(b"keep it secret")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
