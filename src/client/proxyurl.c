@@ -185,13 +185,30 @@ proxyurl_parse(const char *s, struct proxyurl *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether s[0..n) could be a scheme, as proxyurl_parse reads one. */
+static int
+scheme_chars(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!name_char(s[i]) && s[i] != '+')
+			return 0;
+	return n > 0;
+}
+
 char *
 proxyurl_redact(const char *s, char *out, size_t outlen)
 {
 	const char *start = strstr(s, "://"), *at = strrchr(s, '@'), *colon;
 	size_t o = 0;
 
-	start = start != NULL ? start + 3 : s;
+	/*
+	 * A "://" ends a scheme only if what comes before it can be one: in
+	 * "alice:pw@proxy/x://y" the credentials start the string.
+	 */
+	start = start != NULL && scheme_chars(s, (size_t)(start - s)) ?
+	    start + 3 : s;
 	colon = at != NULL && at > start ?
 	    memchr(start, ':', (size_t)(at - start)) : NULL;
 	if (outlen == 0)

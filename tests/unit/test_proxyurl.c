@@ -138,6 +138,13 @@ redaction_hides_the_password(void **state)
 	    sizeof(out)), "http://p\\x0a:1");
 	proxyurl_redact("http://u:secret@p", out, 12);
 	assert_true(strlen(out) < 12 && strstr(out, "sec") == NULL);
+	/* a "://" after the credentials is no scheme's end */
+	assert_string_equal(proxyurl_redact("alice:s3cret@proxy:3128/x://y",
+	    out, sizeof(out)), "alice:***@proxy:3128/x://y");
+	assert_string_equal(proxyurl_redact("u:a://b@proxy", out,
+	    sizeof(out)), "u:***@proxy");
+	assert_string_equal(proxyurl_redact("http://u:a://b@proxy", out,
+	    sizeof(out)), "http://u:***@proxy");
 }
 
 static void
