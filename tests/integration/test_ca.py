@@ -778,6 +778,14 @@ def test_install_puts_the_crl_units(tmp_path):
     assert "try-reload-or-restart sshgate.service" in service
     assert (units / "sshgate-crl@.timer").exists()
     assert (prefix / "share/man/man1/sshgate-ca.1").exists()
+    # the passphrase file its comment suggests is one the service can read
+    hidden = {"yes": ("/root", "/home", "/run/user"),
+              "read-only": (), "tmpfs": ("/root", "/home", "/run/user")}
+    protect = re.search(r"^ProtectHome=(\S+)$", service, re.M).group(1)
+    for path in re.findall(r"SSHGATE_CA_PASSPHRASE_FILE=(\S+)", service):
+        assert not path.startswith(hidden.get(protect, ())), \
+            "%s is hidden from the service by ProtectHome=%s" % (path,
+                                                                 protect)
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     for ext in ("service", "timer"):
