@@ -358,6 +358,11 @@ ca_gateway(int argc, char **argv)
 			return ca_usage_error(usage, "ca gateway: %s is no "
 			    "address, and as a DNS name it %s", ca_shown(
 			    a.pos[i], shown, sizeof(shown)), why);
+	if (strlen(a.pos[1]) > CANAME_MAX)
+		return ca_usage_error(usage, "ca gateway: %s is the first name, "
+		    "the certificate's CN: at most %d bytes (give a shorter "
+		    "name first)", ca_shown(a.pos[1], shown, sizeof(shown)),
+		    CANAME_MAX);
 	memset(&l, 0, sizeof(l));
 	if (caname_period(&gateway_period, a.days, NULL, &l.secs, err,
 	    sizeof(err)) == -1)

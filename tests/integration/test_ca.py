@@ -923,3 +923,25 @@ def test_passphrase_prompt_stopped_asks_again(gw_bin, tmp_path):
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_gateway_first_name_longer_than_a_cn(gw_bin, ca):
+    """A gateway's first NAME is its CN (64 bytes at most): a longer one
+    first is a usage error naming it; after a short one, it is a SAN."""
+    long_name = "a" * 60 + ".example.com"
+    before = snapshot(ca / "ca")
+    r = run_ca(gw_bin, "gateway", "ca", long_name, cwd=ca)
+    one_error_line(r, 2, "ca gateway: \"%s\" is the first name, the "
+                         "certificate's CN: at most 64 bytes" % long_name)
+    assert snapshot(ca / "ca") == before
+    r = run_ca(gw_bin, "gateway", "ca", "gw.example.com", long_name,
+               "--out", "gw", cwd=ca)
+    assert r.returncode == 0, r.stderr
+    from cryptography import x509
+    cert = x509.load_pem_x509_certificate((ca / "gw.pem").read_bytes())
+    san = cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["gw.example.com",
+                                                     long_name]
+    r = run_ca(gw_bin, "list", "ca", cwd=ca)
+    assert r.returncode == 0, r.stderr
