@@ -56,13 +56,14 @@ caindex_find(const struct caindex *ix, const char *serial)
 	return NULL;
 }
 
-int
-caindex_add(struct caindex *ix, const struct caindex_entry *e)
+/* caindex_add; without check_dup, the caller looks for twice-used serials. */
+static int
+append(struct caindex *ix, const struct caindex_entry *e, int check_dup)
 {
 	struct caindex_entry c;
 	size_t i;
 
-	if (caindex_find(ix, e->serial) != NULL) {
+	if (check_dup && caindex_find(ix, e->serial) != NULL) {
 		errno = EEXIST;
 		return -1;
 	}
@@ -98,6 +99,58 @@ nomem:
 	entry_free(&c);
 	errno = ENOMEM;
 	return -1;
+}
+
+int
+caindex_add(struct caindex *ix, const struct caindex_entry *e)
+{
+	return append(ix, e, 1);
+}
+
+/* A serial and the line it was read from, to sort. */
+struct serial_line {
+	const char *serial;
+	size_t line;
+};
+
+static int
+by_serial_then_line(const void *a, const void *b)
+{
+	const struct serial_line *x = a, *y = b;
+	int c = strcmp(x->serial, y->serial);	/* upper-cased by append */
+
+	if (c != 0)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * The first line (in file order) whose serial an earlier line already
+ * has, among ix's entries read from lines line[0..ix->n); 0 if none,
+ * (size_t)-1 if memory ran out. Sorting, not a search per line: an index
+ * of many thousand certificates is read by every command.
+ */
+static size_t
+first_duplicate(const struct caindex *ix, const size_t *line)
+{
+	struct serial_line *v;
+	size_t i, first = 0;
+
+	if (ix->n < 2)
+		return 0;
+	if ((v = calloc(ix->n, sizeof(*v))) == NULL)
+		return (size_t)-1;
+	for (i = 0; i < ix->n; i++) {
+		v[i].serial = ix->v[i].serial;
+		v[i].line = line[i];
+	}
+	qsort(v, ix->n, sizeof(*v), by_serial_then_line);
+	for (i = 1; i < ix->n; i++)
+		if (strcmp(v[i].serial, v[i - 1].serial) == 0 &&
+		    (first == 0 || v[i].line < first))
+			first = v[i].line;
+	free(v);
+	return first;
 }
 
 void
@@ -271,10 +324,9 @@ parse_line(struct caindex *ix, char *line, char *err, size_t errlen)
 		if (comma == NULL)
 			break;
 	}
-	if (caindex_add(ix, &e) == -1)
-		FAIL("%s", errno == EEXIST ? "SERIAL is already in the index" :
-		    errno == E2BIG ? "more certificates than an index may hold" :
-		    "out of memory");
+	if (append(ix, &e, 0) == -1)	/* twice-used serials: caindex_parse */
+		FAIL("%s", errno == E2BIG ? "more certificates than an index "
+		    "may hold" : "out of memory");
 #undef FAIL
 	rc = 0;
 out:
@@ -284,13 +336,36 @@ out:
 	return rc;
 }
 
+/*
+ * Says which of two errors comes first in the file: a serial used twice
+ * (first_duplicate of what was read) or, at line bad (0 if none), what
+ * err already holds. Returns 0 if there is neither, else -1.
+ */
+static int
+first_error(const struct caindex *ix, const size_t *line, size_t bad,
+    char *err, size_t errlen)
+{
+	size_t dup = first_duplicate(ix, line);
+
+	if (dup == (size_t)-1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (dup != 0 && (bad == 0 || dup < bad)) {
+		snprintf(err, errlen, "%zu: SERIAL is already in the index",
+		    dup);
+		return -1;
+	}
+	return bad != 0 ? -1 : 0;
+}
+
 int
 caindex_parse(struct caindex *ix, const char *text, size_t len, char *err,
     size_t errlen)
 {
 	char line[CAINDEX_LINE_MAX + 1], why[200];
 	const char *p = text, *end = text + len, *nl;
-	size_t n, lineno = 0;
+	size_t n, lineno = 0, bad = 0, cap = 0, *lines = NULL;
 
 	caindex_init(ix);
 	if (memchr(text, '\0', len) != NULL) {
@@ -304,7 +379,8 @@ caindex_parse(struct caindex *ix, const char *text, size_t len, char *err,
 		if (n > CAINDEX_LINE_MAX) {
 			snprintf(err, errlen, "%zu: longer than %u bytes",
 			    lineno, CAINDEX_LINE_MAX);
-			goto fail;
+			bad = lineno;
+			break;
 		}
 		memcpy(line, p, n);
 		line[n] = '\0';
@@ -313,15 +389,33 @@ caindex_parse(struct caindex *ix, const char *text, size_t len, char *err,
 			line[--n] = '\0';
 		if (line[strspn(line, " \t")] == '\0' || line[0] == '#')
 			continue;
+		if (ix->n == cap) {
+			size_t *v = realloc(lines, (cap != 0 ? cap * 2 : 64) *
+			    sizeof(*lines));
+
+			if (v == NULL) {
+				snprintf(err, errlen, "%zu: out of memory",
+				    lineno);
+				bad = lineno;
+				break;
+			}
+			lines = v;
+			cap = cap != 0 ? cap * 2 : 64;
+		}
 		if (parse_line(ix, line, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%zu: %s", lineno, why);
-			goto fail;
+			bad = lineno;
+			break;
 		}
+		lines[ix->n - 1] = lineno;
 	}
+	if (first_error(ix, lines, bad, err, errlen) == -1) {
+		free(lines);
+		caindex_free(ix);
+		return -1;
+	}
+	free(lines);
 	return 0;
-fail:
-	caindex_free(ix);
-	return -1;
 }
 
 /* One NAME or group, with blanks, '%' and a lone "-" escaped. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "core/caindex.h"
@@ -187,6 +188,53 @@ test_bad_files(void **state)
 	caindex_free(&ix);
 }
 
+/* The index of a CA that issued for years: CAINDEX_ENTRIES_MAX lines. */
+static char *
+many_lines(size_t n, size_t dup_of, size_t dup_at)
+{
+	size_t i, k, len = 0;
+	char *text = malloc(n * 80 + 1);
+
+	assert_non_null(text);
+	for (i = 0; i < n; i++) {
+		/* serials spread like random ones, not in order */
+		k = i == dup_at ? dup_of : (i * 2654435761u) % 4294967291u;
+		len += (size_t)sprintf(text + len, "V 4%031zX "
+		    "2027-11-30T12:00:00Z - client user%zu ops\n", k, i % 200);
+	}
+	return text;
+}
+
+static void
+test_big_index_parses_fast(void **state)
+{
+	struct caindex ix;
+	char err[200], *text;
+	clock_t t0;
+	double secs;
+
+	(void)state;
+	text = many_lines(CAINDEX_ENTRIES_MAX, 0, CAINDEX_ENTRIES_MAX);
+	t0 = clock();
+	assert_int_equal(caindex_parse(&ix, text, strlen(text), err,
+	    sizeof(err)), 0);
+	secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_int_equal(ix.n, CAINDEX_ENTRIES_MAX);
+	caindex_free(&ix);
+	free(text);
+	/* every command reads it whole: not in time quadratic in its size */
+	if (secs > 5)
+		fail_msg("%d entries parsed in %.1f s", CAINDEX_ENTRIES_MAX,
+		    secs);
+	/* a serial twice, far apart, is still found, at its second line */
+	text = many_lines(50000, ((size_t)7 * 2654435761u) % 4294967291u,
+	    40000);
+	assert_int_equal(caindex_parse(&ix, text, strlen(text), err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "40001: SERIAL is already in the index");
+	free(text);
+}
+
 int
 main(void)
 {
@@ -196,6 +244,7 @@ main(void)
 		cmocka_unit_test(test_add),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_big_index_parses_fast),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
