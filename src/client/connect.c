@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "client/askpass.h"
 #include "client/dial.h"
 #include "client/httpproxy.h"
 #include "client/say.h"
@@ -146,34 +146,21 @@ parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Asks for a key's passphrase on the terminal, without echo. */
+/* Asks for a key's passphrase on the terminal (client/askpass.c). */
 static int
 passphrase(char *buf, int size, int rwflag, void *userdata)
 {
-	struct termios t, quiet;
-	const char *key = userdata;
-	FILE *tty;
-	int n, echo_off;
+	char prompt[PATH_MAX + 32];
+	int tty, n;
 
 	(void)rwflag;
-	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+	if (size <= 0 ||
+	    (tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;	/* said by pemid: cannot decrypt */
-	fprintf(tty, "Passphrase for %s: ", key);
-	fflush(tty);
-	echo_off = tcgetattr(fileno(tty), &t) == 0;
-	if (echo_off) {
-		quiet = t;
-		quiet.c_lflag &= (tcflag_t)~ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	}
-	if (fgets(buf, size, tty) == NULL)
-		buf[0] = '\0';
-	if (echo_off)
-		tcsetattr(fileno(tty), TCSAFLUSH, &t);
-	fputc('\n', tty);
-	fclose(tty);
-	n = (int)strcspn(buf, "\r\n");
-	buf[n] = '\0';
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ",
+	    (const char *)userdata);
+	n = askpass(tty, prompt, buf, (size_t)size);
+	close(tty);
 	return n;
 }
 

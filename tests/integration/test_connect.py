@@ -12,6 +12,7 @@ import os
 import pwd
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -921,3 +922,39 @@ def test_man_page_documents_every_option_and_message():
                  "cannot connect to",
                  "before the server answered"):
         assert word in text, word
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM],
+                         ids=["int", "term"])
+def test_key_passphrase_prompt_killed_gives_echo_back(gw_bin, tmp_path, sig):
+    """^C or a kill while connect asks for the passphrase of an encrypted
+    client key ends it as it would have, with the terminal's echo back."""
+    import pty
+    import select
+    import termios
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-keyout", str(key), "-out",
+                    str(crt), "-days", "2", "-subj", "/CN=alice",
+                    "-passout", "pass:secret"], check=True,
+                   capture_output=True, timeout=60)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(gw_bin, [gw_bin, "connect", "--cert", str(crt), "--key",
+                          str(key), "127.0.0.1:9", "x"])
+    seen = b""
+    deadline = time.monotonic() + 20
+    try:
+        while b"Passphrase for" not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([fd], [], [], left)[0], seen
+            seen += os.read(fd, 1024)
+        time.sleep(0.2)
+        assert not termios.tcgetattr(fd)[3] & termios.ECHO
+        os.kill(pid, sig)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == sig, status
+        assert termios.tcgetattr(fd)[3] & termios.ECHO, \
+            "the terminal was left without echo"
+    finally:
+        os.close(fd)
