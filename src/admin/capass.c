@@ -18,7 +18,7 @@ from_file(const char *path, char *buf, size_t len, char *err,
 	char *text, why[256];
 	size_t n, textlen;
 
-	if (file_read(path, CAPASS_MAX, &text, &textlen, why,
+	if (file_read_secret(path, CAPASS_MAX, &text, &textlen, why,
 	    sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s (%s): %s", path, CAPASS_ENV, why);
 		return -1;

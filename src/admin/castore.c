@@ -52,16 +52,19 @@ castore_lock(struct castore *s, const char *dir, int exclusive, char *err,
 	return 0;
 }
 
-/* Reads dir/name into a new buffer. Returns 0, or -1 with err set. */
+/*
+ * Reads dir/name into a new buffer; a secret one only if its group and
+ * others have no access (file_read_secret). Returns 0, or -1 with err.
+ */
 static int
-read_file(const char *dir, const char *name, char **buf, size_t *len,
-    char *err, size_t errlen)
+read_file(const char *dir, const char *name, int secret, char **buf,
+    size_t *len, char *err, size_t errlen)
 {
 	char path[PATH_MAX], why[256];
 
 	castore_path(dir, name, path, sizeof(path));
-	if (file_read(path, CASTORE_FILE_MAX, buf, len, why,
-	    sizeof(why)) == -1) {
+	if ((secret ? file_read_secret : file_read)(path, CASTORE_FILE_MAX,
+	    buf, len, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
@@ -111,7 +114,7 @@ load_key(struct castore *s, char *err, size_t errlen)
 	size_t len;
 	BIO *b;
 
-	if (read_file(s->dir, "ca.key", &text, &len, err, errlen) == -1)
+	if (read_file(s->dir, "ca.key", 1, &text, &len, err, errlen) == -1)
 		return -1;
 	memset(&kp, 0, sizeof(kp));
 	kp.dir = s->dir;
@@ -147,7 +150,7 @@ load_cert(struct castore *s, char *err, size_t errlen)
 	size_t len;
 	BIO *b;
 
-	if (read_file(s->dir, "ca.pem", &text, &len, err, errlen) == -1)
+	if (read_file(s->dir, "ca.pem", 0, &text, &len, err, errlen) == -1)
 		return -1;
 	if ((b = BIO_new_mem_buf(text, (int)len)) != NULL)
 		s->cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
@@ -171,7 +174,7 @@ load_crl(struct castore *s, char *err, size_t errlen)
 	castore_path(s->dir, "crl.pem", path, sizeof(path));
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
-	if (read_file(s->dir, "crl.pem", &text, &len, err, errlen) == -1)
+	if (read_file(s->dir, "crl.pem", 0, &text, &len, err, errlen) == -1)
 		return -1;
 	if ((b = BIO_new_mem_buf(text, (int)len)) != NULL)
 		s->crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
@@ -191,7 +194,7 @@ load_index(struct castore *s, char *err, size_t errlen)
 	size_t len;
 	int rc;
 
-	if (read_file(s->dir, "index.txt", &text, &len, err, errlen) == -1)
+	if (read_file(s->dir, "index.txt", 0, &text, &len, err, errlen) == -1)
 		return -1;
 	rc = caindex_parse(&s->index, text, len, why, sizeof(why));
 	free(text);

@@ -589,8 +589,9 @@ def run_detached(gw_bin, *args, cwd, env=None):
                           start_new_session=True)
 
 
-def passphrase_env(path, text):
+def passphrase_env(path, text, mode=0o600):
     path.write_text(text + "\n")
+    os.chmod(path, mode)
     env = dict(os.environ)
     env["SSHGATE_CA_PASSPHRASE_FILE"] = str(path)
     return env
@@ -627,6 +628,36 @@ def test_encrypted_ca_key_from_openssl(gw_bin, ca):
     # list needs no key
     r = run_detached(gw_bin, "list", "ca", cwd=ca)
     assert r.returncode == 0 and b" bob " in r.stdout
+
+
+def test_secrets_others_may_read_are_refused(gw_bin, ca):
+    """ca.key, and the file holding its passphrase, are read only while
+    their group and others have no access to them: else one line, the
+    mode and the fix, and nothing changes."""
+    key = ca / "ca" / "ca.key"
+    os.chmod(key, 0o640)
+    before = snapshot(ca / "ca")
+    r = run_detached(gw_bin, "issue", "ca", "bob", cwd=ca)
+    one_error_line(r, 1, "ca/ca.key: mode 0640: its group has access to "
+                         "it; it holds secret keys and must be mode 0600 "
+                         "(chmod 600 ca/ca.key)")
+    assert snapshot(ca / "ca") == before
+    os.chmod(key, 0o600)
+    subprocess.run(["openssl", "pkey", "-in", str(key), "-aes256",
+                    "-passout", "pass:secret", "-out", str(key) + ".enc"],
+                   check=True, capture_output=True, timeout=30)
+    os.rename(str(key) + ".enc", key)
+    os.chmod(key, 0o600)
+    before = snapshot(ca / "ca")
+    r = run_detached(gw_bin, "crl", "ca", cwd=ca,
+                     env=passphrase_env(ca / "pass", "secret", 0o644))
+    assert r.returncode == 1, r.stderr
+    assert b"mode 0644" in r.stderr and b"chmod 600" in r.stderr, r.stderr
+    assert snapshot(ca / "ca") == before
+    os.chmod(ca / "pass", 0o600)
+    r = run_detached(gw_bin, "crl", "ca", cwd=ca,
+                     env=passphrase_env(ca / "pass", "secret"))
+    assert r.returncode == 0, r.stderr
 
 
 def test_init_encrypt_asks_twice_on_the_terminal(gw_bin, tmp_path):
