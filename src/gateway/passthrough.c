@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -327,6 +328,15 @@ copy(struct conn *c, int up)
 	return 0;
 }
 
+/* 1 if the next byte fd would give is TCP urgent data. */
+static int
+at_urgent_mark(int fd)
+{
+	int at = 0;
+
+	return ioctl(fd, SIOCATMARK, &at) == 0 && at != 0;
+}
+
 /*
  * One direction: what its source has, through its pipe, to its
  * destination. Returns -1 if c was closed.
@@ -340,7 +350,7 @@ move(struct conn *c, int up)
 	enum reason from = up ? R_CLIENT_CLOSED : R_SERVER_CLOSED;
 	enum reason to = up ? R_SERVER_CLOSED : R_CLIENT_CLOSED;
 	ssize_t n;
-	int rounds;
+	int rounds, took = 0;
 
 	if (c->phase != CONN_RELAY)
 		return 0;
@@ -369,6 +379,7 @@ move(struct conn *c, int up)
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			p->len = (size_t)n;
+			took = 1;
 			continue;
 		}
 		if (n == 0) {
@@ -378,8 +389,17 @@ move(struct conn *c, int up)
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/*
+			 * splice stops short of TCP urgent data (MSG_OOB) for
+			 * ever while the socket stays readable; read() passes
+			 * it as for any session (without SO_OOBINLINE the
+			 * byte is not part of the stream)
+			 */
+			if (!took && at_urgent_mark(src))
+				c->flags |= F_NOSPLICE;
 			break;
+		}
 		if (errno == EINVAL || errno == ENOSYS) {
 			c->flags |= F_NOSPLICE;	/* not for these sockets */
 			break;

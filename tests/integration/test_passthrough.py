@@ -5,6 +5,7 @@ TLS (a real `openssl s_server -www` fetched with curl), while ssh logins
 through terminated routes work on the same port."""
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -504,3 +505,36 @@ def test_per_ip_limit_applies_before_the_hello(gateway, raw_backend):
     first.close()
     assert rec["result"] == "denied" and "mode" not in rec
     assert len(b.conns) == 1
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_urgent_byte_neither_stalls_nor_spins(gateway, raw_backend):
+    """A client's TCP urgent byte (MSG_OOB) in a passthrough session:
+    splice(2) stops at the urgent mark, so the relay must not wait on it
+    for ever, nor spin on a socket that stays readable: the bytes behind
+    it reach the server and the gateway stays idle."""
+    b = raw_backend(recorder)
+    gw = gateway(["oob.example passthrough to %s" % b.hostport], workers=1)
+    hello = client_hello("oob.example")
+    s = send_slowly(gw.port, hello, step=len(hello), pause=0)
+    c = b.wait_conns(1)[0]
+    wait_until(lambda: c["received"] == hello, 5, what="the hello")
+    s.send(b"!", socket.MSG_OOB)
+    time.sleep(0.1)
+    before = cpu_seconds(gw.proc.pid)
+    s.sendall(b"after the urgent byte")
+    time.sleep(1)
+    assert cpu_seconds(gw.proc.pid) - before < 0.3, "the gateway spins"
+    wait_until(lambda: c["received"].endswith(b"after the urgent byte"), 5,
+               what="the bytes behind the urgent byte at the server")
+    s.shutdown(socket.SHUT_WR)
+    assert c["closed"].wait(5)
+    s.close()
+    rec = gw.wait_record(sni="oob.example")
+    assert (rec["result"], rec["reason"]) == ("ok", "client-closed")
