@@ -490,9 +490,7 @@ pipe_drop(struct conn *c, struct splice_pipe *p)
 		worker_pipe_put(c->w, p->fd);
 		return;
 	}
-	close(p->fd[0]);
-	close(p->fd[1]);
-	p->fd[0] = p->fd[1] = -1;
+	worker_pipe_close(c->w, p->fd);
 }
 
 void

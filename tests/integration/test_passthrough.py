@@ -538,3 +538,61 @@ def test_urgent_byte_neither_stalls_nor_spins(gateway, raw_backend):
     s.close()
     rec = gw.wait_record(sni="oob.example")
     assert (rec["result"], rec["reason"]) == ("ok", "client-closed")
+
+
+def test_pipes_leave_the_last_session_its_descriptors(gateway, raw_backend):
+    """Under a descriptor limit the gateway takes only the sessions its
+    fds hold (two each, and some spare). Passthrough sessions whose peers
+    read nothing keep bytes in both their pipes (four fds more each): the
+    pipes must come out of what sessions leave, so that the last session
+    slot still has its two descriptors and is relayed."""
+    import re
+    import threading
+    stop = threading.Event()
+
+    def flood(c, rec):
+        c.setblocking(False)
+        try:
+            while True:
+                c.send(b"d" * 65536)
+        except BlockingIOError:
+            pass
+        stop.wait(30)
+
+    hog = raw_backend(flood)
+    good = raw_backend(recorder, host="127.0.0.7")
+    gw = gateway(["last.example passthrough to %s" % good.hostport,
+                  "* passthrough to %s" % hog.hostport], workers=1,
+                 max_connections=1000, prefix=["prlimit", "--nofile=60:60"])
+    m = re.search(r"accepting at most (\d+) connections", gw.stderr())
+    assert m, gw.stderr()
+    cap = int(m.group(1))
+    held = []
+    try:
+        for i in range(cap - 1):
+            s = send_slowly(gw.port, client_hello("hog%d.example" % i),
+                            step=4096, pause=0)
+            held.append(s)
+            s.setblocking(False)
+            full, deadline = 0, time.monotonic() + 1
+            while full < 5 and time.monotonic() < deadline:
+                try:
+                    s.send(b"u" * 65536)
+                    full = 0
+                except BlockingIOError:
+                    full += 1
+                    time.sleep(0.02)
+                except OSError:
+                    break       # what the bug looks like: asserted below
+        s = send_slowly(gw.port, client_hello("last.example"), step=4096,
+                        pause=0)
+        held.append(s)
+        s.shutdown(socket.SHUT_WR)
+        rec = gw.wait_record(sni="last.example")
+        assert (rec["result"], rec["dst"]) == ("ok", good.hostport), rec
+        assert "Too many open files" not in gw.stderr(), gw.stderr()
+        assert not any(r["result"] != "ok" for r in gw.records())
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
