@@ -87,28 +87,39 @@ set_lowat(struct conn *c, int n)
 		c->hello_lowat = n;
 }
 
-/* 1 if the client shut its sending side (or the socket failed). */
-static int
-peer_done(int fd)
+/*
+ * Why the client's socket woke the worker without a new byte to peek:
+ * NULL for no reason of the client's (memory pressure), else the end.
+ */
+static const char *
+peer_stuck(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP | POLLPRI };
 
-	return poll(&p, 1, 0) == 1 &&
-	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+	if (poll(&p, 1, 0) != 1)
+		return NULL;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return "client closed inside its ClientHello";
+	/* a peek stops at urgent data: no ClientHello can be read past it */
+	if (p.revents & POLLPRI)
+		return "not a TLS ClientHello: TCP urgent data (MSG_OOB) in it";
+	return NULL;
 }
 
 /*
  * Waits for need bytes (have are there). Woken without a new byte,
- * which SO_RCVLOWAT allows under memory pressure or at the client's
- * end: the end closes c, otherwise peeking pauses for a moment.
+ * which SO_RCVLOWAT allows under memory pressure, at the client's end
+ * or with urgent data where the peek stops: the end and urgent data
+ * close c, otherwise peeking pauses for a moment.
  */
 static enum pt_next
 wait_for(struct conn *c, size_t have, size_t need)
 {
+	const char *why;
+
 	if (have <= c->hello_seen) {
-		if (peer_done(c->cfd)) {
-			conn_close(c, R_HANDSHAKE_FAILED, "client closed inside "
-			    "its ClientHello");
+		if ((why = peer_stuck(c->cfd)) != NULL) {
+			conn_close(c, R_HANDSHAKE_FAILED, why);
 			return PT_DONE;
 		}
 		c->flags |= F_HELLO_PAUSE;

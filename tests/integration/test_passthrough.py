@@ -596,3 +596,27 @@ def test_pipes_leave_the_last_session_its_descriptors(gateway, raw_backend):
         stop.set()
         for s in held:
             s.close()
+
+
+def test_urgent_byte_inside_the_hello_is_refused_at_once(gateway,
+                                                         raw_backend):
+    """A peek stops at TCP urgent data, so a ClientHello with an urgent
+    byte inside can never be read whole: the socket stays readable and
+    the gateway would peek again every 10 ms until the handshake
+    timeout. It is refused at once instead."""
+    b = raw_backend(recorder)
+    gw = gateway(["* passthrough to %s" % b.hostport],
+                 timeouts={"handshake": "5s"})
+    hello = client_hello("urgent.example")
+    s = send_slowly(gw.port, hello[:100], step=100, pause=0)
+    time.sleep(0.1)
+    s.send(b"!", socket.MSG_OOB)
+    s.sendall(hello[100:])
+    t0 = time.monotonic()
+    rec = gw.wait_record(reason=lambda r: r is not None, timeout=8)
+    took = time.monotonic() - t0
+    s.close()
+    assert rec["reason"] == "handshake-failed", rec
+    assert "urgent" in rec["detail"], rec
+    assert took < 2, took
+    assert b.conns == []
