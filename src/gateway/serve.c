@@ -395,7 +395,7 @@ set_session_cap(struct server *s, const struct conf *c)
 {
 	unsigned long want = c->max_conns, need, cap, spare = FD_RESERVE;
 	unsigned long pipes = c->has_passthrough ? 2 * want +
-	    PIPE_POOL_MAX * (unsigned long)s->gw.nworkers : 0;
+	    PIPE_POOL_MAX * (unsigned long)s->gw.nworkers : 0, left;
 	struct rlimit rl;
 
 	need = s->fd_base + spare + 2 * want;
@@ -433,8 +433,13 @@ set_session_cap(struct server *s, const struct conf *c)
 		return;
 	}
 	need = s->fd_base + spare + 2 * cap;
-	atomic_store(&s->gw.pipes_max, rl.rlim_cur > need ?
-	    (rl.rlim_cur - need) / 2 : 0);
+	left = rl.rlim_cur > need ? (rl.rlim_cur - need) / 2 : 0;
+	atomic_store(&s->gw.pipes_max, left);
+	if (left < pipes)
+		log_warnx("passthrough routes: the descriptor limit %lu leaves "
+		    "room for %lu splice pipes of the %lu they may use: "
+		    "sessions without one copy (read/write)",
+		    (unsigned long)rl.rlim_cur, left, pipes);
 }
 
 /* Starts every worker on its row of the table; signals stay with main. */
