@@ -620,3 +620,32 @@ def test_urgent_byte_inside_the_hello_is_refused_at_once(gateway,
     assert "urgent" in rec["detail"], rec
     assert took < 2, took
     assert b.conns == []
+
+
+def test_urgent_byte_from_the_server(gateway, raw_backend):
+    """The same from the server's side: what follows its urgent byte
+    reaches the client, and the gateway does not spin."""
+    def urgent(c, rec):
+        rec["received"] = c.recv(65536)
+        c.send(b"!", socket.MSG_OOB)
+        time.sleep(0.1)
+        c.sendall(b"after the urgent byte")
+        read_until_eof(c, rec)
+
+    b = raw_backend(urgent)
+    gw = gateway(["oob.example passthrough to %s" % b.hostport], workers=1)
+    s = send_slowly(gw.port, client_hello("oob.example"), step=4096, pause=0)
+    b.wait_conns(1)
+    time.sleep(0.3)
+    before = cpu_seconds(gw.proc.pid)
+    time.sleep(1)
+    assert cpu_seconds(gw.proc.pid) - before < 0.3, "the gateway spins"
+    s.settimeout(5)
+    data = b""
+    while not data.endswith(b"after the urgent byte"):
+        d = s.recv(4096)
+        assert d, data
+        data += d
+    s.close()
+    rec = gw.wait_record(sni="oob.example")
+    assert rec["result"] == "ok", rec
