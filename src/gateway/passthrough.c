@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,28 +87,39 @@ set_lowat(struct conn *c, int n)
 		c->hello_lowat = n;
 }
 
-/* 1 if the client shut its sending side (or the socket failed). */
-static int
-peer_done(int fd)
+/*
+ * Why the client's socket woke the worker without a new byte to peek:
+ * NULL for no reason of the client's (memory pressure), else the end.
+ */
+static const char *
+peer_stuck(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP | POLLPRI };
 
-	return poll(&p, 1, 0) == 1 &&
-	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+	if (poll(&p, 1, 0) != 1)
+		return NULL;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return "client closed inside its ClientHello";
+	/* a peek stops at urgent data: no ClientHello can be read past it */
+	if (p.revents & POLLPRI)
+		return "not a TLS ClientHello: TCP urgent data (MSG_OOB) in it";
+	return NULL;
 }
 
 /*
  * Waits for need bytes (have are there). Woken without a new byte,
- * which SO_RCVLOWAT allows under memory pressure or at the client's
- * end: the end closes c, otherwise peeking pauses for a moment.
+ * which SO_RCVLOWAT allows under memory pressure, at the client's end
+ * or with urgent data where the peek stops: the end and urgent data
+ * close c, otherwise peeking pauses for a moment.
  */
 static enum pt_next
 wait_for(struct conn *c, size_t have, size_t need)
 {
+	const char *why;
+
 	if (have <= c->hello_seen) {
-		if (peer_done(c->cfd)) {
-			conn_close(c, R_HANDSHAKE_FAILED, "client closed inside "
-			    "its ClientHello");
+		if ((why = peer_stuck(c->cfd)) != NULL) {
+			conn_close(c, R_HANDSHAKE_FAILED, why);
 			return PT_DONE;
 		}
 		c->flags |= F_HELLO_PAUSE;
@@ -327,6 +339,15 @@ copy(struct conn *c, int up)
 	return 0;
 }
 
+/* 1 if the next byte fd would give is TCP urgent data. */
+static int
+at_urgent_mark(int fd)
+{
+	int at = 0;
+
+	return ioctl(fd, SIOCATMARK, &at) == 0 && at != 0;
+}
+
 /*
  * One direction: what its source has, through its pipe, to its
  * destination. Returns -1 if c was closed.
@@ -340,7 +361,7 @@ move(struct conn *c, int up)
 	enum reason from = up ? R_CLIENT_CLOSED : R_SERVER_CLOSED;
 	enum reason to = up ? R_SERVER_CLOSED : R_CLIENT_CLOSED;
 	ssize_t n;
-	int rounds;
+	int rounds, took = 0;
 
 	if (c->phase != CONN_RELAY)
 		return 0;
@@ -369,6 +390,7 @@ move(struct conn *c, int up)
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			p->len = (size_t)n;
+			took = 1;
 			continue;
 		}
 		if (n == 0) {
@@ -378,8 +400,17 @@ move(struct conn *c, int up)
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/*
+			 * splice stops short of TCP urgent data (MSG_OOB) for
+			 * ever while the socket stays readable; read() passes
+			 * it as for any session (without SO_OOBINLINE the
+			 * byte is not part of the stream)
+			 */
+			if (!took && at_urgent_mark(src))
+				c->flags |= F_NOSPLICE;
 			break;
+		}
 		if (errno == EINVAL || errno == ENOSYS) {
 			c->flags |= F_NOSPLICE;	/* not for these sockets */
 			break;
@@ -470,9 +501,7 @@ pipe_drop(struct conn *c, struct splice_pipe *p)
 		worker_pipe_put(c->w, p->fd);
 		return;
 	}
-	close(p->fd[0]);
-	close(p->fd[1]);
-	p->fd[0] = p->fd[1] = -1;
+	worker_pipe_close(c->w, p->fd);
 }
 
 void

@@ -384,26 +384,33 @@ fds_open(void)
  * fewer if the descriptor limit cannot hold them. A session holds two
  * (client and server) and FD_RESERVE (a quarter of what is left
  * under a small limit) stay free so that ctl, metrics scrapes, DNS and
- * reloads work at the limit. The soft limit is first
- * raised toward the hard one as far as needed.
+ * reloads work at the limit. With passthrough routes a session may also
+ * hold two pipes (four fds) and each worker pools some: pipes get only
+ * what sessions and the spare leave (pipes_max), a session without one
+ * copies instead. The soft limit is first raised toward the hard one as
+ * far as needed.
  */
 static void
 set_session_cap(struct server *s, const struct conf *c)
 {
 	unsigned long want = c->max_conns, need, cap, spare = FD_RESERVE;
+	unsigned long pipes = c->has_passthrough ? 2 * want +
+	    PIPE_POOL_MAX * (unsigned long)s->gw.nworkers : 0, left;
 	struct rlimit rl;
 
 	need = s->fd_base + spare + 2 * want;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		atomic_store(&s->gw.max_conns, want);
+		atomic_store(&s->gw.pipes_max, ULONG_MAX);
 		return;
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need + 2 * pipes &&
 	    rl.rlim_cur < rl.rlim_max) {
 		struct rlimit up = rl;
 
 		up.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
-		    rl.rlim_max > need ? need : rl.rlim_max;
+		    rl.rlim_max > need + 2 * pipes ? need + 2 * pipes :
+		    rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl = up;
 	}
@@ -421,6 +428,18 @@ set_session_cap(struct server *s, const struct conf *c)
 		    (unsigned long)rl.rlim_cur, cap);
 	}
 	atomic_store(&s->gw.max_conns, cap);
+	if (rl.rlim_cur == RLIM_INFINITY) {
+		atomic_store(&s->gw.pipes_max, ULONG_MAX);
+		return;
+	}
+	need = s->fd_base + spare + 2 * cap;
+	left = rl.rlim_cur > need ? (rl.rlim_cur - need) / 2 : 0;
+	atomic_store(&s->gw.pipes_max, left);
+	if (left < pipes)
+		log_warnx("passthrough routes: the descriptor limit %lu leaves "
+		    "room for %lu splice pipes of the %lu they may use: "
+		    "sessions without one copy (read/write)",
+		    (unsigned long)rl.rlim_cur, left, pipes);
 }
 
 /* Starts every worker on its row of the table; signals stay with main. */
@@ -544,6 +563,8 @@ run(const char *path)
 	}
 	atomic_init(&s.gw.active, 0);
 	atomic_init(&s.gw.max_conns, s.rt->conf->max_conns);
+	atomic_init(&s.gw.pipes, 0);
+	atomic_init(&s.gw.pipes_max, ULONG_MAX);
 	atomic_init(&s.gw.next_id, 0);
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	/*

@@ -82,8 +82,16 @@ worker_pipe_get(struct worker *w, int fd[2])
 		fd[1] = w->pipes[w->npipes][1];
 		return 0;
 	}
-	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == -1)
+	if (atomic_fetch_add(&w->gw->pipes, 1) >=
+	    atomic_load(&w->gw->pipes_max)) {
+		atomic_fetch_sub(&w->gw->pipes, 1);
+		errno = EMFILE;
 		return -1;
+	}
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == -1) {
+		atomic_fetch_sub(&w->gw->pipes, 1);
+		return -1;
+	}
 	/* room for more than one read: fewer system calls a byte; a
 	   refusal (the per-user pipe budget) leaves the default */
 	(void)fcntl(fd[1], F_SETPIPE_SZ, PIPE_BYTES);
@@ -97,11 +105,18 @@ worker_pipe_put(struct worker *w, int fd[2])
 		w->pipes[w->npipes][0] = fd[0];
 		w->pipes[w->npipes][1] = fd[1];
 		w->npipes++;
-	} else {
-		close(fd[0]);
-		close(fd[1]);
-	}
+		fd[0] = fd[1] = -1;
+	} else
+		worker_pipe_close(w, fd);
+}
+
+void
+worker_pipe_close(struct worker *w, int fd[2])
+{
+	close(fd[0]);
+	close(fd[1]);
 	fd[0] = fd[1] = -1;
+	atomic_fetch_sub(&w->gw->pipes, 1);
 }
 
 /* Starts or stops accepting to match the worker's state. */
@@ -577,8 +592,7 @@ worker_free(struct worker *w)
 	}
 	while (w->npipes > 0) {
 		w->npipes--;
-		close(w->pipes[w->npipes][0]);
-		close(w->pipes[w->npipes][1]);
+		worker_pipe_close(w, w->pipes[w->npipes]);
 	}
 	ev_async_stop(w->loop, &w->wake);
 	resolver_unref(w->res);		/* its watchers are on the loop */

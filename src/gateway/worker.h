@@ -87,6 +87,9 @@ struct gateway {
 	size_t nworkers;
 	atomic_ulong active;		/* connections open, all workers */
 	atomic_ulong max_conns;		/* max-connections, or fewer: the fds */
+	atomic_ulong pipes;		/* splice pipes open (pooled or held) */
+	atomic_ulong pipes_max;		/* ... at most: the fds sessions and
+					   the spare leave (ULONG_MAX: any) */
 	atomic_ullong next_id;		/* connection ids */
 	struct iplimit *limits;		/* per-client-address limits */
 };
@@ -139,7 +142,9 @@ void worker_buf_put(struct worker *w, struct buf *b);
 
 /*
  * An empty pipe for splice(2) (both ends non-blocking, close-on-exec):
- * from w's pool, or a new one. Returns 0, or -1 with errno (EMFILE...).
+ * from w's pool, or a new one while the gateway's pipes stay within
+ * pipes_max (the descriptors kept for sessions are not a pipe's).
+ * Returns 0, or -1 with errno (EMFILE...).
  */
 int worker_pipe_get(struct worker *w, int fd[2]);
 /*
@@ -147,6 +152,8 @@ int worker_pipe_get(struct worker *w, int fd[2]);
  * closes the rest. A pipe still holding bytes must be closed instead.
  */
 void worker_pipe_put(struct worker *w, int fd[2]);
+/* Closes a pipe (one that may hold bytes) and sets fd[] to -1. */
+void worker_pipe_close(struct worker *w, int fd[2]);
 
 /*
  * Closes a client socket the gateway wrote its last words on, without

@@ -5,6 +5,7 @@ TLS (a real `openssl s_server -www` fetched with curl), while ssh logins
 through terminated routes work on the same port."""
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -504,3 +505,147 @@ def test_per_ip_limit_applies_before_the_hello(gateway, raw_backend):
     first.close()
     assert rec["result"] == "denied" and "mode" not in rec
     assert len(b.conns) == 1
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_urgent_byte_neither_stalls_nor_spins(gateway, raw_backend):
+    """A client's TCP urgent byte (MSG_OOB) in a passthrough session:
+    splice(2) stops at the urgent mark, so the relay must not wait on it
+    for ever, nor spin on a socket that stays readable: the bytes behind
+    it reach the server and the gateway stays idle."""
+    b = raw_backend(recorder)
+    gw = gateway(["oob.example passthrough to %s" % b.hostport], workers=1)
+    hello = client_hello("oob.example")
+    s = send_slowly(gw.port, hello, step=len(hello), pause=0)
+    c = b.wait_conns(1)[0]
+    wait_until(lambda: c["received"] == hello, 5, what="the hello")
+    s.send(b"!", socket.MSG_OOB)
+    time.sleep(0.1)
+    before = cpu_seconds(gw.proc.pid)
+    s.sendall(b"after the urgent byte")
+    time.sleep(1)
+    assert cpu_seconds(gw.proc.pid) - before < 0.3, "the gateway spins"
+    wait_until(lambda: c["received"].endswith(b"after the urgent byte"), 5,
+               what="the bytes behind the urgent byte at the server")
+    s.shutdown(socket.SHUT_WR)
+    assert c["closed"].wait(5)
+    s.close()
+    rec = gw.wait_record(sni="oob.example")
+    assert (rec["result"], rec["reason"]) == ("ok", "client-closed")
+
+
+def test_pipes_leave_the_last_session_its_descriptors(gateway, raw_backend):
+    """Under a descriptor limit the gateway takes only the sessions its
+    fds hold (two each, and some spare). Passthrough sessions whose peers
+    read nothing keep bytes in both their pipes (four fds more each): the
+    pipes must come out of what sessions leave, so that the last session
+    slot still has its two descriptors and is relayed."""
+    import re
+    import threading
+    stop = threading.Event()
+
+    def flood(c, rec):
+        c.setblocking(False)
+        try:
+            while True:
+                c.send(b"d" * 65536)
+        except BlockingIOError:
+            pass
+        stop.wait(30)
+
+    hog = raw_backend(flood)
+    good = raw_backend(recorder, host="127.0.0.7")
+    gw = gateway(["last.example passthrough to %s" % good.hostport,
+                  "* passthrough to %s" % hog.hostport], workers=1,
+                 max_connections=1000, prefix=["prlimit", "--nofile=60:60"])
+    m = re.search(r"accepting at most (\d+) connections", gw.stderr())
+    assert m, gw.stderr()
+    cap = int(m.group(1))
+    held = []
+    try:
+        for i in range(cap - 1):
+            s = send_slowly(gw.port, client_hello("hog%d.example" % i),
+                            step=4096, pause=0)
+            held.append(s)
+            s.setblocking(False)
+            full, deadline = 0, time.monotonic() + 1
+            while full < 5 and time.monotonic() < deadline:
+                try:
+                    s.send(b"u" * 65536)
+                    full = 0
+                except BlockingIOError:
+                    full += 1
+                    time.sleep(0.02)
+                except OSError:
+                    break       # what the bug looks like: asserted below
+        s = send_slowly(gw.port, client_hello("last.example"), step=4096,
+                        pause=0)
+        held.append(s)
+        s.shutdown(socket.SHUT_WR)
+        rec = gw.wait_record(sni="last.example")
+        assert (rec["result"], rec["dst"]) == ("ok", good.hostport), rec
+        assert "Too many open files" not in gw.stderr(), gw.stderr()
+        assert not any(r["result"] != "ok" for r in gw.records())
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
+
+
+def test_urgent_byte_inside_the_hello_is_refused_at_once(gateway,
+                                                         raw_backend):
+    """A peek stops at TCP urgent data, so a ClientHello with an urgent
+    byte inside can never be read whole: the socket stays readable and
+    the gateway would peek again every 10 ms until the handshake
+    timeout. It is refused at once instead."""
+    b = raw_backend(recorder)
+    gw = gateway(["* passthrough to %s" % b.hostport],
+                 timeouts={"handshake": "5s"})
+    hello = client_hello("urgent.example")
+    s = send_slowly(gw.port, hello[:100], step=100, pause=0)
+    time.sleep(0.1)
+    s.send(b"!", socket.MSG_OOB)
+    s.sendall(hello[100:])
+    t0 = time.monotonic()
+    rec = gw.wait_record(reason=lambda r: r is not None, timeout=8)
+    took = time.monotonic() - t0
+    s.close()
+    assert rec["reason"] == "handshake-failed", rec
+    assert "urgent" in rec["detail"], rec
+    assert took < 2, took
+    assert b.conns == []
+
+
+def test_urgent_byte_from_the_server(gateway, raw_backend):
+    """The same from the server's side: what follows its urgent byte
+    reaches the client, and the gateway does not spin."""
+    def urgent(c, rec):
+        rec["received"] = c.recv(65536)
+        c.send(b"!", socket.MSG_OOB)
+        time.sleep(0.1)
+        c.sendall(b"after the urgent byte")
+        read_until_eof(c, rec)
+
+    b = raw_backend(urgent)
+    gw = gateway(["oob.example passthrough to %s" % b.hostport], workers=1)
+    s = send_slowly(gw.port, client_hello("oob.example"), step=4096, pause=0)
+    b.wait_conns(1)
+    time.sleep(0.3)
+    before = cpu_seconds(gw.proc.pid)
+    time.sleep(1)
+    assert cpu_seconds(gw.proc.pid) - before < 0.3, "the gateway spins"
+    s.settimeout(5)
+    data = b""
+    while not data.endswith(b"after the urgent byte"):
+        d = s.recv(4096)
+        assert d, data
+        data += d
+    s.close()
+    rec = gw.wait_record(sni="oob.example")
+    assert rec["result"] == "ok", rec
