@@ -83,6 +83,8 @@ read_whole(const char *path, size_t max, int secret, char **buf, size_t *len,
 	*len = n;
 	return 0;
 fail:
+	if (p != NULL && secret)
+		explicit_bzero(p, n);	/* what was read of it */
 	free(p);
 	close(fd);
 	return -1;

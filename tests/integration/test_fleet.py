@@ -464,7 +464,9 @@ def test_fleet_behind_haproxy(gateway, haproxy, pki, sshd, keyfile, gw_bin,
     assert s2.wait(10) == 0
     assert drained.proc.wait(15) == 0, drained.stderr()
     rec = drained.wait_record(conn=s2_conn)
-    assert rec["reason"] == "client-closed", rec
+    # ssh closing stdin ends both ways: which side's end the gateway
+    # sees first is a race, either is the session ending by itself
+    assert rec["reason"] in ("client-closed", "server-closed"), rec
     drain_line = line_of(drained, conn=s2_conn)
     # new logins: all to the survivor (HAProxy saw the other go down)
     n_ok = len(oks(survivor))
