@@ -179,7 +179,7 @@ ca_issue(int argc, char **argv)
 	if (a.npos != 2)
 		return ca_usage_error(usage, "ca issue: give DIR and one USER");
 	user = a.pos[1];
-	if ((why = caname_check(user)) != NULL)
+	if ((why = caname_check_user(user)) != NULL)
 		return ca_usage_error(usage, "ca issue: the user %s %s",
 		    ca_shown(user, shown, sizeof(shown)), why);
 	for (i = 0; i < a.ngroups; i++) {
@@ -280,7 +280,7 @@ ca_request(int argc, char **argv)
 	if (a.npos != 1)
 		return ca_usage_error(usage, "ca request: give one USER");
 	user = a.pos[0];
-	if ((why = caname_check(user)) != NULL)
+	if ((why = caname_check_user(user)) != NULL)
 		return ca_usage_error(usage, "ca request: the user %s %s",
 		    ca_shown(user, shown, sizeof(shown)), why);
 	if ((rc = ca_check_key_kind("request", a.key, usage)) != 0)

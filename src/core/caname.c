@@ -70,6 +70,16 @@ caname_check(const char *s)
 }
 
 const char *
+caname_check_user(const char *s)
+{
+	const char *why = caname_check(s);
+
+	if (why == NULL && strchr(s, '/') != NULL)
+		why = "holds a slash (the user's files are named after it)";
+	return why;
+}
+
+const char *
 caname_check_dns(const char *s)
 {
 	size_t n = strlen(s), label = 0, i;

@@ -21,6 +21,12 @@
 const char *caname_check(const char *s);
 
 /*
+ * Checks a user name: caname_check, and no '/' (the user's files are
+ * named after it: USER.crt, USER.key, USER.csr). NULL if good, else why.
+ */
+const char *caname_check_user(const char *s);
+
+/*
  * Checks a DNS name for a gateway certificate: labels of letters, digits
  * and '-' (not at either end), at most 63 bytes each, an optional "*."
  * first label. Returns NULL if good, else why not (static).

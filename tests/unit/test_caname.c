@@ -17,7 +17,11 @@ test_good_names(void **state)
 	assert_null(caname_check("ops-team_2.eu"));
 	assert_null(caname_check("j\xc3\xb6rg"));		/* jörg */
 	assert_null(caname_check("\xe6\x97\xa5\xe6\x9c\xac"));	/* CJK */
-	assert_null(caname_check("a/b=c+d"));
+	assert_null(caname_check("a/b=c+d"));		/* a group may */
+	assert_non_null(strstr(caname_check_user("a/b"), "slash"));
+	assert_non_null(strstr(caname_check_user("../x"), "slash"));
+	assert_null(caname_check_user("alice.smith"));
+	assert_string_equal(caname_check_user(""), "is empty");
 	assert_null(caname_check("-"));
 	/* 64 bytes is the bound */
 	assert_null(caname_check("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
