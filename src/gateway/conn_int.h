@@ -134,10 +134,17 @@ int conn_io_fail(struct conn *c, enum reason side, const char *why);
 /* Notes which side finished sending first. */
 void conn_ended(struct conn *c, enum reason side);
 /*
- * Writes the "open" audit record once the session relays both ways (the
- * server connected, the client's first bytes passed the SSH gate).
+ * record.c. conn_log_record: c's audit record, "open" (r unused) or
+ * "close" with its reason. conn_log_open: the "open" record, once the
+ * session relays both ways (the server connected, the client's first
+ * bytes passed the SSH gate). conn_last_words: a client whose TLS is up
+ * gets the notice of why the gateway ends it, then close_notify; returns
+ * 1 if it was told something.
  */
+void conn_log_record(struct conn *c, int open, enum reason r,
+    const char *detail);
 void conn_log_open(struct conn *c);
+int conn_last_words(struct conn *c, enum reason r, const char *detail);
 /* The one setter of the phase; it also arms the phase's timer. */
 void conn_set_phase(struct conn *c, enum conn_phase p);
 /* Starts the TLS handshake on the client socket (CONN_HANDSHAKE). */
