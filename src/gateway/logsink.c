@@ -653,54 +653,24 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vmsg(1, "", 0, fmt, ap);
-	va_end(ap);
+/*
+ * The daemon messages at one level: with_errno adds the error of the
+ * failed call (errno, read before anything else can change it).
+ */
+#define DAEMON_MESSAGE(name, level, with_errno)				\
+void									\
+name(const char *fmt, ...)						\
+{									\
+	int err = with_errno ? (errno != 0 ? errno : EIO) : 0;		\
+	va_list ap;							\
+									\
+	va_start(ap, fmt);						\
+	(void)vmsg(1, level, err, fmt, ap);				\
+	va_end(ap);							\
 }
 
-void
-log_warn(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vmsg(1, "warning: ", err != 0 ? err : EIO, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vmsg(1, "warning: ", 0, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_err(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vmsg(1, "error: ", err != 0 ? err : EIO, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_errx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vmsg(1, "error: ", 0, fmt, ap);
-	va_end(ap);
-}
+DAEMON_MESSAGE(log_info, "", 0)
+DAEMON_MESSAGE(log_warn, "warning: ", 1)
+DAEMON_MESSAGE(log_warnx, "warning: ", 0)
+DAEMON_MESSAGE(log_err, "error: ", 1)
+DAEMON_MESSAGE(log_errx, "error: ", 0)
